@@ -1,0 +1,114 @@
+"""``anpr-edge bench``: per-stage latency of the pipeline on a video, against pure detector inference.
+
+All numbers come from one run, so the ratios (pipeline / detector) are meaningful on a noisy box.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from anpr_edge.pipeline import CameraPipeline, Models, RecognitionSettings, StageTimes
+from anpr_edge.sources import VideoSource
+
+STAGES = ("decode_video", "preprocess", "detector", "decode", "ocr", "tracking")
+
+
+def percentiles(values: list[float]) -> dict[str, float]:
+    if not values:
+        return {"p50": 0.0, "p95": 0.0, "mean": 0.0}
+    a = np.asarray(values)
+    return {"p50": float(np.percentile(a, 50)), "p95": float(np.percentile(a, 95)), "mean": float(a.mean())}
+
+
+def rss_mib() -> float:
+    """Current resident set size (Linux /proc), MiB."""
+    try:
+        with open("/proc/self/statm") as fh:
+            pages = int(fh.read().split()[1])
+        return pages * resource.getpagesize() / 2**20
+    except OSError:
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def run_bench(
+    models: Models, settings: RecognitionSettings, video: Path, max_frames: int, warmup: int = 5
+) -> dict[str, Any]:
+    times = StageTimes()
+    pipe = CameraPipeline("bench", models, settings, timings=None)
+    source = VideoSource(video)
+    frames = 0
+    events = 0
+    wall_start = 0.0
+    it = iter(source)
+    shape: tuple[int, ...] = ()
+    while frames < max_frames + warmup:
+        t0 = time.perf_counter()
+        try:
+            fr = next(it)
+        except StopIteration:
+            break
+        dt = (time.perf_counter() - t0) * 1000
+        if frames == warmup:
+            pipe.timings = times
+            wall_start = time.perf_counter()
+        if frames >= warmup:
+            times.add("decode_video", dt)
+        events += len(pipe.process(fr.image, fr.t))
+        shape = fr.image.shape
+        frames += 1
+    wall = time.perf_counter() - wall_start if wall_start else 0.0
+    measured = max(frames - warmup, 0)
+    # Pure detector inference on the same input shape, same process, right after.
+    x = np.zeros((1, 3, models.detector.spec.input_height, models.detector.spec.input_width), np.float32)
+    for _ in range(warmup):
+        models.detector.backend.infer(x)
+    pure: list[float] = []
+    for _ in range(max(measured, 20)):
+        t0 = time.perf_counter()
+        models.detector.backend.infer(x)
+        pure.append((time.perf_counter() - t0) * 1000)
+    stages = {s: percentiles(times.samples.get(s, [])) for s in STAGES}
+    per_frame = [sum(v) for v in zip(*(times.samples[s] for s in STAGES if times.samples.get(s)), strict=False)]
+    pure_p50 = percentiles(pure)["p50"]
+    e2e = percentiles(per_frame)
+    return {
+        "video": str(video),
+        "frame_size": [int(shape[1]), int(shape[0])] if shape else [],
+        "frames": measured,
+        "events": events,
+        "detector_input": [models.detector.spec.input_width, models.detector.spec.input_height],
+        "device": {"detector": models.detector.backend.device, "ocr": models.ocr.backend.device},
+        "stages_ms": stages,
+        "frame_ms": e2e,
+        "pure_detector_ms": percentiles(pure),
+        "end_to_end_fps": measured / wall if wall else 0.0,
+        "overhead_ratio": e2e["p50"] / pure_p50 if pure_p50 else 0.0,
+        "rss_mib": round(rss_mib(), 1),
+    }
+
+
+def format_table(r: dict[str, Any]) -> str:
+    lines = [
+        f"video {r['video']}  {r['frame_size'][0]}x{r['frame_size'][1]}  frames {r['frames']}  events {r['events']}",
+        f"detector input {r['detector_input'][0]}x{r['detector_input'][1]}  devices {r['device']}",
+        f"{'stage':<14}{'p50 ms':>9}{'p95 ms':>9}",
+    ]
+    for name, v in r["stages_ms"].items():
+        lines.append(f"{name:<14}{v['p50']:>9.2f}{v['p95']:>9.2f}")
+    lines.append(f"{'frame total':<14}{r['frame_ms']['p50']:>9.2f}{r['frame_ms']['p95']:>9.2f}")
+    lines.append(f"{'pure detector':<14}{r['pure_detector_ms']['p50']:>9.2f}{r['pure_detector_ms']['p95']:>9.2f}")
+    lines.append(
+        f"end-to-end {r['end_to_end_fps']:.1f} fps   overhead (frame p50 / pure detector p50) "
+        f"{r['overhead_ratio']:.2f}x   RSS {r['rss_mib']} MiB"
+    )
+    return "\n".join(lines)
+
+
+def to_json(r: dict[str, Any]) -> str:
+    return json.dumps(r, indent=2)

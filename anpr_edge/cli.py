@@ -1,0 +1,226 @@
+"""``anpr-edge`` command line: one sub-command per user task; errors are one line, never a traceback."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from anpr_edge import __version__
+from anpr_edge.errors import AnprError, InputError
+from anpr_edge.inference.backend import DEVICES
+from anpr_edge.pipeline import Models, RecognitionSettings
+
+logger = logging.getLogger("anpr_edge")
+
+OCR_ENGINES = ("crnn",)  # registry of OCR engines; each maps to a model stem in the models folder
+MODEL_SEARCH = (
+    Path("models"),
+    Path(__file__).resolve().parents[1] / "models",  # source checkout / editable install
+    Path("/opt/anpr-edge/models"),
+)
+
+
+def find_models_dir(explicit: Path | None) -> Path:
+    """The folder with ``plate_detector.*`` and ``plate_ocr.*``: ``--models``, $ANPR_EDGE_MODELS, or a default."""
+    env = os.environ.get("ANPR_EDGE_MODELS")
+    candidates = [explicit] if explicit else ([Path(env)] if env else list(MODEL_SEARCH))
+    for c in candidates:
+        if c is not None and (c / "plate_detector.json").is_file():
+            return c
+    tried = ", ".join(str(c) for c in candidates)
+    raise AnprError(f"no models found (looked for plate_detector.json in {tried}); pass --models DIR")
+
+
+def load_models(args: argparse.Namespace) -> Models:
+    if args.ocr_engine not in OCR_ENGINES:
+        raise AnprError(f"unknown --ocr_engine {args.ocr_engine!r}; available: {', '.join(OCR_ENGINES)}")
+    folder = find_models_dir(args.models)
+    return Models.load(folder / "plate_detector", folder / "plate_ocr", args.device)
+
+
+def settings_from(args: argparse.Namespace) -> RecognitionSettings:
+    base = RecognitionSettings()
+    names = (
+        "conf",
+        "iou",
+        "match_iou",
+        "max_misses",
+        "ocr_every_n",
+        "char_conf_thr",
+        "char_conf_thr_letters",
+        "char_conf_thr_digits",
+    )
+    values = {n: getattr(args, n) for n in names if getattr(args, n, None) is not None}
+    for n in ("conf", "iou", "match_iou", "char_conf_thr", "char_conf_thr_letters", "char_conf_thr_digits"):
+        v = values.get(n)
+        if v is not None and not 0.0 <= v <= 1.0:
+            raise AnprError(f"--{n} must be between 0 and 1, got {v}")
+    if values.get("ocr_every_n", 1) < 1 or values.get("max_misses", 0) < 0:
+        raise AnprError("--ocr_every_n must be >= 1 and --max_misses >= 0")
+    from dataclasses import replace
+
+    return replace(base, **values)
+
+
+def add_model_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--models", type=Path, help="folder with plate_detector.* and plate_ocr.* (default: ./models)")
+    p.add_argument("--device", choices=DEVICES, default="auto", help="inference device (default: auto)")
+    p.add_argument("--ocr_engine", default="crnn", help=f"OCR engine ({', '.join(OCR_ENGINES)})")
+
+
+def add_recognition_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("recognition")
+    g.add_argument("--conf", type=float, help="detector confidence threshold (0.35)")
+    g.add_argument("--iou", type=float, help="detector NMS IoU (0.5)")
+    g.add_argument("--match_iou", type=float, help="tracker IoU to continue a track (0.3)")
+    g.add_argument("--max_misses", type=int, help="frames a track survives unseen (5)")
+    g.add_argument("--ocr_every_n", type=int, help="OCR every n-th frame (1)")
+    g.add_argument("--char_conf_thr", type=float, help="probability under which a character is '#' (0.5)")
+    g.add_argument("--char_conf_thr_letters", type=float, help="override for letter positions")
+    g.add_argument("--char_conf_thr_digits", type=float, help="override for digit positions")
+
+
+def cmd_process(args: argparse.Namespace) -> int:
+    from anpr_edge.offline import ProcessOptions, process
+
+    settings = settings_from(args)
+    if args.fps is not None and args.fps <= 0:
+        raise AnprError("--fps must be positive")
+    if args.target_fps is not None and args.target_fps <= 0:
+        raise AnprError("--target_fps must be positive")
+    if not args.input.exists():
+        raise InputError(f"{args.input}: no such file or folder")
+    models = load_models(args)
+    opts = ProcessOptions(
+        args.input,
+        args.out,
+        args.fps,
+        args.target_fps,
+        args.json,
+        args.annotate,
+        args.save_crops_dir,
+        args.show,
+        not args.quiet,
+    )
+    n = process(models, settings, opts)
+    logger.info("%d event(s) written to %s", n, args.out)
+    return 0
+
+
+def cmd_read(args: argparse.Namespace) -> int:
+    from anpr_edge.offline import read_images, read_json
+
+    settings = settings_from(args)
+    models = load_models(args)
+    for path, reads in read_images(models, settings, args.paths):
+        if args.json:
+            print(read_json(path, reads), flush=True)
+        else:
+            found = "  ".join(f"{r.text} ({r.confidence:.2f})" for r in reads) or "no plate"
+            print(f"{path}: {found}", flush=True)
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from anpr_edge.bench import format_table, run_bench, to_json
+
+    settings = settings_from(args)
+    if not args.input.is_file():
+        raise InputError(f"{args.input}: no such video file")
+    models = load_models(args)
+    result = run_bench(models, settings, args.input, args.frames)
+    print(to_json(result) if args.json else format_table(result))
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from anpr_edge.model_eval import evaluate
+
+    settings = settings_from(args)
+    models = load_models(args)
+    print(evaluate(models, settings, args.folder, args.split))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="anpr-edge", description="Read Russian licence plates from cameras and files.")
+    p.add_argument("--version", action="version", version=f"anpr-edge {__version__}")
+    p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    pr = sub.add_parser("process", help="video file or image folder → CSV of plate events")
+    pr.add_argument("input", type=Path, help="video file or folder of images")
+    pr.add_argument("--out", type=Path, required=True, help="CSV file (appended; header time;plate_num)")
+    pr.add_argument("--fps", type=float, help="frame rate of an image folder (25) or to override a video's")
+    pr.add_argument("--target_fps", type=float, help="process at most this many frames per second")
+    pr.add_argument("--json", type=Path, help="also write full events as JSON lines")
+    pr.add_argument("--annotate", type=Path, help="write an annotated video (mp4)")
+    pr.add_argument("--save_crops_dir", type=Path, help="save every OCR'd plate crop here")
+    pr.add_argument("--show", action="store_true", help="show frames in a window (needs a display)")
+    pr.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_model_options(pr)
+    add_recognition_options(pr)
+    pr.set_defaults(func=cmd_process)
+
+    rd = sub.add_parser("read", help="read the plates of images (no tracking)")
+    rd.add_argument("paths", type=Path, nargs="+", help="images or folders")
+    rd.add_argument("--json", action="store_true", help="one JSON object per image")
+    add_model_options(rd)
+    add_recognition_options(rd)
+    rd.set_defaults(func=cmd_read)
+
+    be = sub.add_parser("bench", help="per-stage latency on a video vs pure detector inference")
+    be.add_argument("--input", type=Path, required=True, help="video file (e.g. 1080p)")
+    be.add_argument("--frames", type=int, default=300, help="frames to measure (300)")
+    be.add_argument("--json", action="store_true")
+    add_model_options(be)
+    add_recognition_options(be)
+    be.set_defaults(func=cmd_bench)
+
+    ev = sub.add_parser("eval", help="detector and OCR accuracy on a folder with images/ and labels.csv")
+    ev.add_argument("folder", type=Path, help="folder in the real-dev layout (images/, labels.csv)")
+    ev.add_argument(
+        "--split",
+        choices=("all", "untrained", "trained"),
+        default="all",
+        help="real-dev images the shipped models were not trained on (untrained), or were",
+    )
+    add_model_options(ev)
+    add_recognition_options(ev)
+    ev.set_defaults(func=cmd_eval)
+
+    from anpr_edge.daemon_cli import add_daemon_commands
+
+    add_daemon_commands(sub)
+    return p
+
+
+def setup_logging(verbose: bool) -> None:
+    from anpr_edge.logs import configure
+
+    configure(logging.DEBUG if verbose else logging.INFO)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    setup_logging(args.verbose)
+    func: Callable[[argparse.Namespace], int] = args.func
+    try:
+        return func(args)
+    except AnprError as exc:
+        print(f"anpr-edge: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("anpr-edge: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

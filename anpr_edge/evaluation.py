@@ -1,0 +1,160 @@
+"""Accuracy metrics shared by the OCR and detector evaluation commands. Pure functions."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from anpr_edge.plates import UNREAD
+
+Box = tuple[float, float, float, float]
+
+
+def edit_ops(ref: str, hyp: str) -> tuple[int, list[tuple[str, str]]]:
+    """Levenshtein distance and the substituted ``(ref_char, hyp_char)`` pairs of one best path."""
+    n, m = len(ref), len(hyp)
+    d = [[0] * (m + 1) for _ in range(n + 1)]
+    for i in range(n + 1):
+        d[i][0] = i
+    for j in range(m + 1):
+        d[0][j] = j
+    for i in range(1, n + 1):
+        for j in range(1, m + 1):
+            cost = 0 if ref[i - 1] == hyp[j - 1] else 1
+            d[i][j] = min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost)
+    subs: list[tuple[str, str]] = []
+    i, j = n, m
+    while i > 0 and j > 0:
+        if d[i][j] == d[i - 1][j - 1] + (ref[i - 1] != hyp[j - 1]):
+            if ref[i - 1] != hyp[j - 1]:
+                subs.append((ref[i - 1], hyp[j - 1]))
+            i, j = i - 1, j - 1
+        elif d[i][j] == d[i - 1][j] + 1:
+            i -= 1
+        else:
+            j -= 1
+    return d[n][m], subs
+
+
+@dataclass
+class OcrScore:
+    """Running OCR score over (truth, read, per-char probabilities) triples."""
+
+    plates: int = 0
+    exact: int = 0
+    chars: int = 0
+    char_errors: int = 0
+    unread_chars: int = 0
+    wrong_chars: int = 0
+    wrong_confident: int = 0  # wrong characters read with p >= 0.5
+    confusions: Counter[tuple[str, str]] = field(default_factory=Counter)
+
+    def add(self, truth: str, read: str, probs: Sequence[float] = ()) -> None:
+        self.plates += 1
+        self.exact += int(truth == read)
+        self.chars += len(truth)
+        dist, subs = edit_ops(truth, read)
+        self.char_errors += dist
+        self.unread_chars += read.count(UNREAD)
+        for a, b in subs:
+            if b != UNREAD:
+                self.confusions[(a, b)] += 1
+        if len(truth) == len(read):
+            for t, r, p in zip(truth, read, probs or [1.0] * len(read), strict=False):
+                if r not in (t, UNREAD):
+                    self.wrong_chars += 1
+                    self.wrong_confident += int(p >= 0.5)
+
+    @property
+    def exact_acc(self) -> float:
+        return self.exact / self.plates if self.plates else 0.0
+
+    @property
+    def char_acc(self) -> float:
+        return 1.0 - self.char_errors / self.chars if self.chars else 0.0
+
+    def summary(self) -> str:
+        pairs = ", ".join(f"{a}→{b} ×{n}" for (a, b), n in self.confusions.most_common(8)) or "none"
+        return (
+            f"plates {self.plates}  exact {self.exact_acc:.1%}  chars {self.char_acc:.1%}  "
+            f"unread(#) {self.unread_chars}  wrong {self.wrong_chars} (p≥0.5: {self.wrong_confident})  "
+            f"confusions: {pairs}"
+        )
+
+
+def iou(a: Box, b: Box) -> float:
+    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
+
+
+WIDTH_BUCKETS = ((0.0, 80.0, "<80"), (80.0, 150.0, "80-150"), (150.0, 1e9, ">150"))
+
+
+def width_bucket(box: Box) -> str:
+    w = box[2] - box[0]
+    return next(name for lo, hi, name in WIDTH_BUCKETS if lo <= w < hi)
+
+
+@dataclass
+class DetScore:
+    """Recall / precision at an IoU threshold, greedy one-to-one matching by IoU."""
+
+    iou_thr: float = 0.5
+    images: int = 0
+    truths: int = 0
+    found: int = 0
+    predictions: int = 0
+    false_pos: int = 0
+    by_bucket: dict[str, list[int]] = field(default_factory=dict)  # name -> [found, total]
+
+    def add(self, truths: Iterable[Box], preds: Iterable[Box], ignore: Iterable[Box] = ()) -> list[bool]:
+        """Score one image; predictions on ``ignore`` boxes (unscored plates) are neither TP nor FP."""
+        t, p, ign = list(truths), list(preds), list(ignore)
+        self.images += 1
+        self.truths += len(t)
+        pairs = sorted(((iou(a, b), i, j) for i, a in enumerate(t) for j, b in enumerate(p)), reverse=True)
+        used_t: set[int] = set()
+        used_p: set[int] = set()
+        for v, i, j in pairs:
+            if v < self.iou_thr or i in used_t or j in used_p:
+                continue
+            used_t.add(i)
+            used_p.add(j)
+        hits = [i in used_t for i in range(len(t))]
+        for box, hit in zip(t, hits, strict=True):
+            rec = self.by_bucket.setdefault(width_bucket(box), [0, 0])
+            rec[0] += int(hit)
+            rec[1] += 1
+        self.found += len(used_t)
+        for j, b in enumerate(p):
+            if j in used_p or any(iou(b, g) >= self.iou_thr for g in ign):
+                continue
+            self.false_pos += 1
+        self.predictions += len(used_p) + sum(
+            1 for j, b in enumerate(p) if j not in used_p and not any(iou(b, g) >= self.iou_thr for g in ign)
+        )
+        return hits
+
+    @property
+    def recall(self) -> float:
+        return self.found / self.truths if self.truths else 0.0
+
+    @property
+    def precision(self) -> float:
+        return (self.predictions - self.false_pos) / self.predictions if self.predictions else 1.0
+
+    def summary(self) -> str:
+        buckets = "  ".join(
+            f"{name}: {self.by_bucket[name][0]}/{self.by_bucket[name][1]}"
+            for _, _, name in WIDTH_BUCKETS
+            if name in self.by_bucket
+        )
+        fppi = self.false_pos / self.images if self.images else 0.0
+        return (
+            f"images {self.images}  plates {self.truths}  recall@{self.iou_thr:g} {self.recall:.1%}  "
+            f"precision {self.precision:.1%}  FP/image {fppi:.2f}  by width: {buckets}"
+        )

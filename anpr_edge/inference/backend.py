@@ -1,0 +1,66 @@
+"""The runtime seam: a backend runs one model on one device and knows nothing of plates.
+
+``open_backend`` picks OpenVINO (``auto``, ``cpu``, ``gpu``, ``npu``) or ONNX Runtime (``cuda``,
+``onnx-cpu``) and checks the model's input and output against what its metadata promises.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from anpr_edge.errors import ModelLoadError
+
+OPENVINO_DEVICES = {"auto": "AUTO", "cpu": "CPU", "gpu": "GPU", "npu": "NPU"}
+ONNX_DEVICES = {"cuda": ["CUDAExecutionProvider"], "onnx-cpu": ["CPUExecutionProvider"]}
+DEVICES = tuple(OPENVINO_DEVICES) + tuple(ONNX_DEVICES)
+
+#: Expected shape: ints must match, None is free (a dynamic batch, say). The first entry is the input.
+ShapeSpec = tuple[int | None, ...]
+
+
+class Backend(Protocol):
+    """One compiled model. ``infer`` is safe to call from several threads at once."""
+
+    device: str  # what actually runs it, e.g. "CPU" or "CUDAExecutionProvider"
+
+    def infer(self, x: np.ndarray) -> np.ndarray: ...
+
+
+def model_file(stem: Path, device: str) -> Path:
+    """The file a device needs: ``.xml`` for OpenVINO, ``.onnx`` for ONNX Runtime."""
+    suffix = ".onnx" if device in ONNX_DEVICES else ".xml"
+    return stem.with_suffix(suffix) if stem.suffix in ("", ".xml", ".onnx") else stem
+
+
+def check_shape(where: Path, what: str, expected: ShapeSpec, found: tuple[int | None, ...]) -> None:
+    """Raise ``ModelLoadError`` naming expected vs found unless every fixed dimension agrees."""
+    ok = len(expected) == len(found) and all(
+        e is None or f is None or e == f for e, f in zip(expected, found, strict=True)
+    )
+    if not ok:
+        raise ModelLoadError(f"{where}: {what} shape {_fmt(found)} does not match expected {_fmt(expected)}")
+
+
+def _fmt(shape: tuple[int | None, ...]) -> str:
+    return "(" + ", ".join("?" if d is None else str(d) for d in shape) + ")"
+
+
+def open_backend(
+    stem: Path, device: str, input_shape: ShapeSpec, output_shape: ShapeSpec, cache_dir: Path | None = None
+) -> Backend:
+    """Load ``stem`` (``.xml`` or ``.onnx`` by device) and check its shapes."""
+    if device not in DEVICES:
+        raise ModelLoadError(f"unknown device {device!r}; choose one of {', '.join(DEVICES)}")
+    path = model_file(stem, device)
+    if not path.is_file():
+        raise ModelLoadError(f"{path}: model file not found")
+    if device in ONNX_DEVICES:
+        from anpr_edge.inference.onnx_backend import OnnxBackend
+
+        return OnnxBackend(path, ONNX_DEVICES[device], input_shape, output_shape)
+    from anpr_edge.inference.openvino_backend import OpenVinoBackend
+
+    return OpenVinoBackend(path, OPENVINO_DEVICES[device], input_shape, output_shape, cache_dir)

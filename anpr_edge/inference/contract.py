@@ -1,0 +1,108 @@
+"""The model contract: the JSON metadata beside every model file, read and validated in one place.
+
+``models/plate_detector.json`` and ``models/plate_ocr.json`` describe their model (input size,
+normalisation, alphabet, letterbox) for both the OpenVINO IR and the ONNX file of the same name.
+Nothing model-specific is hard-coded in the pipeline: it all comes from here.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from anpr_edge.errors import ModelLoadError
+from anpr_edge.plates import DIGITS, LETTERS
+
+SCHEMA = "anpr-edge/model/1"
+
+
+@dataclass(frozen=True, slots=True)
+class DetectorSpec:
+    """YOLO (ultralytics export): ``(1, 3, H, W)`` RGB in [0, 1], output ``(1, 4 + classes, anchors)``."""
+
+    input_width: int
+    input_height: int
+    stride: int = 32
+    pad_value: int = 114
+    scale: float = 1.0 / 255.0
+    classes: tuple[str, ...] = ("plate",)
+    task: str = "plate_detector"
+
+    def validate(self, where: str) -> None:
+        for name, v in (("input_width", self.input_width), ("input_height", self.input_height)):
+            if v <= 0 or v % self.stride:
+                raise ModelLoadError(f"{where}: {name}={v} must be a positive multiple of stride {self.stride}")
+        if not self.classes:
+            raise ModelLoadError(f"{where}: classes is empty")
+
+
+@dataclass(frozen=True, slots=True)
+class OcrSpec:
+    """CTC OCR: ``(N, 1, H, W)`` grey ``(x - mean) / std``, output probabilities ``(N, T, 1 + alphabet)``."""
+
+    input_width: int
+    input_height: int
+    alphabet: str
+    mean: float = 127.5
+    std: float = 127.5
+    blank: int = 0
+    crop_margin_x: float = 0.03
+    crop_margin_y: float = 0.08
+    task: str = "plate_ocr"
+
+    def validate(self, where: str) -> None:
+        if self.input_width <= 0 or self.input_height <= 0:
+            raise ModelLoadError(f"{where}: input size must be positive")
+        bad = set(self.alphabet) - set(DIGITS + LETTERS)
+        if bad or len(set(self.alphabet)) != len(self.alphabet) or not self.alphabet:
+            raise ModelLoadError(f"{where}: alphabet {self.alphabet!r} must be distinct plate characters")
+        if self.blank != 0:
+            raise ModelLoadError(f"{where}: blank must be class 0, got {self.blank}")
+        if self.std <= 0:
+            raise ModelLoadError(f"{where}: std must be positive")
+
+
+Spec = DetectorSpec | OcrSpec
+_TYPES: dict[str, type[DetectorSpec] | type[OcrSpec]] = {"plate_detector": DetectorSpec, "plate_ocr": OcrSpec}
+
+
+def metadata_path(model_path: Path) -> Path:
+    """``models/plate_ocr.xml`` → ``models/plate_ocr.json``."""
+    return model_path.with_suffix(".json")
+
+
+def load_spec(model_path: Path, task: str) -> Spec:
+    """Read and validate the metadata of ``model_path``; errors name the file."""
+    meta = metadata_path(model_path)
+    try:
+        raw: Any = json.loads(meta.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ModelLoadError(f"{meta}: model metadata not found (every model needs its .json)") from None
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ModelLoadError(f"{meta}: unreadable model metadata: {exc}") from None
+    if not isinstance(raw, dict) or raw.get("schema") != SCHEMA:
+        raise ModelLoadError(f"{meta}: 'schema' must be {SCHEMA!r}")
+    if raw.get("task") != task:
+        raise ModelLoadError(f"{meta}: expected a {task} model, metadata says {raw.get('task')!r}")
+    cls = _TYPES[task]
+    fields = {k: v for k, v in raw.items() if k not in ("schema", "info")}
+    if "classes" in fields:
+        fields["classes"] = tuple(fields["classes"])
+    try:
+        spec = cls(**fields)
+    except TypeError as exc:
+        raise ModelLoadError(f"{meta}: {exc}") from None
+    spec.validate(str(meta))
+    return spec
+
+
+def write_spec(model_path: Path, spec: Spec, info: dict[str, Any] | None = None) -> Path:
+    """Write the metadata beside ``model_path`` (used by the export tools)."""
+    data: dict[str, Any] = {"schema": SCHEMA, **asdict(spec)}
+    if info:
+        data["info"] = info
+    path = metadata_path(model_path)
+    path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return path

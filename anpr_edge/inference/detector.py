@@ -1,0 +1,109 @@
+"""YOLO11 plate detector: letterbox → infer → decode + NMS → boxes in frame pixels.
+
+The pure functions (:func:`letterbox`, :func:`decode`) take and return numpy; :class:`PlateDetector`
+glues them to a backend. Works for any input shape the metadata gives (640x384 for 16:9 cameras).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from anpr_edge.errors import InputError
+from anpr_edge.inference.backend import Backend, open_backend
+from anpr_edge.inference.contract import DetectorSpec, load_spec
+from anpr_edge.results import Detection
+
+
+@dataclass(frozen=True, slots=True)
+class Letterbox:
+    """How a frame was fitted into the model input: ``input = frame * scale + (pad_x, pad_y)``."""
+
+    scale: float
+    pad_x: float
+    pad_y: float
+
+
+def letterbox(frame: np.ndarray, width: int, height: int, pad_value: int = 114) -> tuple[np.ndarray, Letterbox]:
+    """Resize keeping the aspect ratio and pad (centred) to ``height x width``."""
+    h, w = frame.shape[:2]
+    if h == 0 or w == 0:
+        raise InputError(f"empty frame of size {w}x{h}")
+    r = min(width / w, height / h)
+    nw, nh = round(w * r), round(h * r)
+    resized = frame if (nw, nh) == (w, h) else cv2.resize(frame, (nw, nh), interpolation=cv2.INTER_LINEAR)
+    px, py = (width - nw) / 2, (height - nh) / 2
+    top, left = round(py - 0.1), round(px - 0.1)
+    out = cv2.copyMakeBorder(
+        resized, top, height - nh - top, left, width - nw - left, cv2.BORDER_CONSTANT, value=(pad_value,) * 3
+    )
+    return out, Letterbox(r, float(left), float(top))
+
+
+def to_input(img: np.ndarray, scale: float) -> np.ndarray:
+    """BGR ``H x W x 3`` uint8 → RGB ``1 x 3 x H x W`` float32."""
+    return (img[:, :, ::-1].transpose(2, 0, 1)[None].astype(np.float32)) * np.float32(scale)
+
+
+def decode(
+    output: np.ndarray,
+    lb: Letterbox,
+    frame_w: int,
+    frame_h: int,
+    conf: float,
+    iou: float,
+    max_det: int = 50,
+) -> list[Detection]:
+    """Turn a YOLO ``(1, 4 + classes, anchors)`` output (centre x/y, w/h in input pixels, class
+    scores) into NMS-filtered boxes in frame pixels, clipped to the frame, best first."""
+    if output.ndim != 3 or output.shape[0] != 1 or output.shape[1] < 5:
+        raise ValueError(f"expected (1, 4+classes, anchors), got {output.shape}")
+    pred = output[0]
+    scores = pred[4:].max(axis=0)
+    keep = scores >= conf
+    if not keep.any():
+        return []
+    cx, cy, bw, bh = pred[:4, keep]
+    s = scores[keep]
+    x1 = (cx - bw / 2 - lb.pad_x) / lb.scale
+    y1 = (cy - bh / 2 - lb.pad_y) / lb.scale
+    ww, hh = bw / lb.scale, bh / lb.scale
+    rects = np.stack([x1, y1, ww, hh], axis=1)
+    idx = cv2.dnn.NMSBoxes(rects.tolist(), s.tolist(), conf, iou)
+    out: list[Detection] = []
+    for i in np.array(idx).reshape(-1)[:max_det]:
+        bx1 = float(np.clip(rects[i, 0], 0, frame_w))
+        by1 = float(np.clip(rects[i, 1], 0, frame_h))
+        bx2 = float(np.clip(rects[i, 0] + rects[i, 2], 0, frame_w))
+        by2 = float(np.clip(rects[i, 1] + rects[i, 3], 0, frame_h))
+        if bx2 - bx1 >= 1 and by2 - by1 >= 1:
+            out.append(Detection((bx1, by1, bx2, by2), float(s[i])))
+    return out
+
+
+class PlateDetector:
+    """``detector(frame) -> list[Detection]``."""
+
+    def __init__(self, backend: Backend, spec: DetectorSpec, conf: float = 0.35, iou: float = 0.5) -> None:
+        self.backend, self.spec, self.conf, self.iou = backend, spec, conf, iou
+
+    @classmethod
+    def load(cls, stem: Path, device: str, conf: float, iou: float, cache_dir: Path | None = None) -> PlateDetector:
+        spec = load_spec(stem, "plate_detector")
+        assert isinstance(spec, DetectorSpec)
+        nc = len(spec.classes)
+        backend = open_backend(stem, device, (1, 3, spec.input_height, spec.input_width), (1, 4 + nc, None), cache_dir)
+        return cls(backend, spec, conf, iou)
+
+    def preprocess(self, frame: np.ndarray) -> tuple[np.ndarray, Letterbox]:
+        img, lb = letterbox(frame, self.spec.input_width, self.spec.input_height, self.spec.pad_value)
+        return to_input(img, self.spec.scale), lb
+
+    def __call__(self, frame: np.ndarray, conf: float | None = None, iou: float | None = None) -> list[Detection]:
+        x, lb = self.preprocess(frame)
+        out = self.backend.infer(x)
+        c, i = self.conf if conf is None else conf, self.iou if iou is None else iou
+        return decode(out, lb, frame.shape[1], frame.shape[0], c, i)

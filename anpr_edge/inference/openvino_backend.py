@@ -1,0 +1,71 @@
+"""OpenVINO backend: the only module that imports openvino.
+
+Compiles once (latency hint), reshapes a dynamic input to the metadata's size, checks shapes at
+load, and keeps one infer request per calling thread so cameras share one compiled model.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from pathlib import Path
+
+import numpy as np
+
+from anpr_edge.errors import ModelLoadError
+from anpr_edge.inference.backend import ShapeSpec, check_shape
+
+logger = logging.getLogger(__name__)
+
+
+def _dims(partial_shape: object) -> tuple[int | None, ...]:
+    return tuple(None if d.is_dynamic else d.get_length() for d in partial_shape)  # type: ignore[attr-defined]
+
+
+class OpenVinoBackend:
+    def __init__(
+        self, path: Path, device: str, input_shape: ShapeSpec, output_shape: ShapeSpec, cache_dir: Path | None
+    ) -> None:
+        os.environ.setdefault("OPENVINO_TELEMETRY_OPT_OUT", "1")  # hint only; never sends from a daemon
+        import openvino as ov
+
+        core = ov.Core()
+        try:
+            model = core.read_model(str(path))
+        except Exception as exc:  # openvino raises RuntimeError subclasses with long C++ traces
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise ModelLoadError(f"{path}: cannot read OpenVINO model ({first[:200]})") from None
+        if len(model.inputs) != 1 or len(model.outputs) != 1:
+            raise ModelLoadError(
+                f"{path}: expected 1 input and 1 output, found {len(model.inputs)}/{len(model.outputs)}"
+            )
+        found_in = _dims(model.input(0).get_partial_shape())
+        check_shape(path, "input", input_shape, found_in)
+        if any(d is None for d, e in zip(found_in, input_shape, strict=True) if e is not None):
+            # A dynamic export: fix the dimensions the metadata fixes, keep the others dynamic.
+            model.reshape({0: ov.PartialShape([e if e is not None else -1 for e in input_shape])})
+        check_shape(path, "output", output_shape, _dims(model.output(0).get_partial_shape()))
+        config: dict[str, str] = {"PERFORMANCE_HINT": "LATENCY"}
+        if cache_dir is not None:
+            cache_dir.mkdir(parents=True, exist_ok=True)
+            config["CACHE_DIR"] = str(cache_dir)
+        try:
+            self._compiled = core.compile_model(model, device, config)
+        except Exception as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise ModelLoadError(f"{path}: cannot compile for device {device} ({first[:200]})") from None
+        try:
+            chosen = ",".join(self._compiled.get_property("EXECUTION_DEVICES"))
+        except Exception:
+            chosen = device
+        self.device = chosen
+        self._local = threading.local()
+        logger.info("loaded %s on %s (asked for %s)", path.name, chosen, device)
+
+    def infer(self, x: np.ndarray) -> np.ndarray:
+        req = getattr(self._local, "request", None)
+        if req is None:
+            req = self._local.request = self._compiled.create_infer_request()
+        req.infer({0: np.ascontiguousarray(x, dtype=np.float32)})
+        return np.array(req.get_output_tensor(0).data, copy=True)

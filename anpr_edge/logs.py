@@ -1,0 +1,60 @@
+"""Logging set up once, at the entry point: the journal under systemd, stderr elsewhere.
+
+Under systemd (``JOURNAL_STREAM`` set and systemd-python importable) records go to journald with
+structured fields (``CAMERA=``, ``PLATE=``, ``EVENT_ID=`` when a record carries them via ``extra``).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+
+FIELDS = ("camera", "plate", "event_id")
+
+
+class _Redact(logging.Filter):
+    """Strip ``user:password@`` from URLs in every message (camera URLs must never leak)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        from anpr_edge.urls import redact
+
+        if record.args:
+            record.msg = redact(record.getMessage())
+            record.args = None
+        else:
+            record.msg = redact(str(record.msg))
+        return True
+
+
+def _journal_handler() -> logging.Handler | None:
+    if not os.environ.get("JOURNAL_STREAM"):
+        return None
+    try:
+        from systemd import journal  # type: ignore[attr-defined]
+    except ImportError:
+        return None
+
+    class JournalFields(journal.JournalHandler):  # type: ignore[misc,name-defined]
+        def emit(self, record: logging.LogRecord) -> None:
+            for f in FIELDS:
+                value = getattr(record, f, None)
+                if value is not None:
+                    setattr(record, f.upper(), value)
+            super().emit(record)
+
+    return JournalFields(SYSLOG_IDENTIFIER="anpr-edge")  # type: ignore[no-any-return]
+
+
+def configure(level: int = logging.INFO) -> None:
+    root = logging.getLogger("anpr_edge")
+    root.setLevel(level)
+    root.propagate = False
+    for h in list(root.handlers):
+        root.removeHandler(h)
+    handler = _journal_handler()
+    if handler is None:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(_Redact())
+    root.addHandler(handler)

@@ -1,0 +1,1 @@
+"""Where events go: CSV, JSON lines, MQTT (with its durable outbox)."""

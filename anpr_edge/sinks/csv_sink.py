@@ -1,0 +1,94 @@
+"""Append-only CSV of events: header written once, one flushed (and fsynced) row per event.
+
+An existing file is never truncated. If its header differs from the configured columns the sink
+refuses to start (naming the file) rather than mixing two layouts.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from pathlib import Path
+from types import TracebackType
+from typing import TextIO
+
+from anpr_edge.errors import InputError
+from anpr_edge.results import PlateEvent
+
+#: Optional columns a daemon CSV may add after ``time;plate_num``.
+EXTRA_COLUMNS: dict[str, Callable[[PlateEvent], str]] = {
+    "camera": lambda e: e.camera,
+    "confidence": lambda e: f"{e.confidence:.3f}",
+    "event_id": lambda e: e.event_id,
+    "partial": lambda e: "1" if e.partial else "0",
+    "track_id": lambda e: str(e.track_id),
+}
+
+
+def video_time(seconds: float) -> str:
+    """``mm:ss.cc``, or ``h:mm:ss.cc`` from one hour on."""
+    cs = round(seconds * 100)
+    h, rem = divmod(cs, 360000)
+    m, rem = divmod(rem, 6000)
+    s, c = divmod(rem, 100)
+    return f"{h}:{m:02d}:{s:02d}.{c:02d}" if h else f"{m:02d}:{s:02d}.{c:02d}"
+
+
+def local_time(seconds: float) -> str:
+    """Local date-time with centiseconds, e.g. ``2026-11-24 10:15:03.27``."""
+    dt = datetime.fromtimestamp(seconds)
+    return dt.strftime("%Y-%m-%d %H:%M:%S.") + f"{dt.microsecond // 10000:02d}"
+
+
+class CsvSink:
+    def __init__(
+        self, path: Path, time_format: Callable[[float], str], extra: Sequence[str] = (), delimiter: str = ";"
+    ) -> None:
+        unknown = [c for c in extra if c not in EXTRA_COLUMNS]
+        if unknown:
+            raise InputError(f"unknown CSV column(s) {unknown}; choose from {sorted(EXTRA_COLUMNS)}")
+        self.path, self.time_format, self.extra, self.delimiter = path, time_format, list(extra), delimiter
+        self.header = delimiter.join(["time", "plate_num", *self.extra])
+        self._fh: TextIO | None = None
+        self.rows = 0
+
+    def open(self) -> CsvSink:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            existing = self.path.read_text(encoding="utf-8").splitlines()[:1] if self.path.exists() else []
+            if existing and existing[0] != self.header:
+                raise InputError(
+                    f"{self.path}: existing CSV has columns {existing[0]!r}, configured {self.header!r}; "
+                    "move the old file away or change outputs.csv"
+                )
+            self._fh = self.path.open("a", encoding="utf-8", newline="")
+            if not existing and self._fh.tell() == 0:
+                self._write_line(self.header)
+        except OSError as exc:
+            raise InputError(f"{self.path}: cannot open CSV for appending ({exc.strerror})") from None
+        return self
+
+    def _write_line(self, line: str) -> None:
+        assert self._fh is not None
+        self._fh.write(line + "\n")
+        self._fh.flush()
+        os.fsync(self._fh.fileno())
+
+    def write(self, event: PlateEvent) -> None:
+        if self._fh is None:
+            self.open()
+        cells = [self.time_format(event.first_seen), event.plate, *(EXTRA_COLUMNS[c](event) for c in self.extra)]
+        self._write_line(self.delimiter.join(cells))
+        self.rows += 1
+
+    def close(self) -> None:
+        if self._fh is not None:
+            self._fh.close()
+            self._fh = None
+
+    def __enter__(self) -> CsvSink:
+        return self.open()
+
+    def __exit__(self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None) -> None:
+        self.close()

@@ -1,0 +1,57 @@
+"""Events as JSON lines (the same payload MQTT carries), appended and flushed per event."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from types import TracebackType
+from typing import Any, TextIO
+
+from anpr_edge.results import PlateEvent
+
+PAYLOAD_VERSION = 1
+
+
+def event_payload(e: PlateEvent, time_iso: str | None = None) -> dict[str, Any]:
+    """The documented event payload (``docs/event.schema.json``), minus transport fields."""
+    data: dict[str, Any] = {
+        "version": PAYLOAD_VERSION,
+        "event_id": e.event_id,
+        "camera": e.camera,
+        "plate": e.plate,
+        "partial": e.partial,
+        "confidence": e.confidence,
+        "chars": [[c, p] for c, p in e.chars],
+        "first_seen": e.first_seen,
+        "last_seen": e.last_seen,
+        "box": list(e.box),
+        "frame_size": list(e.frame_size),
+        "track_id": e.track_id,
+        "frames_seen": e.frames_seen,
+        "reads": e.reads,
+    }
+    if time_iso is not None:
+        data["time"] = time_iso
+    if e.snapshot:
+        data["snapshot"] = e.snapshot
+    return data
+
+
+class JsonlSink:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._fh: TextIO | None = None
+
+    def __enter__(self) -> JsonlSink:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._fh = self.path.open("a", encoding="utf-8")
+        return self
+
+    def write(self, event: PlateEvent, extra: dict[str, Any] | None = None) -> None:
+        assert self._fh is not None
+        self._fh.write(json.dumps({**event_payload(event), **(extra or {})}, ensure_ascii=False) + "\n")
+        self._fh.flush()
+
+    def __exit__(self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None) -> None:
+        if self._fh is not None:
+            self._fh.close()

@@ -1,0 +1,199 @@
+"""MQTT sink (paho-mqtt 2.x): events from the durable outbox, in order, QoS 1; status and stats topics.
+
+* ``<prefix>/status`` retained ``online`` on every CONNACK, ``offline`` as last will and at shutdown;
+* ``<prefix>/<camera>/plate`` events, QoS 1, not retained, JSON (``docs/event.schema.json``);
+* ``<prefix>/stats`` retained JSON, periodic.
+
+``publish_event`` only writes to the outbox (never blocks recognition). A sender thread hands rows to
+paho while connected; a row is deleted on PUBACK. paho re-sends its own in-flight QoS 1 messages
+after a reconnect, so the sender only hands over rows newer than the last one it gave paho in this
+process; after a restart everything still in the outbox is sent again, oldest first.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import ssl
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+
+from anpr_edge.config import MqttConfig
+from anpr_edge.errors import ConfigError
+from anpr_edge.sinks.outbox import Outbox
+
+logger = logging.getLogger(__name__)
+
+BATCH = 100  # rows handed to paho per pass; paho's in-flight window keeps order
+
+
+def read_password(cfg: MqttConfig) -> str | None:
+    """The password from ``password_file`` or the systemd credential ``mqtt_password``."""
+    path = cfg.password_file
+    cred_dir = os.environ.get("CREDENTIALS_DIRECTORY")
+    if path is None and cred_dir and (Path(cred_dir) / "mqtt_password").is_file():
+        path = Path(cred_dir) / "mqtt_password"
+    if path is None:
+        return None
+    try:
+        return path.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise ConfigError(f"outputs.mqtt.password_file: cannot read {path} ({exc.strerror})") from None
+
+
+class MqttSink:
+    def __init__(
+        self,
+        cfg: MqttConfig,
+        device_id: str,
+        prefix: str,
+        outbox: Outbox,
+        stats: Callable[[], dict[str, Any]] | None = None,
+    ) -> None:
+        self.cfg, self.prefix, self.outbox, self._stats = cfg, prefix, outbox, stats
+        self.connected = threading.Event()
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._handed = 0  # highest outbox seq given to paho in this process
+        self._pending: list[tuple[mqtt.MQTTMessageInfo, int]] = []  # handed to paho, not yet acked
+        self.published = 0
+        self.last_error = ""
+        proto = mqtt.MQTTv5 if cfg.protocol == "5" else mqtt.MQTTv311
+        self.client = mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=cfg.client_id or f"anpr-edge-{device_id}",
+            protocol=proto,
+            clean_session=True if proto == mqtt.MQTTv311 else None,
+        )
+        self.client.max_inflight_messages_set(50)
+        password = read_password(cfg)
+        if cfg.username:
+            self.client.username_pw_set(cfg.username, password)
+        if cfg.tls.enabled:
+            try:
+                self.client.tls_set(
+                    ca_certs=str(cfg.tls.ca_file) if cfg.tls.ca_file else None,
+                    certfile=str(cfg.tls.cert_file) if cfg.tls.cert_file else None,
+                    keyfile=str(cfg.tls.key_file) if cfg.tls.key_file else None,
+                    cert_reqs=ssl.CERT_REQUIRED,
+                )
+            except (OSError, ssl.SSLError, ValueError) as exc:
+                raise ConfigError(f"outputs.mqtt.tls: {exc}") from None
+            self.client.tls_insecure_set(cfg.tls.insecure)
+        self.client.will_set(f"{prefix}/status", "offline", qos=1, retain=True)
+        self.client.reconnect_delay_set(1, int(cfg.reconnect_max_s))
+        self.client.on_connect = self._on_connect
+        self.client.on_disconnect = self._on_disconnect
+        self._sender = threading.Thread(target=self._send_loop, name="mqtt-sender", daemon=True)
+        self._stats_thread = threading.Thread(target=self._stats_loop, name="mqtt-stats", daemon=True)
+
+    # paho callbacks (network thread) -------------------------------------------------------
+    def _on_connect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
+        if reason.is_failure:
+            msg = f"MQTT broker {self.cfg.host}:{self.cfg.port} refused the connection: {reason}"
+            if msg != self.last_error:
+                logger.error("%s (retrying)", msg)
+            self.last_error = msg
+            return
+        self.last_error = ""
+        logger.info("MQTT connected to %s:%d", self.cfg.host, self.cfg.port)
+        client.publish(f"{self.prefix}/status", "online", qos=1, retain=True)
+        self.connected.set()
+        self._wake.set()
+
+    def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
+        if self.connected.is_set():
+            logger.warning(
+                "MQTT disconnected from %s:%d (%s); events wait in the outbox (%d)",
+                self.cfg.host,
+                self.cfg.port,
+                reason,
+                len(self.outbox),
+            )
+        self.connected.clear()
+
+    # life cycle ----------------------------------------------------------------------------
+    def start(self) -> None:
+        try:
+            self.client.connect_async(self.cfg.host, self.cfg.port, self.cfg.keepalive)
+        except (OSError, ValueError) as exc:
+            raise ConfigError(f"outputs.mqtt.host: {exc}") from None
+        self.client.loop_start()
+        self._sender.start()
+        self._stats_thread.start()
+
+    def publish_event(self, camera: str, payload: dict[str, Any]) -> None:
+        """Queue an event durably; the sender publishes it when the broker is reachable."""
+        self.outbox.add(f"{self.prefix}/{camera}/plate", json.dumps(payload, ensure_ascii=False).encode())
+        self._wake.set()
+
+    def _reap(self) -> None:
+        """Delete from the outbox every row the broker acknowledged (PUBACK)."""
+        still = []
+        for info, seq in self._pending:
+            if info.is_published():
+                self.outbox.ack(seq)
+                self.published += 1
+            else:
+                still.append((info, seq))
+        self._pending = still
+
+    def _send_loop(self) -> None:
+        while not self._stop.is_set():
+            self._wake.wait(0.05 if self._pending else 0.5)
+            self._wake.clear()
+            try:
+                self._reap()
+                while self.connected.is_set() and not self._stop.is_set() and len(self._pending) < 2 * BATCH:
+                    rows = self.outbox.after(self._handed, BATCH)
+                    if not rows:
+                        break
+                    for seq, topic, payload in rows:
+                        if not self.connected.is_set():
+                            break
+                        info = self.client.publish(topic, payload, qos=1, retain=False)
+                        if info.rc not in (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_NO_CONN):
+                            logger.error("MQTT publish failed (rc %s); will retry", info.rc)
+                            break
+                        # NO_CONN still queues in paho (sent after reconnect): count it as handed.
+                        self._pending.append((info, seq))
+                        self._handed = seq
+                    self._reap()
+            except Exception:
+                logger.exception("MQTT sender error; retrying")
+                time.sleep(1)
+
+    def stats_payload(self) -> dict[str, Any]:
+        base = self._stats() if self._stats else {}
+        return {
+            **base,
+            "outbox": len(self.outbox),
+            "outbox_dropped": self.outbox.dropped,
+            "published": self.published,
+            "time": time.time(),
+        }
+
+    def _stats_loop(self) -> None:
+        while not self._stop.wait(self.cfg.stats_interval_s):
+            if self.connected.is_set():
+                self.client.publish(f"{self.prefix}/stats", json.dumps(self.stats_payload()), qos=0, retain=True)
+
+    def stop(self, drain_s: float = 2.0) -> None:
+        """Give in-flight publishes a moment, say ``offline``, disconnect. Unacked rows stay on disk."""
+        end = time.monotonic() + drain_s
+        while self.connected.is_set() and self._pending and time.monotonic() < end:
+            time.sleep(0.05)
+        self._stop.set()
+        self._wake.set()
+        self._sender.join(timeout=2)
+        if self.connected.is_set():
+            self.client.publish(f"{self.prefix}/status", "offline", qos=1, retain=True).wait_for_publish(1.0)
+        self.client.disconnect()
+        self.client.loop_stop()

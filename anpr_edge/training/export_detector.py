@@ -1,0 +1,103 @@
+"""Export the trained YOLO11 detector to ONNX and OpenVINO IR (INT8 via NNCF, or FP32) with metadata.
+
+    python -m anpr_edge.training.export_detector --weights work/det_runs/plate_yolo11n/weights/best.pt
+
+INT8 is shipped only when its recall on the held-out real-dev images is within ``--max-recall-drop``
+of the float model's; otherwise the float IR ships. Either way the choice and both recalls go into
+``models/plate_detector.json`` (``info``). Calibration: the training dataset (synthetic + real tiles).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import shutil
+import sys
+from pathlib import Path
+
+from anpr_edge.training.train_detector import offline_ultralytics
+
+logger = logging.getLogger("anpr_edge.training.export_detector")
+
+
+def _export(weights: Path, fmt: str, imgsz: tuple[int, int], **kw: object) -> Path:
+    from ultralytics import YOLO
+
+    return Path(str(YOLO(str(weights)).export(format=fmt, imgsz=list(imgsz), **kw)))
+
+
+def recall_of(stem: Path, real_dev: Path, device: str = "cpu") -> tuple[float, float, str]:
+    """(recall, precision, summary) of a model on the untrained real-dev split, with our runtime."""
+    from anpr_edge.evaluation import DetScore
+    from anpr_edge.inference.detector import PlateDetector
+    from anpr_edge.labels import read_labels, trained_on
+    from anpr_edge.sources import read_image
+
+    det = PlateDetector.load(stem, device, 0.35, 0.5)
+    score = DetScore()
+    rows: dict[str, list[tuple[float, float, float, float]]] = {}
+    for r in read_labels(real_dev / "labels.csv"):
+        if not trained_on(r.image):
+            rows.setdefault(r.image, []).append(r.box)
+    for name, boxes in sorted(rows.items()):
+        score.add(boxes, [d.box for d in det(read_image(real_dev / "images" / name))])
+    return score.recall, score.precision, score.summary()
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--weights", type=Path, default=Path("work/det_runs/plate_yolo11n/weights/best.pt"))
+    p.add_argument("--data", type=Path, default=Path("work/det_data/data.yaml"), help="INT8 calibration data")
+    p.add_argument("--out", type=Path, default=Path("models/plate_detector"))
+    p.add_argument("--width", type=int, default=640)
+    p.add_argument("--height", type=int, default=384)
+    p.add_argument("--real-dev", type=Path, default=Path("../shared/real-dev"))
+    p.add_argument("--max-recall-drop", type=float, default=0.01)
+    p.add_argument("--no-int8", action="store_true")
+    a = p.parse_args(argv)
+    offline_ultralytics(Path("work/yolo_config").resolve())
+    from anpr_edge.inference.contract import DetectorSpec, write_spec
+
+    imgsz = (a.height, a.width)
+    a.out.parent.mkdir(parents=True, exist_ok=True)
+    onnx = _export(a.weights, "onnx", imgsz, simplify=True, opset=17, dynamic=False)
+    shutil.copyfile(onnx, a.out.with_suffix(".onnx"))
+    import openvino as ov
+
+    fp32_dir = a.out.parent / "_fp32"
+    fp32_dir.mkdir(exist_ok=True)
+    ov.save_model(ov.convert_model(str(onnx)), str(fp32_dir / "plate_detector.xml"), compress_to_fp16=False)
+    spec = DetectorSpec(a.width, a.height)
+    write_spec(fp32_dir / "plate_detector", spec)
+    info: dict[str, object] = {"weights": str(a.weights), "imgsz": [a.width, a.height]}
+    have_real = (a.real_dev / "labels.csv").exists()
+    r32 = recall_of(fp32_dir / "plate_detector", a.real_dev) if have_real else None
+    chosen_dir, precision = fp32_dir, "FP32"
+    if not a.no_int8:
+        int8_path = _export(a.weights, "openvino", imgsz, int8=True, data=str(a.data.resolve()), dynamic=False)
+        int8_dir = a.out.parent / "_int8"
+        int8_dir.mkdir(exist_ok=True)
+        xml = next(Path(int8_path).glob("*.xml"))
+        shutil.copyfile(xml, int8_dir / "plate_detector.xml")
+        shutil.copyfile(xml.with_suffix(".bin"), int8_dir / "plate_detector.bin")
+        write_spec(int8_dir / "plate_detector", spec)
+        r8 = recall_of(int8_dir / "plate_detector", a.real_dev) if have_real else None
+        if r32 and r8:
+            info["recall_fp32"], info["recall_int8"] = round(r32[0], 4), round(r8[0], 4)
+            logger.info("FP32: %s", r32[2])
+            logger.info("INT8: %s", r8[2])
+        if r32 is None or r8 is None or r32[0] - r8[0] <= a.max_recall_drop:
+            chosen_dir, precision = int8_dir, "INT8"
+    for suffix in (".xml", ".bin"):
+        shutil.copyfile(chosen_dir / f"plate_detector{suffix}", a.out.with_suffix(suffix))
+    info["precision"] = precision
+    write_spec(a.out, spec, info)
+    for d in (a.out.parent / "_fp32", a.out.parent / "_int8"):
+        shutil.rmtree(d, ignore_errors=True)
+    logger.info("shipped %s IR at %s (%s)", precision, a.out, info)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,132 @@
+"""Export the CRNN to ONNX and OpenVINO IR (FP16 weights) with its metadata; fail on a parity mismatch.
+
+    python -m anpr_edge.training.export_ocr --checkpoint work/ocr/best.pt --out models/plate_ocr
+
+Parity: the same crops through torch, ONNX Runtime and OpenVINO; the largest probability difference
+must stay under ``--tol`` and the greedy decodes must agree, or the export fails (non-zero exit).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from anpr_edge.inference.contract import OcrSpec, write_spec
+from anpr_edge.inference.ocr_core import ctc_greedy_decode
+from anpr_edge.training.crnn import CRNN, CRNNWithSoftmax
+from anpr_edge.training.ocr_data import CropSpec, synthetic_sample
+from anpr_edge.training.train_ocr import ALPHABET, MEAN, STD
+
+logger = logging.getLogger("anpr_edge.training.export_ocr")
+
+
+class ParityError(RuntimeError):
+    pass
+
+
+def export_onnx(model: torch.nn.Module, path: Path, height: int, width: int) -> None:
+    model.eval()
+    dummy = torch.zeros(1, 1, height, width)
+    torch.onnx.export(
+        model,
+        (dummy,),
+        str(path),
+        input_names=["image"],
+        output_names=["probs"],
+        dynamic_axes={"image": {0: "batch"}, "probs": {0: "batch"}},
+        opset_version=17,
+        dynamo=False,
+    )
+
+
+def export_openvino(onnx_path: Path, xml_path: Path, fp16: bool) -> None:
+    import openvino as ov
+
+    ov_model = ov.convert_model(str(onnx_path))
+    ov.save_model(ov_model, str(xml_path), compress_to_fp16=fp16)
+
+
+def check_parity(
+    model: torch.nn.Module, onnx_path: Path, xml_path: Path, x: np.ndarray, tol: float
+) -> dict[str, float]:
+    """Compare the three runtimes on ``x``; raise :class:`ParityError` on a mismatch."""
+    import onnxruntime as ort
+    import openvino as ov
+
+    with torch.no_grad():
+        ref = model(torch.from_numpy(x)).numpy()
+    sess = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+    onnx_out = sess.run(None, {sess.get_inputs()[0].name: x})[0]
+    compiled = ov.Core().compile_model(str(xml_path), "CPU")
+    ov_out = compiled(x)[0]
+    diffs = {"onnx": float(np.abs(onnx_out - ref).max()), "openvino": float(np.abs(ov_out - ref).max())}
+    for name, out in (("onnx", onnx_out), ("openvino", ov_out)):
+        if diffs[name] > tol:
+            raise ParityError(f"{name} differs from torch by {diffs[name]:.2e} > {tol:.0e}")
+        for i, (a, b) in enumerate(zip(ref, out, strict=True)):
+            ta, tb = ctc_greedy_decode(a, ALPHABET).text, ctc_greedy_decode(b, ALPHABET).text
+            if ta != tb:
+                raise ParityError(f"{name} decodes sample {i} as {tb!r}, torch as {ta!r}")
+    return diffs
+
+
+def export(
+    checkpoint: Path,
+    out: Path,
+    tol: float = 2e-2,
+    fp16: bool = True,
+    samples: int = 64,
+    info: dict[str, Any] | None = None,
+) -> dict[str, float]:
+    state = torch.load(checkpoint, map_location="cpu", weights_only=False)
+    crnn = CRNN(len(ALPHABET) + 1)
+    crnn.load_state_dict(state["model"])
+    model = CRNNWithSoftmax(crnn).eval()
+    spec = CropSpec()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    onnx_path, xml_path = out.with_suffix(".onnx"), out.with_suffix(".xml")
+    export_onnx(model, onnx_path, spec.height, spec.width)
+    export_openvino(onnx_path, xml_path, fp16)
+    crops = np.stack([synthetic_sample(10**9 + i, spec).image for i in range(samples)])
+    x = ((crops.astype(np.float32) - MEAN) / STD)[:, None]
+    diffs = check_parity(model, onnx_path, xml_path, x, tol)
+    meta = OcrSpec(spec.width, spec.height, ALPHABET, MEAN, STD, 0, spec.margin_x, spec.margin_y)
+    write_spec(
+        out,
+        meta,
+        {
+            "checkpoint": str(checkpoint),
+            "epoch": state.get("epoch"),
+            "precision": "FP16" if fp16 else "FP32",
+            "parity_max_abs_diff": diffs,
+            **(info or {}),
+        },
+    )
+    logger.info("exported %s (.onnx/.xml/.bin/.json); parity max |diff| %s", out, diffs)
+    return diffs
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--checkpoint", type=Path, default=Path("work/ocr/best.pt"))
+    p.add_argument("--out", type=Path, default=Path("models/plate_ocr"))
+    p.add_argument("--tol", type=float, default=2e-2, help="max |probability difference| allowed")
+    p.add_argument("--fp32", action="store_true", help="keep FP32 weights in the IR")
+    a = p.parse_args(argv)
+    try:
+        export(a.checkpoint, a.out, a.tol, not a.fp32)
+    except ParityError as exc:
+        logger.error("export failed parity check: %s", exc)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

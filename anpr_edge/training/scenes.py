@@ -1,0 +1,289 @@
+"""Synthetic detector scenes: plates pasted into street-like images, as a YOLO dataset.
+
+Images are made at the detector's own scale (a 1080p frame shrunk to the 640-wide model input), so a
+``size x size`` training tile is a native-scale crop of a full frame: plates 14-250 px wide. Sources:
+
+* procedural scenes: sky/road gradients, car-like bodies with a plate low in the middle, hard
+  negatives (signs with text, stripes, grilles, headlights, white rectangles);
+* the real-dev photos of the training split, scaled to inference size, their boxed plates kept as
+  labels, with extra synthetic plates pasted in.
+
+``python -m anpr_edge.training.scenes --out work/det_data`` writes ``images/``, ``labels/``,
+``data.yaml``, ``manifest.csv`` and ``contact_sheet.png``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import logging
+import math
+import random
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from anpr_edge.labels import LabelRow, read_labels, trained_on
+from anpr_edge.training.augment import degrade, perspective_quad, photometric, style_plate
+from anpr_edge.training.render import random_plate, render_plate
+
+logger = logging.getLogger("anpr_edge.training.scenes")
+
+Box = tuple[float, float, float, float]
+
+
+@dataclass(frozen=True, slots=True)
+class Scene:
+    image: np.ndarray
+    boxes: list[Box]
+    texts: list[str]
+    source: str
+
+
+def _random_colour(rng: random.Random, lo: int = 0, hi: int = 255) -> tuple[int, int, int]:
+    return (rng.randint(lo, hi), rng.randint(lo, hi), rng.randint(lo, hi))
+
+
+def street_background(h: int, w: int, rng: random.Random) -> np.ndarray:
+    """Sky / buildings / road bands with texture and clutter."""
+    img = np.zeros((h, w, 3), np.float32)
+    horizon = rng.randint(0, h // 2)
+    top, bottom = np.array(_random_colour(rng, 60, 230), np.float32), np.array(_random_colour(rng, 30, 140), np.float32)
+    img[:horizon] = top
+    img[horizon:] = bottom
+    for _ in range(rng.randint(2, 10)):  # buildings, fences, poles
+        x, y = rng.randrange(w), rng.randrange(h)
+        cv2.rectangle(img, (x, y), (x + rng.randint(10, w // 2), y + rng.randint(10, h // 2)), _random_colour(rng), -1)
+    noise = np.random.default_rng(rng.randrange(2**31)).standard_normal((h // 4 + 1, w // 4 + 1, 3), np.float32)
+    img += cv2.resize(noise, (w, h)) * rng.uniform(3, 20)
+    return np.clip(img, 0, 255).astype(np.uint8)
+
+
+def hard_negatives(img: np.ndarray, rng: random.Random) -> None:
+    """Things that look a little like plates: signs with text, stripes, grilles, lights, rectangles."""
+    h, w = img.shape[:2]
+    for _ in range(rng.randint(1, 6)):
+        kind = rng.random()
+        x, y = rng.randrange(w), rng.randrange(h)
+        bw, bh = rng.randint(15, 200), rng.randint(6, 60)
+        if kind < 0.35:  # sign or sticker with text
+            cv2.rectangle(img, (x, y), (x + bw, y + bh), _random_colour(rng, 150, 255), -1)
+            text = "".join(rng.choice("0123456789ABCDEFGHKMOPTXYZ -") for _ in range(rng.randint(2, 9)))
+            cv2.putText(
+                img,
+                text,
+                (x + 2, y + int(bh * 0.8)),
+                rng.choice((0, 1, 2, 3, 4)),
+                bh / 40.0,
+                _random_colour(rng, 0, 90),
+                max(1, bh // 15),
+            )
+        elif kind < 0.55:  # stripes / grille
+            step = rng.randint(2, 8)
+            for k in range(0, bh, step):
+                cv2.line(img, (x, y + k), (x + bw, y + k), _random_colour(rng, 0, 255), 1)
+        elif kind < 0.7:  # headlight pair
+            r = rng.randint(3, 20)
+            cv2.ellipse(img, (x, y), (r * 2, r), 0, 0, 360, (250, 250, 250), -1)
+            cv2.ellipse(img, (x + rng.randint(40, 200), y), (r * 2, r), 0, 0, 360, (250, 250, 250), -1)
+        else:  # plain light rectangle with a dark rim, the hardest negative
+            cv2.rectangle(img, (x, y), (x + bw, y + bh), _random_colour(rng, 170, 255), -1)
+            cv2.rectangle(img, (x, y), (x + bw, y + bh), _random_colour(rng, 0, 60), 1)
+
+
+def paste_plate(img: np.ndarray, rng: random.Random, width: float, centre: tuple[float, float]) -> tuple[Box, str]:
+    """Warp a rendered plate of about ``width`` px into ``img`` at ``centre``; return its box."""
+    text = random_plate(rng)
+    px = int(min(520, max(120, width * 2)))
+    plate = style_plate(render_plate(text, px_per_mm=px / 520.0).image, rng)
+    plate = photometric(plate, rng)
+    ph, pw = plate.shape[:2]
+    quad = perspective_quad(pw, ph, rng, max_yaw=35.0) * (width / pw)
+    quad += np.array(centre, np.float32)
+    src = np.array([[0, 0], [pw, 0], [pw, ph], [0, ph]], np.float32)
+    m = cv2.getPerspectiveTransform(src, quad)
+    h, w = img.shape[:2]
+    warped = cv2.warpPerspective(plate, m, (w, h), flags=cv2.INTER_AREA if width < pw else cv2.INTER_LINEAR)
+    mask = cv2.warpPerspective(np.full((ph, pw), 255, np.uint8), m, (w, h), flags=cv2.INTER_LINEAR)
+    a = (mask.astype(np.float32) / 255.0)[:, :, None]
+    img[:] = (img * (1 - a) + warped * a).astype(np.uint8)
+    x1, y1 = quad.min(axis=0)
+    x2, y2 = quad.max(axis=0)
+    return (float(max(x1, 0)), float(max(y1, 0)), float(min(x2, w)), float(min(y2, h))), text
+
+
+def car_with_plate(img: np.ndarray, rng: random.Random, width: float) -> tuple[Box, str]:
+    """Draw a car-like body and mount a plate low in its middle."""
+    h, w = img.shape[:2]
+    cw, ch = width * rng.uniform(3.5, 5.0), width * rng.uniform(2.0, 3.2)
+    cx, cy = rng.uniform(0, w), rng.uniform(h * 0.3, h)
+    colour = _random_colour(rng)
+    x1, y1, x2, y2 = int(cx - cw / 2), int(cy - ch * 0.7), int(cx + cw / 2), int(cy + ch * 0.3)
+    cv2.rectangle(img, (x1, y1), (x2, y2), colour, -1)
+    cv2.rectangle(img, (x1, y1), (x2, int(y1 + ch * 0.3)), tuple(int(c * 0.4) for c in colour), -1)  # windscreen
+    r = max(2, int(width * 0.25))
+    cv2.circle(img, (int(x1 + cw * 0.15), int(cy - ch * 0.15)), r, (230, 230, 230), -1)
+    cv2.circle(img, (int(x2 - cw * 0.15), int(cy - ch * 0.15)), r, (230, 230, 230), -1)
+    return paste_plate(img, rng, width, (cx + rng.gauss(0, width * 0.2), cy))
+
+
+def plate_width(rng: random.Random) -> float:
+    """Plate width in model-input pixels: log-uniform 14-250 px."""
+    return math.exp(rng.uniform(math.log(14), math.log(250)))
+
+
+def procedural_scene(size: int, rng: random.Random) -> Scene:
+    img = street_background(size, size, rng)
+    if rng.random() < 0.8:
+        hard_negatives(img, rng)
+    boxes, texts = [], []
+    for _ in range(rng.choice((0, 1, 1, 1, 2, 2, 3))):
+        width = plate_width(rng)
+        if rng.random() < 0.7:
+            box, text = car_with_plate(img, rng, width)
+        else:
+            box, text = paste_plate(img, rng, width, (rng.uniform(0, size), rng.uniform(0, size)))
+        boxes.append(box)
+        texts.append(text)
+    return Scene(degrade(img, rng), boxes, texts, "procedural")
+
+
+def real_scene(size: int, rng: random.Random, image: np.ndarray, rows: list[LabelRow], name: str) -> Scene:
+    """A ``size`` tile of a real photo at inference scale, its plates kept, maybe one synthetic added."""
+    h, w = image.shape[:2]
+    scale = min(640 / w, 384 / h) * math.exp(rng.uniform(math.log(0.5), math.log(1.6)))
+    img = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    boxes = [tuple(v * scale for v in r.box) for r in rows]
+    ih, iw = img.shape[:2]
+    if boxes and rng.random() < 0.8:  # centre the tile near a plate
+        b = rng.choice(boxes)
+        cx, cy = (
+            (b[0] + b[2]) / 2 + rng.uniform(-size / 3, size / 3),
+            (b[1] + b[3]) / 2 + rng.uniform(-size / 3, size / 3),
+        )
+    else:
+        cx, cy = rng.uniform(0, iw), rng.uniform(0, ih)
+    x0, y0 = int(cx - size / 2), int(cy - size / 2)
+    tile = np.full((size, size, 3), 114, np.uint8)
+    sx1, sy1, sx2, sy2 = max(x0, 0), max(y0, 0), min(x0 + size, iw), min(y0 + size, ih)
+    if sx2 > sx1 and sy2 > sy1:
+        tile[sy1 - y0 : sy2 - y0, sx1 - x0 : sx2 - x0] = img[sy1:sy2, sx1:sx2]
+    out_boxes, texts = [], []
+    for b, r in zip(boxes, rows, strict=True):
+        bx1, by1, bx2, by2 = b[0] - x0, b[1] - y0, b[2] - x0, b[3] - y0
+        cx1, cy1, cx2, cy2 = max(bx1, 0), max(by1, 0), min(bx2, size), min(by2, size)
+        if cx2 - cx1 < 0.6 * (bx2 - bx1) or cy2 - cy1 < 0.6 * (by2 - by1):
+            if cx2 > cx1 and cy2 > cy1:  # mostly cut off: grey it out rather than teach a half plate
+                tile[int(cy1) : math.ceil(cy2), int(cx1) : math.ceil(cx2)] = 114
+            continue
+        out_boxes.append((cx1, cy1, cx2, cy2))
+        texts.append(r.plate)
+    if rng.random() < 0.4:
+        box, text = paste_plate(tile, rng, plate_width(rng), (rng.uniform(0, size), rng.uniform(0, size)))
+        out_boxes.append(box)
+        texts.append(text)
+    return Scene(degrade(photometric(tile, rng) if rng.random() < 0.3 else tile, rng), out_boxes, texts, name)
+
+
+def yolo_lines(boxes: list[Box], w: int, h: int) -> list[str]:
+    """YOLO label lines (class 0, normalised centre/size), boxes clipped to the image."""
+    lines = []
+    for x1, y1, x2, y2 in boxes:
+        x1, x2 = max(0.0, x1), min(float(w), x2)
+        y1, y2 = max(0.0, y1), min(float(h), y2)
+        if x2 - x1 < 2 or y2 - y1 < 2:
+            continue
+        lines.append(f"0 {(x1 + x2) / 2 / w:.6f} {(y1 + y2) / 2 / h:.6f} {(x2 - x1) / w:.6f} {(y2 - y1) / h:.6f}")
+    return lines
+
+
+def build(out: Path, n_train: int, size: int, seed: int, real_dev: Path | None, real_fraction: float) -> None:
+    """Write the dataset; the real-dev split follows :func:`anpr_edge.labels.trained_on` (as the OCR)."""
+    rng = random.Random(seed)
+    real: dict[str, list[LabelRow]] = {}
+    if real_dev and (real_dev / "labels.csv").exists():
+        for row in read_labels(real_dev / "labels.csv"):
+            real.setdefault(row.image, []).append(row)
+    else:
+        logger.warning("real-dev not found at %s: procedural scenes only, no real validation", real_dev)
+    train_names = sorted(n for n in real if trained_on(n))
+    val_names = sorted(n for n in real if not trained_on(n))
+    for split in ("train", "val"):
+        (out / "images" / split).mkdir(parents=True, exist_ok=True)
+        (out / "labels" / split).mkdir(parents=True, exist_ok=True)
+    cache: dict[str, np.ndarray] = {}
+    manifest = [("file", "split", "source", "plates", "texts")]
+    for i in range(n_train):
+        if train_names and rng.random() < real_fraction:
+            name = rng.choice(train_names)
+            if name not in cache:
+                cache[name] = cv2.imread(str(real_dev / "images" / name)) if real_dev else None
+            scene = real_scene(size, rng, cache[name], real[name], name)
+        else:
+            scene = procedural_scene(size, rng)
+        fname = f"s{seed}_{i:06d}"
+        cv2.imwrite(str(out / "images" / "train" / f"{fname}.jpg"), scene.image, [cv2.IMWRITE_JPEG_QUALITY, 92])
+        lines = yolo_lines(scene.boxes, size, size)
+        (out / "labels" / "train" / f"{fname}.txt").write_text("\n".join(lines) + ("\n" if lines else ""))
+        manifest.append((f"{fname}.jpg", "train", scene.source, str(len(lines)), " ".join(scene.texts)))
+    for name in val_names:  # real held-out photos, whole, shrunk to the inference scale
+        img = cv2.imread(str(real_dev / "images" / name)) if real_dev else None
+        if img is None:
+            continue
+        h, w = img.shape[:2]
+        s = min(640 / w, 384 / h, 1.0)
+        small = cv2.resize(img, None, fx=s, fy=s, interpolation=cv2.INTER_AREA)
+        stem = Path(name).stem
+        cv2.imwrite(str(out / "images" / "val" / f"{stem}.jpg"), small)
+        boxes = [tuple(v * s for v in r.box) for r in real[name]]
+        lines = yolo_lines(boxes, small.shape[1], small.shape[0])
+        (out / "labels" / "val" / f"{stem}.txt").write_text("\n".join(lines) + "\n")
+        manifest.append((f"{stem}.jpg", "val", name, str(len(lines)), " ".join(r.plate for r in real[name])))
+    with (out / "manifest.csv").open("w", newline="") as fh:
+        csv.writer(fh, delimiter=";").writerows(manifest)
+    (out / "data.yaml").write_text(f"path: {out.resolve()}\ntrain: images/train\nval: images/val\nnames:\n  0: plate\n")
+    contact_sheet(out, out / "contact_sheet.png")
+
+
+def contact_sheet(root: Path, png: Path, n: int = 24, cols: int = 6, tile: int = 256) -> None:
+    """First ``n`` training images with their boxes drawn, for a person to judge realism."""
+    files = sorted((root / "images" / "train").glob("*.jpg"))[:n]
+    tiles = []
+    for f in files:
+        img = cv2.imread(str(f))
+        h, w = img.shape[:2]
+        for line in (root / "labels" / "train" / f"{f.stem}.txt").read_text().split("\n"):
+            if line.strip():
+                _, cx, cy, bw, bh = map(float, line.split())
+                cv2.rectangle(
+                    img,
+                    (int((cx - bw / 2) * w), int((cy - bh / 2) * h)),
+                    (int((cx + bw / 2) * w), int((cy + bh / 2) * h)),
+                    (0, 255, 0),
+                    1,
+                )
+        tiles.append(cv2.resize(img, (tile, tile)))
+    while len(tiles) % cols:
+        tiles.append(np.zeros((tile, tile, 3), np.uint8))
+    rows = [np.hstack(tiles[i : i + cols]) for i in range(0, len(tiles), cols)]
+    cv2.imwrite(str(png), np.vstack(rows))
+
+
+def main(argv: list[str] | None = None) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--out", type=Path, default=Path("work/det_data"))
+    p.add_argument("--n", type=int, default=4000, help="training tiles")
+    p.add_argument("--size", type=int, default=320)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--real-dev", type=Path, default=Path("../shared/real-dev"))
+    p.add_argument("--real-fraction", type=float, default=0.3, help="share of tiles cut from real photos")
+    a = p.parse_args(argv)
+    build(a.out, a.n, a.size, a.seed, a.real_dev, a.real_fraction)
+    logger.info("dataset written to %s", a.out)
+
+
+if __name__ == "__main__":
+    main()

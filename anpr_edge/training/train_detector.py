@@ -1,0 +1,90 @@
+"""Train the YOLO11 plate detector from ``yolo11n.yaml`` (no pretrained weights) with ultralytics.
+
+Offline by construction: ``YOLO_OFFLINE``, no AMP check (``amp=False``), no font download (a local TTF
+is placed where ultralytics looks for Arial), settings sync off. Resumes from ``last.pt`` when it exists.
+
+    python -m anpr_edge.training.train_detector --data work/det_data/data.yaml --hours 1.5
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import shutil
+from pathlib import Path
+
+logger = logging.getLogger("anpr_edge.training.train_detector")
+
+
+def offline_ultralytics(config_dir: Path) -> None:
+    """Make ultralytics work with no network; call before importing it."""
+    config_dir.mkdir(parents=True, exist_ok=True)
+    os.environ["YOLO_OFFLINE"] = "1"
+    os.environ["YOLO_AUTOINSTALL"] = "False"
+    os.environ["YOLO_CONFIG_DIR"] = str(config_dir)
+    font_dir = config_dir / "Ultralytics"
+    font_dir.mkdir(parents=True, exist_ok=True)
+    arial = font_dir / "Arial.ttf"
+    if not arial.exists():
+        import matplotlib
+
+        dejavu = Path(matplotlib.get_data_path()) / "fonts" / "ttf" / "DejaVuSans.ttf"
+        shutil.copyfile(dejavu, arial)
+
+
+def main(argv: list[str] | None = None) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--data", type=Path, default=Path("work/det_data/data.yaml"))
+    p.add_argument("--project", type=Path, default=Path("work/det_runs"))
+    p.add_argument("--name", default="plate_yolo11n")
+    p.add_argument("--imgsz", type=int, default=320)
+    p.add_argument("--epochs", type=int, default=40)
+    p.add_argument("--hours", type=float, default=0.0, help="time budget; overrides --epochs when > 0")
+    p.add_argument("--batch", type=int, default=32)
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--seed", type=int, default=0)
+    a = p.parse_args(argv)
+    offline_ultralytics(Path("work/yolo_config").resolve())
+    import torch
+
+    torch.set_num_threads(a.threads)
+    from ultralytics import YOLO, settings
+
+    settings.update({"sync": False})
+    last = a.project.resolve() / a.name / "weights" / "last.pt"
+    if last.exists():
+        logger.info("resuming from %s", last)
+        YOLO(str(last)).train(resume=True)
+        return
+    model = YOLO("yolo11n.yaml")
+    model.train(
+        data=str(a.data.resolve()),
+        imgsz=a.imgsz,
+        epochs=a.epochs,
+        time=a.hours or None,
+        batch=a.batch,
+        device="cpu",
+        workers=0,
+        amp=False,
+        seed=a.seed,
+        deterministic=True,
+        project=str(a.project.resolve()),
+        name=a.name,
+        exist_ok=True,
+        pretrained=False,
+        single_cls=True,
+        warmup_epochs=1,
+        close_mosaic=2,
+        scale=0.5,
+        mosaic=1.0,
+        fliplr=0.5,
+        plots=True,
+        patience=100,
+        val=True,
+    )
+
+
+if __name__ == "__main__":
+    main()

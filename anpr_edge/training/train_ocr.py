@@ -1,0 +1,252 @@
+"""Train the plate CRNN with CTC on synthetic crops; validate on synthetic and real-dev crops.
+
+Run ``python -m anpr_edge.training.train_ocr --help``. Synthetic data comes in seeded chunks
+(``gen`` sub-command, may run beside training); ``train`` picks up every chunk present at the start of
+each epoch, resumes from ``last.pt`` in ``--out`` and appends to ``metrics.csv``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import logging
+import math
+import random
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+from torch import nn
+
+from anpr_edge.evaluation import OcrScore
+from anpr_edge.inference.ocr_core import ctc_greedy_decode
+from anpr_edge.labels import holdout
+from anpr_edge.plates import DIGITS, LETTERS, constrain
+from anpr_edge.training.crnn import CRNN
+from anpr_edge.training.ocr_data import CropSpec, LabelledCrop, generate, load_npz, real_crops
+
+logger = logging.getLogger("anpr_edge.training.train_ocr")
+
+ALPHABET = DIGITS + LETTERS
+MEAN, STD = 127.5, 127.5
+VAL_SEED = 999
+
+
+def encode(texts: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
+    idx = [ALPHABET.index(c) + 1 for t in texts for c in t]
+    return torch.tensor(idx, dtype=torch.long), torch.tensor([len(t) for t in texts], dtype=torch.long)
+
+
+def to_batch(images: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy((images.astype(np.float32)[:, None] - MEAN) / STD)
+
+
+@torch.no_grad()
+def score(model: CRNN, crops: list[LabelledCrop], by: str = "quality") -> dict[str, OcrScore]:
+    model.eval()
+    out: dict[str, OcrScore] = {}
+    for i in range(0, len(crops), 256):
+        part = crops[i : i + 256]
+        probs = torch.softmax(model(to_batch(np.stack([c.image for c in part]))), -1).numpy()
+        for c, p in zip(part, probs, strict=True):
+            dec = ctc_greedy_decode(p, ALPHABET)
+            if len(dec.text) in (8, 9):
+                text, chars = constrain(dec.probs, ALPHABET, 0.0, 0.0)
+            else:
+                text, chars = dec.text, tuple((ch, p_) for ch, p_ in zip(dec.text, dec.char_probs, strict=True))
+            key = getattr(c, by) if by else "all"
+            out.setdefault(key, OcrScore()).add(c.text, text, [p_ for _, p_ in chars])
+    return out
+
+
+def chunk_paths(data_dir: Path) -> list[Path]:
+    return sorted(data_dir.glob("chunk_*.npz"))
+
+
+def cmd_gen(args: argparse.Namespace) -> None:
+    spec = CropSpec()
+    val = args.data_dir / "val.npz"
+    if not val.exists():
+        generate(args.val_size, VAL_SEED, spec, val)
+        logger.info("wrote %s", val)
+    for k in range(args.first, args.first + args.chunks):
+        path = args.data_dir / f"chunk_{k:04d}.npz"
+        if path.exists():
+            continue
+        t = time.time()
+        generate(args.chunk_size, k, spec, path)
+        logger.info("wrote %s (%d samples, %.0f s)", path, args.chunk_size, time.time() - t)
+
+
+def cmd_train(args: argparse.Namespace) -> None:
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    args.out.mkdir(parents=True, exist_ok=True)
+    model = CRNN(len(ALPHABET) + 1)
+    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
+    ctc = nn.CTCLoss(blank=0, zero_infinity=True)
+    start_epoch, best = 0, -1.0
+    last = args.out / "last.pt"
+    if last.exists():
+        state = torch.load(last, map_location="cpu", weights_only=False)
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["opt"])
+        start_epoch, best = state["epoch"] + 1, state["best"]
+        logger.info("resumed from %s at epoch %d", last, start_epoch)
+    spec = CropSpec()
+    val_images, val_texts = load_npz(args.data_dir / "val.npz")
+    val = [LabelledCrop(im, t) for im, t in zip(val_images, val_texts, strict=True)]
+    real: list[LabelledCrop] = []
+    real_train: list[LabelledCrop] = []
+    if args.real_dev and (args.real_dev / "labels.csv").exists():
+        for c in real_crops(args.real_dev, spec):
+            (real_train if holdout(c.source, args.real_train_fraction) else real).append(c)
+        logger.info("real-dev crops: %d held out for validation, %d for training", len(real), len(real_train))
+    else:
+        logger.warning("real-dev not found at %s: validating on synthetic crops only", args.real_dev)
+    total_steps = args.epochs * args.steps
+    metrics_path = args.out / "metrics.csv"
+    new_file = not metrics_path.exists()
+    for epoch in range(start_epoch, args.epochs):
+        chunks = chunk_paths(args.data_dir)[-args.max_chunks :]
+        if not chunks:
+            raise SystemExit(f"no synthetic chunks in {args.data_dir}: run the gen sub-command first")
+        parts = [load_npz(p) for p in chunks]
+        images = np.concatenate([p[0] for p in parts])
+        texts = [t for p in parts for t in p[1]]
+        rng = np.random.default_rng(args.seed * 1000 + epoch)
+        model.train()
+        t0, loss_sum = time.time(), 0.0
+        for step in range(args.steps):
+            gstep = epoch * args.steps + step
+            lr = args.lr * 0.5 * (1 + math.cos(math.pi * min(gstep / total_steps, 1.0)))
+            if gstep < 300:
+                lr *= (gstep + 1) / 300
+            for g in opt.param_groups:
+                g["lr"] = lr
+            idx = rng.integers(0, len(images), args.batch)
+            batch_imgs, batch_txt = np.stack([_shift(images[i], rng) for i in idx]), [texts[i] for i in idx]
+            if real_train and args.real_per_batch:
+                pick = rng.integers(0, len(real_train), args.real_per_batch)
+                extra = [real_train[i] for i in pick]
+                batch_imgs = np.concatenate([batch_imgs, np.stack([_jitter(_shift(c.image, rng), rng) for c in extra])])
+                batch_txt = batch_txt + [c.text for c in extra]
+            x = to_batch(batch_imgs)
+            logp = model(x).log_softmax(-1).permute(1, 0, 2)  # T, N, C
+            targets, lengths = encode(batch_txt)
+            in_len = torch.full((x.shape[0],), logp.shape[0], dtype=torch.long)
+            loss = ctc(logp, targets, in_len, lengths)
+            opt.zero_grad()
+            loss.backward()
+            nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+            opt.step()
+            loss_sum += float(loss.detach())
+        syn = score(model, val, by="")["all"]
+        real_scores = score(model, real) if real else {}
+        row = {
+            "epoch": epoch,
+            "loss": round(loss_sum / args.steps, 4),
+            "lr": f"{lr:.2e}",
+            "syn_exact": round(syn.exact_acc, 4),
+            "syn_char": round(syn.char_acc, 4),
+            "real_high_exact": round(real_scores["high"].exact_acc, 4) if "high" in real_scores else "",
+            "real_high_char": round(real_scores["high"].char_acc, 4) if "high" in real_scores else "",
+            "real_low_exact": round(real_scores["low"].exact_acc, 4) if "low" in real_scores else "",
+            "chunks": len(chunks),
+            "seconds": round(time.time() - t0, 1),
+        }
+        with metrics_path.open("a", newline="") as fh:
+            w = csv.DictWriter(fh, fieldnames=list(row))
+            if new_file:
+                w.writeheader()
+                new_file = False
+            w.writerow(row)
+        logger.info("epoch %d %s", epoch, row)
+        if "high" in real_scores:
+            logger.info("real high: %s", real_scores["high"].summary())
+        if syn.exact_acc > best:
+            best = syn.exact_acc
+            torch.save({"model": model.state_dict(), "epoch": epoch, "alphabet": ALPHABET}, args.out / "best.pt")
+        torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "epoch": epoch, "best": best}, last)
+        plot_metrics(metrics_path, args.out / "metrics.png")
+
+
+def _shift(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Cheap online augmentation of a cached crop: small shift/scale (box jitter) and contrast."""
+    h, w = img.shape
+    sx, sy = rng.uniform(0.92, 1.08), rng.uniform(0.9, 1.1)
+    m = np.array([[sx, 0, rng.uniform(-3, 3) + (1 - sx) * w / 2], [0, sy, rng.uniform(-2, 2) + (1 - sy) * h / 2]])
+    out = cv2.warpAffine(img, m, (w, h), borderMode=cv2.BORDER_REPLICATE).astype(np.float32)
+    out = (out - out.mean()) * rng.uniform(0.7, 1.2) + out.mean() + rng.uniform(-20, 20)
+    return np.clip(out, 0, 255).astype(np.uint8)
+
+
+def _jitter(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Light augmentation for the few real crops: brightness, contrast and noise."""
+    out = img.astype(np.float32) * rng.uniform(0.7, 1.2) + rng.uniform(-25, 25)
+    out += rng.normal(0, rng.uniform(0, 6), out.shape)
+    return np.clip(out, 0, 255).astype(np.uint8)
+
+
+def plot_metrics(csv_path: Path, png: Path) -> None:
+    """Loss and accuracy curves, for a person to judge the run."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    with csv_path.open() as fh:
+        rows = list(csv.DictReader(fh))
+    ep = [int(r["epoch"]) for r in rows]
+    fig, (a, b) = plt.subplots(1, 2, figsize=(10, 4))
+    a.plot(ep, [float(r["loss"]) for r in rows])
+    a.set_title("CTC loss")
+    a.set_yscale("log")
+    for key in ("syn_exact", "real_high_exact", "real_high_char", "real_low_exact"):
+        vals = [(e, float(r[key])) for e, r in zip(ep, rows, strict=True) if r.get(key)]
+        if vals:
+            b.plot(*zip(*vals, strict=True), label=key)
+    b.set_title("accuracy")
+    b.legend()
+    fig.tight_layout()
+    fig.savefig(png)
+    plt.close(fig)
+
+
+def main(argv: list[str] | None = None) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    p = argparse.ArgumentParser(description=__doc__)
+    sub = p.add_subparsers(dest="cmd", required=True)
+    g = sub.add_parser("gen", help="write synthetic chunks")
+    g.add_argument("--data-dir", type=Path, default=Path("work/ocr_data"))
+    g.add_argument("--first", type=int, default=0)
+    g.add_argument("--chunks", type=int, default=12)
+    g.add_argument("--chunk-size", type=int, default=10_000)
+    g.add_argument("--val-size", type=int, default=2_000)
+    t = sub.add_parser("train", help="train (resumes from OUT/last.pt)")
+    t.add_argument("--data-dir", type=Path, default=Path("work/ocr_data"))
+    t.add_argument("--out", type=Path, default=Path("work/ocr"))
+    t.add_argument("--real-dev", type=Path, default=Path("../shared/real-dev"))
+    t.add_argument(
+        "--real-train-fraction",
+        type=float,
+        default=0.0,
+        help="fraction of real-dev images (by name hash) mixed into training; the rest is validation",
+    )
+    t.add_argument("--real-per-batch", type=int, default=8)
+    t.add_argument("--epochs", type=int, default=40)
+    t.add_argument("--steps", type=int, default=500)
+    t.add_argument("--batch", type=int, default=64)
+    t.add_argument("--lr", type=float, default=2e-3)
+    t.add_argument("--max-chunks", type=int, default=30)
+    t.add_argument("--threads", type=int, default=1)
+    t.add_argument("--seed", type=int, default=0)
+    args = p.parse_args(argv)
+    random.seed(0)
+    {"gen": cmd_gen, "train": cmd_train}[args.cmd](args)
+
+
+if __name__ == "__main__":
+    main()

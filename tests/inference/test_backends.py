@@ -1,0 +1,90 @@
+"""Both runtimes load the tiny models, agree, and refuse broken model files with one clear error."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from anpr_edge.errors import ModelLoadError
+from anpr_edge.inference.contract import DetectorSpec, write_spec
+from anpr_edge.inference.detector import PlateDetector
+from anpr_edge.inference.ocr import CharThresholds, PlateOCR
+from anpr_edge.results import Detection
+
+
+def frame_with_patch(x: int, y: int, w: int = 64, h: int = 64) -> np.ndarray:
+    img = np.zeros((1080, 1920, 3), np.uint8)
+    img[y : y + h, x : x + w] = 255
+    return img
+
+
+@pytest.mark.parametrize("device", ["cpu", "onnx-cpu"])
+def test_detector_finds_bright_patch_in_frame_pixels(tiny_models: Path, device: str) -> None:
+    det = PlateDetector.load(tiny_models / "plate_detector", device, conf=0.5, iou=0.3)
+    # 1920x1080 → scale 1/3 into 640x360, padded 12 px top and bottom. A 96x96 white patch at
+    # frame (960, 444) is input (320..352, 160..192): exactly cell (10, 5), score 1.0.
+    out = det(frame_with_patch(960, 444, 96, 96))
+    assert len(out) == 1
+    x1, y1, x2, y2 = out[0].box
+    assert (x1 + x2) / 2 == pytest.approx((10 * 32 + 16) * 3, abs=1)
+    assert (y1 + y2) / 2 == pytest.approx((5 * 32 + 16 - 12) * 3, abs=1)
+    assert x2 - x1 == pytest.approx(96 * 3, abs=1)
+    assert det(np.zeros((720, 1280, 3), np.uint8)) == []
+
+
+def test_openvino_and_onnx_runtime_agree_on_ocr(tiny_models: Path) -> None:
+    thr = CharThresholds(0.0, 0.0)
+    ov_ocr = PlateOCR.load(tiny_models / "plate_ocr", "cpu", thr)
+    ort_ocr = PlateOCR.load(tiny_models / "plate_ocr", "onnx-cpu", thr)
+    frame = np.random.default_rng(1).integers(0, 255, (200, 400, 3), dtype=np.uint8)
+    dets = [Detection((10, 10, 200, 60), 0.9), Detection((100, 100, 390, 190), 0.8), Detection((0, 0, 5, 5), 0.5)]
+    a, b = ov_ocr(frame, dets), ort_ocr(frame, dets)
+    assert len(a) == 3  # one batched inference for all crops of the frame
+    for ra, rb in zip(a, b, strict=True):
+        assert ra.text == rb.text
+        np.testing.assert_allclose(ra.probs, rb.probs, atol=1e-4)
+
+
+def test_missing_model_names_the_file(tmp_path: Path) -> None:
+    write_spec(tmp_path / "plate_detector", DetectorSpec(640, 384))
+    with pytest.raises(ModelLoadError, match=r"plate_detector\.xml: model file not found"):
+        PlateDetector.load(tmp_path / "plate_detector", "cpu", 0.3, 0.5)
+
+
+def test_missing_metadata_names_the_file(tiny_models: Path, tmp_path: Path) -> None:
+    shutil.copy(tiny_models / "plate_ocr.xml", tmp_path)
+    with pytest.raises(ModelLoadError, match=r"plate_ocr\.json: model metadata not found"):
+        PlateOCR.load(tmp_path / "plate_ocr", "cpu", CharThresholds())
+
+
+@pytest.mark.parametrize("device", ["cpu", "onnx-cpu"])
+def test_corrupt_model_is_one_line_error(tiny_models: Path, tmp_path: Path, device: str) -> None:
+    for f in tiny_models.glob("plate_detector.*"):
+        shutil.copy(f, tmp_path)
+    target = tmp_path / ("plate_detector.onnx" if device == "onnx-cpu" else "plate_detector.xml")
+    target.write_bytes(target.read_bytes()[:200])
+    with pytest.raises(ModelLoadError) as exc:
+        PlateDetector.load(tmp_path / "plate_detector", device, 0.3, 0.5)
+    assert str(target) in str(exc.value) and "\n" not in str(exc.value)
+
+
+def test_shape_mismatch_names_expected_and_found(tiny_models: Path, tmp_path: Path) -> None:
+    for f in tiny_models.glob("plate_detector.*"):
+        shutil.copy(f, tmp_path)
+    write_spec(tmp_path / "plate_detector", DetectorSpec(416, 416))
+    with pytest.raises(
+        ModelLoadError, match=r"input shape \(1, 3, 384, 640\) does not match expected \(1, 3, 416, 416\)"
+    ):
+        PlateDetector.load(tmp_path / "plate_detector", "cpu", 0.3, 0.5)
+
+
+def test_cuda_without_provider_is_clear(tiny_models: Path) -> None:
+    import onnxruntime as ort
+
+    if "CUDAExecutionProvider" in ort.get_available_providers():
+        pytest.skip("this machine has CUDA")
+    with pytest.raises(ModelLoadError, match="CUDAExecutionProvider"):
+        PlateDetector.load(tiny_models / "plate_detector", "cuda", 0.3, 0.5)

@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from anpr_edge.inference.detector import Letterbox, decode, letterbox
+
+
+@pytest.mark.parametrize(("w", "h"), [(1920, 1080), (1280, 720), (720, 1280), (641, 383), (33, 17)])
+def test_letterbox_keeps_aspect_and_centres(w: int, h: int) -> None:
+    img = np.full((h, w, 3), 255, np.uint8)
+    out, lb = letterbox(img, 640, 384)
+    assert out.shape == (384, 640, 3)
+    r = min(640 / w, 384 / h)
+    assert lb.scale == pytest.approx(r)
+    nw, nh = round(w * r), round(h * r)
+    assert out[int(lb.pad_y) : int(lb.pad_y) + nh, int(lb.pad_x) : int(lb.pad_x) + nw].min() == 255
+    assert abs(lb.pad_x - (640 - nw) / 2) <= 0.5 and abs(lb.pad_y - (384 - nh) / 2) <= 0.5
+
+
+def yolo_out(boxes: list[tuple[float, float, float, float, float]], anchors: int = 20) -> np.ndarray:
+    out = np.zeros((1, 5, anchors), np.float32)
+    for i, (cx, cy, w, h, s) in enumerate(boxes):
+        out[0, :, i] = (cx, cy, w, h, s)
+    return out
+
+
+def test_decode_unletterboxes_and_nms() -> None:
+    lb = Letterbox(scale=1 / 3, pad_x=0, pad_y=12)
+    out = yolo_out([(100, 112, 60, 20, 0.9), (102, 112, 60, 20, 0.8), (400, 200, 30, 10, 0.6), (10, 10, 5, 5, 0.1)])
+    dets = decode(out, lb, 1920, 1080, conf=0.3, iou=0.5)
+    assert [round(d.score, 2) for d in dets] == [0.9, 0.6]
+    assert dets[0].box == pytest.approx((210, 270, 390, 330))
+
+
+def test_decode_clips_to_frame() -> None:
+    dets = decode(yolo_out([(5, 5, 40, 40, 0.9)]), Letterbox(1.0, 0, 0), 100, 100, 0.3, 0.5)
+    assert dets[0].box == (0.0, 0.0, 25.0, 25.0)
+
+
+def test_decode_rejects_wrong_layout() -> None:
+    with pytest.raises(ValueError, match="expected"):
+        decode(np.zeros((1, 3, 10)), Letterbox(1, 0, 0), 10, 10, 0.3, 0.5)
