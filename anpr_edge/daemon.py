@@ -119,7 +119,7 @@ class CameraWorker(threading.Thread):
         self.pipeline = CameraPipeline(cam.name, models, cfg.camera_settings(cam), cam.roi)
         self.heartbeat = time.monotonic()
         self.frames_out = 0
-        self.skipped = 0  # frames over target_fps
+        self.skipped = 0  # frames over target_fps (by design, not a loss)
         self.events = 0
         self.busy_since: float | None = None
         self._pending_settings: Any = None
@@ -187,14 +187,18 @@ class CameraWorker(threading.Thread):
 
 
 def fault_hang() -> None:
-    """Fault injection for the watchdog test: ``ANPR_EDGE_FAULT=hang-after:N`` hangs a worker after N s."""
+    """Fault injection for the watchdog test: ``ANPR_EDGE_FAULT=hang-after:N`` hangs the pipeline
+    N seconds after its first frame (as a stuck inference would). Unset in production."""
     spec = os.environ.get("ANPR_EDGE_FAULT", "")
-    if spec.startswith("hang-after:") and time.monotonic() - _START > float(spec.split(":", 1)[1]):
+    if not spec.startswith("hang-after:"):
+        return
+    first = _FAULT_CLOCK.setdefault("first", time.monotonic())
+    if time.monotonic() - first > float(spec.split(":", 1)[1]):
         while True:
             time.sleep(3600)
 
 
-_START = time.monotonic()
+_FAULT_CLOCK: dict[str, float] = {}
 
 
 class Daemon:

@@ -21,6 +21,8 @@ class Notifier:
         self._sock: socket.socket | None = None
         if self.path:
             self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+            # Never block the main loop on a slow reader (a full datagram queue): drop the message.
+            self._sock.setblocking(False)
         usec = os.environ.get("WATCHDOG_USEC", "")
         pid = os.environ.get("WATCHDOG_PID", "")
         ours = not pid or pid == str(os.getpid())
