@@ -33,16 +33,16 @@ class Broker:
         self.conf = self.dir / "mosquitto.conf"
         self.conf.write_text(
             f"listener {self.port} 127.0.0.1\npersistence true\npersistence_location {self.dir}/\n"
-            f"log_dest stderr\n{extra or 'allow_anonymous true'}\n"
+            f"log_dest stderr\n{extra or 'allow_anonymous true'}\n" + ("user root\n" if os.geteuid() == 0 else "")
             # As root, mosquitto would drop to user 'mosquitto', who cannot read pytest's 0700 temp dirs.
-            + ("user root\n" if os.geteuid() == 0 else "")
         )
         self.proc: subprocess.Popen[bytes] | None = None
         self.log = self.dir / "broker.log"
 
     def start(self) -> Broker:
-        self.proc = subprocess.Popen([MOSQUITTO, "-c", str(self.conf)], stdout=subprocess.DEVNULL,
-                                     stderr=self.log.open("ab"))
+        self.proc = subprocess.Popen(
+            [MOSQUITTO, "-c", str(self.conf)], stdout=subprocess.DEVNULL, stderr=self.log.open("ab")
+        )
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             try:
@@ -64,8 +64,9 @@ class Broker:
 class Subscriber:
     """A persistent-session QoS 1 subscriber that records (topic, payload) in arrival order."""
 
-    def __init__(self, port: int, topic: str, client_id: str = "test-sub", auth: tuple[str, str] | None = None,
-                 **tls: Any) -> None:
+    def __init__(
+        self, port: int, topic: str, client_id: str = "test-sub", auth: tuple[str, str] | None = None, **tls: Any
+    ) -> None:
         self.messages: list[tuple[str, bytes]] = []
         self.subscribed = threading.Event()
         self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=False)

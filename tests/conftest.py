@@ -29,11 +29,6 @@ needs_mosquitto = pytest.mark.skipif(
 )
 
 
-@pytest.fixture(autouse=True)
-def _no_telemetry(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("OPENVINO_TELEMETRY_OPT_OUT", "1")
-
-
 @pytest.fixture(scope="session")
 def tiny_models(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A models folder with tiny detector and OCR graphs (ONNX + IR + metadata), built here."""

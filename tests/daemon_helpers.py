@@ -27,9 +27,7 @@ def write_video(path: Path, frames: int = 50, size: tuple[int, int] = (640, 360)
 
 
 def write_config(path: Path, models: Path, cameras: list[dict[str, object]], state: Path, extra: str = "") -> Path:
-    cams = "\n".join(
-        "  - " + "\n    ".join(f"{k}: {v}" for k, v in cam.items()) for cam in cameras
-    )
+    cams = "\n".join("  - " + "\n    ".join(f"{k}: {v}" for k, v in cam.items()) for cam in cameras)
     path.write_text(
         f"device_id: test\nmodels: {{dir: {models}, device: cpu}}\ncameras:\n{cams}\n"
         f"outputs:\n  csv:\n    path: '{state}/events-{{camera}}.csv'\n    columns: [camera]\n"
@@ -81,8 +79,13 @@ class NotifySocket:
 def start_daemon(config: Path, log: Path, env_extra: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
     env = {**os.environ, "PYTHONPATH": str(ROOT), **(env_extra or {})}
     env.pop("NOTIFY_SOCKET", None) if not env_extra or "NOTIFY_SOCKET" not in env_extra else None
-    return subprocess.Popen([sys.executable, "-m", "anpr_edge.cli", "run", "--config", str(config)],
-                            stdout=subprocess.DEVNULL, stderr=log.open("wb"), env=env, cwd=ROOT)
+    return subprocess.Popen(
+        [sys.executable, "-m", "anpr_edge.cli", "run", "--config", str(config)],
+        stdout=subprocess.DEVNULL,
+        stderr=log.open("wb"),
+        env=env,
+        cwd=ROOT,
+    )
 
 
 def wait_for_log(log: Path, needle: str, timeout: float) -> bool:

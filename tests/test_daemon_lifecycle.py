@@ -18,8 +18,10 @@ from tests.daemon_helpers import NotifySocket, start_daemon, wait_for_log, write
 def setup(tmp_path: Path, tiny_models: Path, extra: str = "") -> tuple[Path, Path, Path]:
     video = write_video(tmp_path / "cam.mp4")
     state = tmp_path / "state"
-    cams = [{"name": "a", "source": str(video), "loop": "true", "target_fps": 10},
-            {"name": "b", "source": str(video), "loop": "true", "target_fps": 5}]
+    cams = [
+        {"name": "a", "source": str(video), "loop": "true", "target_fps": 10},
+        {"name": "b", "source": str(video), "loop": "true", "target_fps": 5},
+    ]
     return write_config(tmp_path / "c.yaml", tiny_models, cams, state, extra), state, tmp_path / "daemon.log"
 
 
@@ -47,11 +49,13 @@ def test_notify_protocol_reload_and_clean_stop(tmp_path: Path, tiny_models: Path
         status = json.loads((state / "status.json").read_text())
         assert status["cameras"]["a"]["frames_in"] > 0 and status["cameras"]["b"]["state"] == "streaming"
         # `anpr-edge status` reads the same numbers.
-        r = subprocess.run([sys.executable, "-m", "anpr_edge.cli", "status", "--config", str(cfg)],
-                           capture_output=True, text=True)
+        r = subprocess.run(
+            [sys.executable, "-m", "anpr_edge.cli", "status", "--config", str(cfg)], capture_output=True, text=True
+        )
         cfg.write_text(cfg.read_text().replace("target_fps: -5", "target_fps: 5"))
-        r = subprocess.run([sys.executable, "-m", "anpr_edge.cli", "status", "--config", str(cfg)],
-                           capture_output=True, text=True)
+        r = subprocess.run(
+            [sys.executable, "-m", "anpr_edge.cli", "status", "--config", str(cfg)], capture_output=True, text=True
+        )
         assert r.returncode == 0 and "streaming" in r.stdout, r.stderr
         t0 = time.monotonic()
         proc.send_signal(signal.SIGTERM)
@@ -66,8 +70,9 @@ def test_notify_protocol_reload_and_clean_stop(tmp_path: Path, tiny_models: Path
 def test_watchdog_pings_stop_when_a_stage_hangs(tmp_path: Path, tiny_models: Path) -> None:
     cfg, _, log = setup(tmp_path, tiny_models)
     notify = NotifySocket(tmp_path / "notify.sock")
-    proc = start_daemon(cfg, log, {"NOTIFY_SOCKET": str(notify.path), "WATCHDOG_USEC": "2000000",
-                                   "ANPR_EDGE_FAULT": "hang-after:4"})
+    proc = start_daemon(
+        cfg, log, {"NOTIFY_SOCKET": str(notify.path), "WATCHDOG_USEC": "2000000", "ANPR_EDGE_FAULT": "hang-after:4"}
+    )
     try:
         assert notify.wait_for("READY=1", 30)
         assert notify.wait_for("WATCHDOG=1", 15)
@@ -75,14 +80,15 @@ def test_watchdog_pings_stop_when_a_stage_hangs(tmp_path: Path, tiny_models: Pat
         notify.discard()
         t = time.monotonic()
         later = notify.drain(4)
-        assert not any("WATCHDOG=1" in m for m in later), (t, notify.times[-len(later):], later)
+        assert not any("WATCHDOG=1" in m for m in later), (t, notify.times[-len(later) :], later)
     finally:
         proc.kill()
 
 
 def test_missing_model_is_one_line_error_at_start(tmp_path: Path) -> None:
     cfg, _, log = setup(tmp_path, tmp_path / "no-models")
-    r = subprocess.run([sys.executable, "-m", "anpr_edge.cli", "run", "--config", str(cfg)], capture_output=True,
-                       text=True, timeout=60)
+    r = subprocess.run(
+        [sys.executable, "-m", "anpr_edge.cli", "run", "--config", str(cfg)], capture_output=True, text=True, timeout=60
+    )
     assert r.returncode == 2
     assert "plate_detector.json: model metadata not found" in r.stderr and "Traceback" not in r.stderr

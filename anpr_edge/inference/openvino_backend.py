@@ -7,7 +7,6 @@ load, and keeps one infer request per calling thread so cameras share one compil
 from __future__ import annotations
 
 import logging
-import os
 import threading
 from pathlib import Path
 
@@ -19,6 +18,19 @@ from anpr_edge.inference.backend import ShapeSpec, check_shape
 logger = logging.getLogger(__name__)
 
 
+def telemetry_opt_out() -> None:
+    """Record the user's telemetry opt-out the way ``opt_in_out --opt_out`` does (``~/intel/openvino_telemetry``
+    = ``0``), so no OpenVINO tool ever asks or sends from this user. Does nothing if a choice exists."""
+    consent = Path.home() / "intel" / "openvino_telemetry"
+    if consent.exists():
+        return
+    try:
+        consent.parent.mkdir(parents=True, exist_ok=True)
+        consent.write_text("0")
+    except OSError as exc:
+        logger.debug("cannot write %s: %s", consent, exc)
+
+
 def _dims(partial_shape: object) -> tuple[int | None, ...]:
     return tuple(None if d.is_dynamic else d.get_length() for d in partial_shape)  # type: ignore[attr-defined]
 
@@ -27,7 +39,7 @@ class OpenVinoBackend:
     def __init__(
         self, path: Path, device: str, input_shape: ShapeSpec, output_shape: ShapeSpec, cache_dir: Path | None
     ) -> None:
-        os.environ.setdefault("OPENVINO_TELEMETRY_OPT_OUT", "1")  # hint only; never sends from a daemon
+        telemetry_opt_out()
         import openvino as ov
 
         core = ov.Core()

@@ -75,7 +75,12 @@ def main(argv: list[str] | None = None) -> int:
     r32 = recall_of(fp32_dir / "plate_detector", a.real_dev) if have_real else None
     chosen_dir, precision = fp32_dir, "FP32"
     if not a.no_int8:
-        int8_path = _export(a.weights, "openvino", imgsz, int8=True, data=str(a.data.resolve()), dynamic=False)
+        # Calibrate on training tiles (synthetic + real-dev training split), never on the held-out images.
+        calib = a.data.parent / "calib.yaml"
+        calib.write_text(
+            f"path: {a.data.parent.resolve()}\ntrain: images/train\nval: images/train\nnames:\n  0: plate\n"
+        )
+        int8_path = _export(a.weights, "openvino", imgsz, int8=True, data=str(calib), fraction=0.1, dynamic=False)
         int8_dir = a.out.parent / "_int8"
         int8_dir.mkdir(exist_ok=True)
         xml = next(Path(int8_path).glob("*.xml"))

@@ -1,6 +1,6 @@
 """A stand-in daemon process for the crash test: queue N events through MqttSink, then wait to be killed.
 
-    python -m tests.sinks.mqtt_driver STATE_DIR PORT FIRST COUNT
+python -m tests.sinks.mqtt_driver STATE_DIR PORT FIRST COUNT
 """
 
 from __future__ import annotations

@@ -123,12 +123,40 @@ def make_certs(d: Path) -> dict[str, Path]:
     def ssl(*args: str) -> None:
         subprocess.run(["openssl", *args], check=True, capture_output=True, cwd=d)
 
-    ssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-keyout", "ca.key", "-out", "ca.crt",
-        "-subj", "/CN=test-ca")
+    ssl(
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "2",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.crt",
+        "-subj",
+        "/CN=test-ca",
+    )
     ssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=localhost")
     (d / "ext.cnf").write_text("subjectAltName=DNS:localhost,IP:127.0.0.1\n")
-    ssl("x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-out",
-        "server.crt", "-days", "2", "-extfile", "ext.cnf")
+    ssl(
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.crt",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "server.crt",
+        "-days",
+        "2",
+        "-extfile",
+        "ext.cnf",
+    )
     for f in d.iterdir():
         os.chmod(f, 0o644)
     return {n: d / n for n in ("ca.crt", "server.crt", "server.key")}
@@ -136,8 +164,10 @@ def make_certs(d: Path) -> dict[str, Path]:
 
 def test_tls_with_certificates_made_here(tmp_path: Path) -> None:
     certs = make_certs(tmp_path / "certs")
-    extra = (f"allow_anonymous true\ncafile {certs['ca.crt']}\ncertfile {certs['server.crt']}\n"
-             f"keyfile {certs['server.key']}\n")
+    extra = (
+        f"allow_anonymous true\ncafile {certs['ca.crt']}\ncertfile {certs['server.crt']}\n"
+        f"keyfile {certs['server.key']}\n"
+    )
     broker = Broker(tmp_path / "b", extra).start()
     sub = Subscriber(broker.port, "anpr/dev1/+/plate", ca_certs=str(certs["ca.crt"]))
     sink = sink_for(broker.port, tmp_path, tls=TlsConfig(enabled=True, ca_file=certs["ca.crt"]))
