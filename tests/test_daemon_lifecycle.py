@@ -86,7 +86,7 @@ def test_watchdog_pings_stop_when_a_stage_hangs(tmp_path: Path, tiny_models: Pat
 
 
 def test_missing_model_is_one_line_error_at_start(tmp_path: Path) -> None:
-    cfg, _, log = setup(tmp_path, tmp_path / "no-models")
+    cfg, _, _ = setup(tmp_path, tmp_path / "no-models")
     r = subprocess.run(
         [sys.executable, "-m", "anpr_edge.cli", "run", "--config", str(cfg)], capture_output=True, text=True, timeout=60
     )
