@@ -77,6 +77,11 @@ def inside(poly: np.ndarray | None, box: tuple[float, float, float, float]) -> b
     return cv2.pointPolygonTest(poly, c, False) >= 0
 
 
+def touches_edge(box: tuple[float, float, float, float], w: int, h: int, margin: float = 2.0) -> bool:
+    """True when the box reaches within ``margin`` px of the frame border."""
+    return box[0] <= margin or box[1] <= margin or box[2] >= w - margin or box[3] >= h - margin
+
+
 class CameraPipeline:
     def __init__(
         self,
@@ -123,10 +128,13 @@ class CameraPipeline:
         dets = [d for d in decode(raw, lb, w, h, s.conf, s.iou) if inside(self.roi, d.box)]
         t3 = self._timed("decode", t2)
         reads: list[PlateRead | None] = [None] * len(dets)
-        if dets and self.frame_index % s.ocr_every_n == 0:
+        # Plates cut by the frame edge are tracked but not read: a half plate reads as a wrong plate.
+        readable = [i for i, d in enumerate(dets) if not touches_edge(d.box, w, h)]
+        if readable and self.frame_index % s.ocr_every_n == 0:
             ocr = self.models.ocr
-            crops = ocr.crops(frame, dets)
-            reads = list(ocr.read_crops(crops, dets, s.thresholds))
+            chosen = [dets[i] for i in readable]
+            for i, r in zip(readable, ocr.read_crops(ocr.crops(frame, chosen), chosen, s.thresholds), strict=True):
+                reads[i] = r
         t4 = self._timed("ocr", t3)
         ended = self.tracker.update(dets, reads, t)
         events = self.gate.update(self.tracker.tracks, ended, t, self.frame_size)

@@ -8,9 +8,11 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
+import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -26,13 +28,28 @@ def write_video(path: Path, frames: int = 50, size: tuple[int, int] = (640, 360)
     return path
 
 
-def write_config(path: Path, models: Path, cameras: list[dict[str, object]], state: Path, extra: str = "") -> Path:
-    cams = "\n".join("  - " + "\n    ".join(f"{k}: {v}" for k, v in cam.items()) for cam in cameras)
-    path.write_text(
-        f"device_id: test\nmodels: {{dir: {models}, device: cpu}}\ncameras:\n{cams}\n"
-        f"outputs:\n  csv:\n    path: '{state}/events-{{camera}}.csv'\n    columns: [camera]\n"
-        f"storage: {{state_dir: {state}}}\nlogging: {{status_interval_s: 1}}\n{extra}"
-    )
+def write_config(
+    path: Path,
+    models: Path,
+    cameras: list[dict[str, Any]],
+    state: Path,
+    mqtt_port: int | None = None,
+    recognition: dict[str, Any] | None = None,
+) -> Path:
+    """A daemon config (one CSV per camera) written with yaml, so tests edit dicts, not text."""
+    outputs: dict[str, Any] = {"csv": {"path": f"{state}/events-{{camera}}.csv", "columns": ["camera"]}}
+    if mqtt_port:
+        outputs["mqtt"] = {"enabled": True, "host": "127.0.0.1", "port": mqtt_port, "reconnect_max_s": 2}
+    data = {
+        "device_id": "test",
+        "models": {"dir": str(models), "device": "cpu"},
+        "cameras": cameras,
+        "outputs": outputs,
+        "storage": {"state_dir": str(state)},
+        "logging": {"status_interval_s": 1},
+        "recognition": recognition or {},
+    }
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
     return path
 
 

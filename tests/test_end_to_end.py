@@ -1,0 +1,86 @@
+"""The shipped models on a 1080p video rendered here: N cars → exactly N rows, right plates, on time.
+
+Needs the shipped models and the plate renderer (Pillow and the GOST font from ../shared/fonts, or
+the test is skipped with the reason).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import needs_models
+
+pytestmark = needs_models
+
+
+def font_available() -> bool:
+    try:
+        from anpr_edge.training.render import DEFAULT_FONT
+    except ImportError:
+        return False
+    return DEFAULT_FONT.is_file()
+
+
+needs_font = pytest.mark.skipif(not font_available(), reason="Pillow or ../shared/fonts/GOST-R-50577-93.ttf missing")
+
+
+def seconds(text: str) -> float:
+    parts = [float(p) for p in text.split(":")]
+    return parts[-1] + 60 * parts[-2] + (3600 * parts[0] if len(parts) == 3 else 0)
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[object]]:
+    if not font_available():
+        pytest.skip("Pillow or ../shared/fonts/GOST-R-50577-93.ttf missing")
+    from anpr_edge.training.demo_video import Car, render_video
+
+    cars = [
+        Car("A123BC77", 0.5, 3.5, 0.3),
+        Car("K777KK777", 3.0, 6.0, 0.7, colour=(40, 40, 40)),  # overlaps the first in time
+        Car("X623EM199", 6.5, 9.5, 0.45, colour=(150, 150, 150)),
+        Car("E014CX86", 10.0, 20.0, 0.5, standing=True, colour=(30, 90, 30)),  # stands 10 s at the barrier
+    ]
+    path = tmp_path_factory.mktemp("e2e") / "gate.mp4"
+    render_video(path, cars, 21.0, fps=25, size=(1920, 1080))
+    return path, list(cars)
+
+
+@needs_font
+def test_process_writes_one_row_per_car_on_time(clip: tuple[Path, list[object]], tmp_path: Path) -> None:
+    video, cars = clip
+    out, js = tmp_path / "out.csv", tmp_path / "events.jsonl"
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "anpr_edge.cli",
+            "process",
+            str(video),
+            "--out",
+            str(out),
+            "--json",
+            str(js),
+            "--device",
+            "cpu",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert r.returncode == 0, r.stderr
+    rows = list(csv.reader(out.open(), delimiter=";"))
+    assert rows[0] == ["time", "plate_num"]
+    got = {plate: seconds(t) for t, plate in rows[1:]}
+    assert len(rows) - 1 == len(cars), rows
+    for car in cars:
+        assert car.plate in got, rows  # type: ignore[attr-defined]
+        assert abs(got[car.plate] - car.enter_s) <= 0.2, (car, got)  # type: ignore[attr-defined]
+    events = [json.loads(line) for line in js.read_text().splitlines()]
+    assert all(len(e["chars"]) == len(e["plate"]) and 0 < e["confidence"] <= 1 for e in events)
