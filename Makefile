@@ -8,7 +8,8 @@ demo: setup
 	@echo "Running the daemon on the bundled demo clip (Ctrl-C to stop); events: work/demo/events.csv"
 	.venv/bin/anpr-edge run --config config/demo.yaml
 
-test: setup
+test:
+	./scripts/setup.sh --test
 	.venv/bin/ruff check anpr_edge tests
 	.venv/bin/mypy anpr_edge
 	.venv/bin/python -m pytest -q

@@ -1,11 +1,18 @@
 #!/usr/bin/env bash
 # Set up a development environment in .venv: system packages (when root), the package with its
 # dev and training extras. Idempotent; offline-friendly (torch comes from the local CPU wheel).
+#   scripts/setup.sh          what the daemon and the tools need
+#   scripts/setup.sh --test   plus what the tests start: Mosquitto, GStreamer's RTSP server, ffmpeg
 set -euo pipefail
 cd "$(dirname "$0")/.."
+packages="libsystemd-dev pkg-config"
+if [ "${1:-}" = "--test" ]; then
+  packages="$packages mosquitto ffmpeg openssl python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-good \
+gstreamer1.0-plugins-bad"
+fi
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   need=""
-  for p in mosquitto ffmpeg libsystemd-dev pkg-config; do
+  for p in $packages; do
     dpkg -s "$p" >/dev/null 2>&1 || need="$need $p"
   done
   if [ -n "$need" ]; then

@@ -1,0 +1,127 @@
+"""Training tools: renderer, datasets, scene labels, OCR export parity, evaluation metrics."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from anpr_edge.evaluation import DetScore, OcrScore, edit_ops
+from anpr_edge.labels import read_labels
+from anpr_edge.plates import is_valid
+
+pytest.importorskip("PIL", reason="training tools need Pillow (pip install -e '.[train]')")
+
+
+def test_random_plates_are_valid_and_render() -> None:
+    from anpr_edge.training.render import random_plate, render_plate
+
+    rng = random.Random(0)
+    plates = [random_plate(rng) for _ in range(500)]
+    assert all(is_valid(p) for p in plates)
+    assert {len(p) for p in plates} == {8, 9}
+    img = render_plate(plates[0], px_per_mm=1.0).image
+    assert img.shape == (112, 520, 3) and img.dtype == np.uint8
+    assert img.mean() > 150  # a white plate with black characters
+
+
+def test_synthetic_samples_are_seeded_and_shaped() -> None:
+    from anpr_edge.training.ocr_data import CropSpec, synthetic_sample
+
+    a, b = synthetic_sample(7, CropSpec()), synthetic_sample(7, CropSpec())
+    assert a.text == b.text and np.array_equal(a.image, b.image)
+    assert a.image.shape == (32, 128) and is_valid(a.text)
+
+
+def test_scene_labels_are_valid_yolo_boxes_matching_pasted_plates(tmp_path: Path) -> None:
+    from anpr_edge.training.scenes import build
+
+    build(tmp_path, n_train=12, size=320, seed=3, real_dev=None, real_fraction=0.0)
+    labels = sorted((tmp_path / "labels" / "train").glob("*.txt"))
+    assert len(labels) == 12 and (tmp_path / "contact_sheet.png").is_file()
+    manifest = (tmp_path / "manifest.csv").read_text().splitlines()[1:]
+    total = 0
+    for line, lab in zip(manifest, labels, strict=True):
+        rows = [r.split() for r in lab.read_text().splitlines() if r.strip()]
+        assert int(line.split(";")[3]) == len(rows)
+        for r in rows:
+            c, cx, cy, w, h = r[0], *map(float, r[1:])
+            assert c == "0" and 0 < w <= 1 and 0 < h <= 1
+            assert 0 <= cx - w / 2 and cx + w / 2 <= 1.0001 and 0 <= cy - h / 2 and cy + h / 2 <= 1.0001
+            assert 2.0 < w / h * 1.0 < 8.0  # plate-shaped (aspect ~4.6, perspective allowed)
+        total += len(rows)
+    assert total > 0
+
+
+def test_ocr_export_parity_on_a_tiny_model(tmp_path: Path) -> None:
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("onnx")
+    from anpr_edge.inference.contract import OcrSpec, load_spec
+    from anpr_edge.inference.ocr import CharThresholds, PlateOCR
+    from anpr_edge.training.crnn import CRNN
+    from anpr_edge.training.export_ocr import export
+    from anpr_edge.training.train_ocr import ALPHABET
+
+    torch.manual_seed(0)
+    ckpt = tmp_path / "tiny.pt"
+    torch.save({"model": CRNN(len(ALPHABET) + 1).state_dict(), "epoch": 0}, ckpt)
+    diffs = export(ckpt, tmp_path / "m" / "plate_ocr", tol=1e-2, samples=8)
+    assert diffs["onnx"] < 1e-4 and diffs["openvino"] < 1e-2
+    spec = load_spec(tmp_path / "m" / "plate_ocr", "plate_ocr")
+    assert isinstance(spec, OcrSpec) and spec.alphabet == ALPHABET
+    ocr = PlateOCR.load(tmp_path / "m" / "plate_ocr", "cpu", CharThresholds())
+    assert ocr.backend.infer(np.zeros((3, 1, 32, 128), np.float32)).shape == (3, 32, len(ALPHABET) + 1)
+
+
+def test_ocr_export_fails_on_parity_mismatch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    torch = pytest.importorskip("torch")
+    from anpr_edge.training import export_ocr
+    from anpr_edge.training.crnn import CRNN
+    from anpr_edge.training.train_ocr import ALPHABET
+
+    ckpt = tmp_path / "tiny.pt"
+    torch.save({"model": CRNN(len(ALPHABET) + 1).state_dict(), "epoch": 0}, ckpt)
+    real_export = export_ocr.export_openvino
+
+    def broken(onnx_path: Path, xml_path: Path, fp16: bool) -> None:
+        # The IR silently comes from other weights: parity must catch it.
+        other = tmp_path / "other.onnx"
+        torch.manual_seed(123)
+        export_ocr.export_onnx(export_ocr.CRNNWithSoftmax(CRNN(len(ALPHABET) + 1)), other, 32, 128)
+        real_export(other, xml_path, fp16)
+
+    monkeypatch.setattr(export_ocr, "export_openvino", broken)
+    with pytest.raises(export_ocr.ParityError):
+        export_ocr.export(ckpt, tmp_path / "m" / "plate_ocr", tol=1e-3, samples=4)
+
+
+def test_ocr_score_known_answers() -> None:
+    s = OcrScore()
+    s.add("A123BC77", "A123BC77", [0.9] * 8)
+    s.add("A123BC77", "A128BC77", [0.9, 0.9, 0.9, 0.7, 0.9, 0.9, 0.9, 0.9])
+    s.add("A123BC77", "A12#BC77", [0.9, 0.9, 0.9, 0.3, 0.9, 0.9, 0.9, 0.9])
+    assert s.exact_acc == pytest.approx(1 / 3)
+    assert s.char_acc == pytest.approx(1 - 2 / 24)
+    assert s.confusions == {("3", "8"): 1} and s.wrong_confident == 1 and s.unread_chars == 1
+    assert edit_ops("A123BC777", "A123BC77")[0] == 1
+
+
+def test_det_score_known_answers() -> None:
+    d = DetScore()
+    d.add([(0, 0, 100, 20), (200, 200, 260, 215)], [(2, 1, 101, 21), (500, 500, 600, 520)])
+    d.add([(0, 0, 200, 40)], [], ignore=[])
+    assert d.recall == pytest.approx(1 / 3) and d.precision == pytest.approx(1 / 2) and d.false_pos == 1
+    assert d.by_bucket == {"80-150": [1, 1], "<80": [0, 1], ">150": [0, 1]}
+
+
+def test_labels_reader_rejects_bad_rows(tmp_path: Path) -> None:
+    from anpr_edge.errors import InputError
+
+    f = tmp_path / "labels.csv"
+    f.write_text("image;plate;x1;y1;x2;y2;quality\na.jpg;а123вс77;1;2;30;12;high\n")
+    assert read_labels(f)[0].plate == "A123BC77"
+    f.write_text("image;plate;x1;y1;x2;y2\na.jpg;A123BC77;1;2;x;12\n")
+    with pytest.raises(InputError, match="labels.csv:2: bad box"):
+        read_labels(f)
