@@ -49,7 +49,7 @@ def test_scene_labels_are_valid_yolo_boxes_matching_pasted_plates(tmp_path: Path
         for r in rows:
             c, cx, cy, w, h = r[0], *map(float, r[1:])
             assert c == "0" and 0 < w <= 1 and 0 < h <= 1
-            assert 0 <= cx - w / 2 and cx + w / 2 <= 1.0001 and 0 <= cy - h / 2 and cy + h / 2 <= 1.0001
+            assert cx - w / 2 >= 0 and cx + w / 2 <= 1.0001 and cy - h / 2 >= 0 and cy + h / 2 <= 1.0001
             assert 2.0 < w / h * 1.0 < 8.0  # plate-shaped (aspect ~4.6, perspective allowed)
         total += len(rows)
     assert total > 0
@@ -123,5 +123,5 @@ def test_labels_reader_rejects_bad_rows(tmp_path: Path) -> None:
     f.write_text("image;plate;x1;y1;x2;y2;quality\na.jpg;а123вс77;1;2;30;12;high\n")
     assert read_labels(f)[0].plate == "A123BC77"
     f.write_text("image;plate;x1;y1;x2;y2\na.jpg;A123BC77;1;2;x;12\n")
-    with pytest.raises(InputError, match="labels.csv:2: bad box"):
+    with pytest.raises(InputError, match=r"labels\.csv:2: bad box"):
         read_labels(f)
