@@ -5,11 +5,15 @@ Rule (one event per vehicle pass):
 * **early**: as soon as a live track has at least ``min_reads`` OCR'd frames and its voted plate is
   complete (no ``#``, valid template) with every character's mean probability ≥ ``emit_conf``;
 * **at the end**: otherwise when the track ends (``max_misses`` frames unseen, or end of stream),
-  with ``#`` where characters stayed unsure, if at least ``min_known_chars`` were read.
+  with ``#`` where characters stayed unsure, if it was read at least ``min_final_reads`` times and at
+  least ``min_known_chars`` characters were read (a one-frame ghost track is noise, not a car).
 
 A track emits at most once. An event is dropped when the same plate string was emitted less than
-``dedup_window_ms`` ago, or a compatible plate (equal where neither has ``#``) less than
-``repeat_window_s`` ago — a car standing at the barrier, or a track that broke and re-formed.
+``dedup_window_ms`` ago, or a similar plate less than ``repeat_window_s`` ago — a car standing at the
+barrier, or a track that broke and re-formed and read the same car slightly differently. Similar means:
+equal where neither has ``#`` with at most one other difference, or one is the other with its last
+region digit missing. (Two different cars whose plates differ in one character within the window are
+reported once: the price of not reporting one car twice.)
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ class EventConfig:
     min_reads: int = 3
     emit_conf: float = 0.8
     min_known_chars: int = 5
+    min_final_reads: int = 2
     dedup_window_ms: float = 200.0
     repeat_window_s: float = 10.0
 
@@ -36,6 +41,14 @@ class EventConfig:
 def compatible(a: str, b: str) -> bool:
     """Same length and equal wherever neither has ``#``."""
     return len(a) == len(b) and all(x == y or UNREAD in (x, y) for x, y in zip(a, b, strict=True))
+
+
+def similar(a: str, b: str) -> bool:
+    """Probably the same plate read twice: see the module docstring."""
+    if len(a) != len(b):
+        short, long_ = sorted((a, b), key=len)
+        return len(long_) == len(short) + 1 and compatible(short, long_[:-1])
+    return sum(1 for x, y in zip(a, b, strict=True) if x != y and UNREAD not in (x, y)) <= 1
 
 
 class EventGate:
@@ -63,7 +76,7 @@ class EventGate:
         for te, p in self._recent:
             if p == plate and t - te < self.config.dedup_window_ms / 1000.0:
                 return True
-            if compatible(p, plate) and t - te < self.config.repeat_window_s:
+            if similar(p, plate) and t - te < self.config.repeat_window_s:
                 return True
         return False
 
@@ -102,7 +115,7 @@ class EventGate:
                 sure = min(p for _, p in chars) >= cfg.emit_conf
                 if tr.reads < cfg.min_reads or not is_valid(plate) or not sure:
                     continue
-            elif len(plate) - plate.count(UNREAD) < cfg.min_known_chars:
+            elif tr.reads < cfg.min_final_reads or len(plate) - plate.count(UNREAD) < cfg.min_known_chars:
                 continue
             tr.emitted = True
             if self._duplicate(plate, t):

@@ -7,7 +7,7 @@ import itertools
 import numpy as np
 import pytest
 
-from anpr_edge.events import EventConfig, EventGate, compatible
+from anpr_edge.events import EventConfig, EventGate, compatible, similar
 from anpr_edge.inference.ocr import CharThresholds
 from anpr_edge.plates import DIGITS, LETTERS
 from anpr_edge.results import Detection, PlateRead
@@ -132,10 +132,27 @@ def test_two_cars_side_by_side_are_two_events() -> None:
     assert sorted(out) == ["A123BC77", "K777KK777"]
 
 
+def test_one_frame_ghost_track_gives_no_event() -> None:
+    tr, gate = make(EventConfig(min_reads=100))
+    step(tr, gate, [read("X123BC77", box_at(0))], 0.0)
+    assert gate.update([], tr.close_all(), 1.0, (1920, 1080)) == []
+
+
+def test_near_duplicate_of_a_recent_plate_is_suppressed() -> None:
+    tr, gate = make(EventConfig(min_reads=2), max_misses=0)
+    out = step(tr, gate, [read("K777KK777", box_at(0))], 0.0) + step(tr, gate, [read("K777KK777", box_at(0))], 0.04)
+    step(tr, gate, [], 0.08)
+    for i, text in enumerate(["K777KK77", "K777KK77", "X777KK777", "X777KK777"]):
+        out += step(tr, gate, [read(text, box_at(0 if i < 2 else 900))], 0.5 + i * 0.04)
+    out += step(tr, gate, [], 1.0) + step(tr, gate, [], 1.1)
+    assert out == ["K777KK777"] and gate.suppressed >= 1
+
+
 def test_track_without_enough_known_chars_gives_no_event() -> None:
     tr, gate = make(EventConfig(min_reads=100))
-    weak = {i: ("0" if i in (1, 2, 3, 6, 7) else "A", 0.3) for i in range(8)}
-    step(tr, gate, [read("A123BC77", box_at(0), weak=weak)], 0.0)
+    weak = {i: ("0" if i in (1, 2, 3, 6, 7) else "A", 0.3) for i in range(4)}  # only 4 of 8 read
+    for i in range(3):
+        step(tr, gate, [read("A123BC77", box_at(0), weak=weak)], i * 0.04)
     assert gate.update([], tr.close_all(), 1.0, (1920, 1080)) == []
 
 

@@ -176,8 +176,9 @@ def cmd_train(args: argparse.Namespace) -> None:
 def _shift(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Cheap online augmentation of a cached crop: small shift/scale (box jitter) and contrast."""
     h, w = img.shape
-    sx, sy = rng.uniform(0.92, 1.08), rng.uniform(0.9, 1.1)
-    m = np.array([[sx, 0, rng.uniform(-3, 3) + (1 - sx) * w / 2], [0, sy, rng.uniform(-2, 2) + (1 - sy) * h / 2]])
+    # Zooming in cuts plate edges, zooming out leaves loose ones: both happen with detector boxes.
+    sx, sy = rng.uniform(0.88, 1.12), rng.uniform(0.85, 1.15)
+    m = np.array([[sx, 0, rng.uniform(-5, 5) + (1 - sx) * w / 2], [0, sy, rng.uniform(-3, 3) + (1 - sy) * h / 2]])
     out = cv2.warpAffine(img, m, (w, h), borderMode=cv2.BORDER_REPLICATE).astype(np.float32)
     out = (out - out.mean()) * rng.uniform(0.7, 1.2) + out.mean() + rng.uniform(-20, 20)
     return np.clip(out, 0, 255).astype(np.uint8)

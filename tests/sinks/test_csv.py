@@ -54,3 +54,16 @@ def test_unwritable_path_is_clear(tmp_path: Path) -> None:
     (tmp_path / "f").write_text("x")
     with pytest.raises(InputError, match="cannot open CSV"):
         CsvSink(tmp_path / "f" / "e.csv", video_time).open()
+
+
+def test_event_payload_matches_the_documented_schema() -> None:
+    import json
+
+    from anpr_edge.sinks.jsonl import event_payload
+
+    schema = json.loads((Path(__file__).resolve().parents[2] / "docs" / "event.schema.json").read_text())
+    payload = event_payload(event(), "2026-11-24T10:00:00.000Z")
+    assert set(schema["required"]) <= set(payload) <= set(schema["properties"])
+    import re
+
+    assert re.fullmatch(schema["properties"]["plate"]["pattern"], payload["plate"])
