@@ -96,7 +96,12 @@ class CameraPipeline:
         self.roi = np.array(roi, np.float32).reshape(-1, 1, 2) if roi else None
         self.tracker = Tracker(TrackerConfig(settings.match_iou, settings.max_misses))
         self.gate = EventGate(
-            EventConfig(settings.min_reads, settings.emit_conf, 5, settings.dedup_window_ms, settings.repeat_window_s),
+            EventConfig(
+                min_reads=settings.min_reads,
+                emit_conf=settings.emit_conf,
+                dedup_window_ms=settings.dedup_window_ms,
+                repeat_window_s=settings.repeat_window_s,
+            ),
             camera,
             models.ocr.spec.alphabet,
             settings.thresholds,

@@ -7,7 +7,7 @@ import itertools
 import numpy as np
 import pytest
 
-from anpr_edge.events import EventConfig, EventGate, compatible, similar
+from anpr_edge.events import EventConfig, EventGate, compatible
 from anpr_edge.inference.ocr import CharThresholds
 from anpr_edge.plates import DIGITS, LETTERS
 from anpr_edge.results import Detection, PlateRead
