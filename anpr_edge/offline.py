@@ -102,11 +102,8 @@ def process(models: Models, settings: RecognitionSettings, opts: ProcessOptions)
                 if opts.target_fps:
                     next_t = frame.t + 1.0 / opts.target_fps
                 emit(pipe.process(frame.image, frame.t))
-                if opts.save_crops_dir and pipe.last_reads and pipe.last_reads[0] is not None:
-                    crops = models.ocr.crops(frame.image, pipe.last_detections)
-                    for i, (crop, read) in enumerate(zip(crops, pipe.last_reads, strict=True)):
-                        if read is not None:
-                            cv2.imwrite(str(opts.save_crops_dir / f"{frame.index:06d}_{i}_{read.text}.png"), crop)
+                if opts.save_crops_dir and any(r is not None for r in pipe.last_reads):
+                    save_crops(opts.save_crops_dir, frame.index, models, frame.image, pipe)
                 if opts.annotate or opts.show:
                     vis = draw(frame.image, pipe.last_reads, pipe.last_detections)
                     if opts.annotate:
@@ -130,6 +127,14 @@ def process(models: Models, settings: RecognitionSettings, opts: ProcessOptions)
             if jsonl:
                 jsonl.__exit__(None, None, None)
     return events_n
+
+
+def save_crops(folder: Path, index: int, models: Models, image: np.ndarray, pipe: CameraPipeline) -> None:
+    """The OCR input of every plate read on this frame, named ``<frame>_<n>_<read>.png``."""
+    crops = models.ocr.crops(image, pipe.last_detections)
+    for i, (crop, read) in enumerate(zip(crops, pipe.last_reads, strict=True)):
+        if read is not None:
+            cv2.imwrite(str(folder / f"{index:06d}_{i}_{read.text}.png"), crop)
 
 
 def show(img: np.ndarray) -> None:
