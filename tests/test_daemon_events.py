@@ -25,6 +25,13 @@ def test_two_cameras_to_csv_and_mqtt_and_clean_stop(tmp_path: Path) -> None:
     v1 = render_video(tmp_path / "a.mp4", [Car("A123BC77", 0.2, 3.0, 0.4)], 4.0, size=(1280, 720))
     v2 = render_video(tmp_path / "b.mp4", [Car("K777KK777", 0.2, 3.0, 0.6)], 4.0, size=(1280, 720))
     broker = Broker(tmp_path / "broker").start()
+    try:
+        run_and_check(tmp_path, v1, v2, broker)
+    finally:
+        broker.stop()
+
+
+def run_and_check(tmp_path: Path, v1: Path, v2: Path, broker: Broker) -> None:
     sub = Subscriber(broker.port, "anpr/test/+/plate")
     state = tmp_path / "state"
     cams = [
@@ -60,4 +67,3 @@ def test_two_cameras_to_csv_and_mqtt_and_clean_stop(tmp_path: Path) -> None:
     for p in got:
         assert p["time"].endswith("Z") and p["camera"] in ("left", "right") and len(p["box"]) == 4
     sub.close()
-    broker.stop()
