@@ -97,6 +97,8 @@ def run_barrier(args: argparse.Namespace) -> int:
             logger.error("broker refused the connection: %s (retrying)", reason)
             return
         c.subscribe(f"{prefix}/+/plate", qos=1)  # again on every connect
+
+    def on_subscribe(c: mqtt.Client, u: Any, mid: int, reasons: Any, p: Any) -> None:
         logger.info("barrier listening on %s/+/plate, commands to %s", prefix, barrier.command_topic)
 
     def on_message(c: mqtt.Client, u: Any, msg: mqtt.MQTTMessage) -> None:
@@ -111,6 +113,7 @@ def run_barrier(args: argparse.Namespace) -> int:
 
     client.on_connect = on_connect
     client.on_message = on_message
+    client.on_subscribe = on_subscribe
     client.reconnect_delay_set(1, 30)
     client.connect_async(mq.host, mq.port, mq.keepalive)
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -49,6 +50,21 @@ def test_allow_list_file_normalises_and_skips_comments(tmp_path: Path) -> None:
     assert load_allow_list(f) == {"A123BC77", "K777KK777"}
 
 
+def wait_for_line(proc: subprocess.Popen[bytes], needle: str, timeout: float) -> bool:
+    """Read the process's stderr until a line contains ``needle`` (False on timeout or exit)."""
+    assert proc.stderr is not None
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([proc.stderr], [], [], 0.5)
+        if ready:
+            line = proc.stderr.readline()
+            if not line:
+                return False
+            if needle.encode() in line:
+                return True
+    return False
+
+
 @needs_mosquitto
 def test_barrier_process_against_real_broker(tmp_path: Path) -> None:
     broker = Broker(tmp_path / "b").start()
@@ -69,7 +85,7 @@ def test_barrier_process_against_real_broker(tmp_path: Path) -> None:
     pub.connect("127.0.0.1", broker.port)
     pub.loop_start()
     try:
-        time.sleep(2)  # the controller subscribes
+        assert wait_for_line(proc, "barrier listening", 30)  # subscribed: now events reach it
         for eid, plate in [("e1", "A123BC77"), ("e1", "A123BC77"), ("e2", "B001OP64"), ("e3", "A123BC77")]:
             pub.publish(
                 "anpr/gate/entry/plate", json.dumps({"event_id": eid, "plate": plate, "camera": "entry"}), qos=1
