@@ -69,11 +69,16 @@ class EventRouter:
         self.snap_dir.mkdir(parents=True, exist_ok=True)
         path = self.snap_dir / f"{event.camera}_{int(event.last_seen * 1000)}_{event.plate}_{event.event_id[:8]}.jpg"
         x1, y1, x2, y2 = (int(v) for v in event.box)
+        h, w = frame.shape[:2]
+        crop = frame[max(y1, 0) : min(y2, h), max(x1, 0) : min(x2, w)]
+        if crop.size:
+            cv2.imwrite(str(path.with_name(path.stem + "_plate.jpg")), crop, [cv2.IMWRITE_JPEG_QUALITY, 95])
         vis = frame.copy()
         cv2.rectangle(vis, (x1, y1), (x2, y2), (0, 220, 0), 2)
         cv2.imwrite(str(path), vis, [cv2.IMWRITE_JPEG_QUALITY, 85])
+        # Retention: max_files events (frame + plate crop each), oldest first out.
         files = sorted(self.snap_dir.glob("*.jpg"), key=lambda p: p.stat().st_mtime)
-        for old in files[: max(0, len(files) - self.cfg.snapshots.max_files)]:
+        for old in files[: max(0, len(files) - 2 * self.cfg.snapshots.max_files)]:
             old.unlink(missing_ok=True)
         return dataclasses.replace(event, snapshot=str(path))
 

@@ -38,7 +38,9 @@ def run_and_check(tmp_path: Path, v1: Path, v2: Path, broker: Broker) -> None:
         {"name": "left", "source": str(v1), "loop": True, "target_fps": 25},
         {"name": "right", "source": str(v2), "loop": True, "target_fps": 25},
     ]
-    cfg = write_config(tmp_path / "c.yaml", MODELS, cams, state, broker.port)
+    cfg = write_config(
+        tmp_path / "c.yaml", MODELS, cams, state, broker.port, snapshots={"enabled": True, "max_files": 2}
+    )
     log = tmp_path / "daemon.log"
     proc = start_daemon(cfg, log)
     try:
@@ -66,4 +68,7 @@ def run_and_check(tmp_path: Path, v1: Path, v2: Path, broker: Broker) -> None:
     assert {p["plate"] for p in got} == {"A123BC77", "K777KK777"}
     for p in got:
         assert p["time"].endswith("Z") and p["camera"] in ("left", "right") and len(p["box"]) == 4
+        assert p["snapshot"].endswith(".jpg")
+    snaps = sorted((state / "snapshots").glob("*.jpg"))
+    assert 0 < len(snaps) <= 4 and any(s.name.endswith("_plate.jpg") for s in snaps)  # retention: 2 events
     sub.close()
