@@ -23,6 +23,23 @@ from anpr_edge.results import Box, Detection, PlateRead
 class TrackerConfig:
     match_iou: float = 0.3
     max_misses: int = 5  # frames a track may go unseen before it ends
+    #: When IoU fails (a fast car, a low frame rate), a detection whose centre is within this many
+    #: plate widths of the track's, with a width ratio within 1.6x, still continues the track.
+    max_jump: float = 1.5
+
+
+def association_score(a: Box, b: Box, cfg: TrackerConfig) -> float:
+    """IoU when it passes ``match_iou``; otherwise a small score for a plausible jump; else 0."""
+    v = iou(a, b)
+    if v >= cfg.match_iou:
+        return v
+    wa, wb = a[2] - a[0], b[2] - b[0]
+    if min(wa, wb) <= 0 or max(wa, wb) / min(wa, wb) > 1.6:
+        return 0.0
+    dx = (a[0] + a[2] - b[0] - b[2]) / 2
+    dy = (a[1] + a[3] - b[1] - b[3]) / 2
+    jump = (dx * dx + dy * dy) ** 0.5 / max(wa, wb)
+    return 0.01 * (1.0 - jump / cfg.max_jump) if jump < cfg.max_jump else 0.0
 
 
 @dataclass
@@ -74,14 +91,19 @@ class Tracker:
 
     def update(self, detections: Sequence[Detection], reads: Sequence[PlateRead | None], t: float) -> list[Track]:
         """Associate ``detections`` (with their read, or None on frames not OCR'd) at time ``t``."""
+        cfg = self.config
         pairs = sorted(
-            ((iou(tr.box, d.box), ti, di) for ti, tr in enumerate(self.tracks) for di, d in enumerate(detections)),
+            (
+                (association_score(tr.box, d.box, cfg), ti, di)
+                for ti, tr in enumerate(self.tracks)
+                for di, d in enumerate(detections)
+            ),
             reverse=True,
         )
         used_t: set[int] = set()
         used_d: set[int] = set()
         for v, ti, di in pairs:
-            if v < self.config.match_iou or ti in used_t or di in used_d:
+            if v <= 0.0 or ti in used_t or di in used_d:
                 continue
             used_t.add(ti)
             used_d.add(di)

@@ -72,3 +72,43 @@ def run_and_check(tmp_path: Path, v1: Path, v2: Path, broker: Broker) -> None:
     snaps = sorted((state / "snapshots").glob("*.jpg"))
     assert 0 < len(snaps) <= 4 and any(s.name.endswith("_plate.jpg") for s in snaps)  # retention: 2 events
     sub.close()
+
+
+@needs_models
+@needs_mosquitto
+def test_daemon_killed_during_outage_delivers_outbox_after_restart(tmp_path: Path) -> None:
+    """Broker down, the real daemon SIGKILLed with events in its outbox; both restarted: all arrive."""
+    import sqlite3
+
+    demo = Path(__file__).resolve().parents[1] / "config" / "demo" / "demo.mp4"
+    broker = Broker(tmp_path / "broker")  # not started: the broker is down
+    state = tmp_path / "state"
+    cams = [{"name": "gate", "source": str(demo), "loop": True, "target_fps": 25}]
+    cfg = write_config(tmp_path / "c.yaml", MODELS, cams, state, broker.port)
+    log = tmp_path / "daemon.log"
+    proc = start_daemon(cfg, log)
+    try:
+        deadline = time.monotonic() + 120
+        queued = 0
+        while time.monotonic() < deadline and queued < 2:
+            time.sleep(0.5)
+            csv_file = state / "events-gate.csv"
+            queued = len(csv_file.read_text().splitlines()) - 1 if csv_file.exists() else 0
+        assert queued >= 2, log.read_text()[-2000:]
+        proc.kill()  # SIGKILL: no chance to flush anything
+        proc.wait(10)
+        with sqlite3.connect(state / "outbox.sqlite") as db:
+            in_outbox = db.execute("SELECT COUNT(*) FROM outbox").fetchone()[0]
+        rows = list(csv.reader((state / "events-gate.csv").open(), delimiter=";"))[1:]
+        assert in_outbox == len(rows) >= 2  # every accepted event is on disk
+        broker.start()
+        sub = Subscriber(broker.port, "anpr/test/+/plate")
+        cfg.write_text(cfg.read_text().replace(str(demo), str(tmp_path / "none.mp4")))  # no new events
+        proc = start_daemon(cfg, tmp_path / "daemon2.log")
+        got = sub.wait_for(in_outbox, 60)
+        assert [p["plate"] for p in got][:in_outbox] == [r[1] for r in rows]  # all, in order
+        sub.close()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        broker.stop()

@@ -124,6 +124,13 @@ def test_dedup_window_200ms_blocks_identical_plate_from_two_tracks() -> None:
     assert step(tr2, gate2, [read("A123BC77", box_at(0))], 0.25) == ["A123BC77"]
 
 
+def test_fast_car_at_low_frame_rate_stays_one_track() -> None:
+    tr, gate = make(EventConfig(min_reads=100))
+    for i in range(4):  # moves 90 px per processed frame: IoU 0 between frames, but a plausible jump
+        step(tr, gate, [read("A123BC77", box_at(90 * i))], i * 0.3)
+    assert len(tr.tracks) == 1 and tr.tracks[0].reads == 4
+
+
 def test_two_cars_side_by_side_are_two_events() -> None:
     tr, gate = make()
     out = []
