@@ -44,8 +44,8 @@ def letterbox(frame: np.ndarray, width: int, height: int, pad_value: int = 114) 
 
 
 def to_input(img: np.ndarray, scale: float) -> np.ndarray:
-    """BGR ``H x W x 3`` uint8 → RGB ``1 x 3 x H x W`` float32."""
-    return (img[:, :, ::-1].transpose(2, 0, 1)[None].astype(np.float32)) * np.float32(scale)
+    """BGR ``H x W x 3`` uint8 → RGB ``1 x 3 x H x W`` float32 times ``scale`` (one C++ pass)."""
+    return np.asarray(cv2.dnn.blobFromImage(img, scalefactor=scale, swapRB=True), dtype=np.float32)
 
 
 def decode(
