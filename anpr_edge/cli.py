@@ -7,6 +7,7 @@ import logging
 import os
 import sys
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 from anpr_edge import __version__
@@ -61,8 +62,6 @@ def settings_from(args: argparse.Namespace) -> RecognitionSettings:
             raise AnprError(f"--{n} must be between 0 and 1, got {v}")
     if values.get("ocr_every_n", 1) < 1 or values.get("max_misses", 0) < 0:
         raise AnprError("--ocr_every_n must be >= 1 and --max_misses >= 0")
-    from dataclasses import replace
-
     return replace(base, **values)
 
 
