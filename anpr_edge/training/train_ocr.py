@@ -95,6 +95,10 @@ def cmd_train(args: argparse.Namespace) -> None:
         opt.load_state_dict(state["opt"])
         start_epoch, best = state["epoch"] + 1, state["best"]
         logger.info("resumed from %s at epoch %d", last, start_epoch)
+    elif args.init:
+        model.load_state_dict(torch.load(args.init, map_location="cpu", weights_only=False)["model"])
+        logger.info("fine-tuning from %s", args.init)
+    extra_imgs, extra_txt = _load_extra(args.extra)
     spec = CropSpec()
     val_images, val_texts = load_npz(args.data_dir / "val.npz")
     val = [LabelledCrop(im, t) for im, t in zip(val_images, val_texts, strict=True)]
@@ -128,6 +132,10 @@ def cmd_train(args: argparse.Namespace) -> None:
                 g["lr"] = lr
             idx = rng.integers(0, len(images), args.batch)
             batch_imgs, batch_txt = np.stack([_shift(images[i], rng) for i in idx]), [texts[i] for i in idx]
+            if len(extra_txt) and args.extra_per_batch:
+                pick = rng.integers(0, len(extra_txt), args.extra_per_batch)
+                batch_imgs = np.concatenate([batch_imgs, np.stack([_shift(extra_imgs[i], rng) for i in pick])])
+                batch_txt = batch_txt + [extra_txt[i] for i in pick]
             if real_train and args.real_per_batch:
                 pick = rng.integers(0, len(real_train), args.real_per_batch)
                 extra = [real_train[i] for i in pick]
@@ -171,6 +179,15 @@ def cmd_train(args: argparse.Namespace) -> None:
             torch.save({"model": model.state_dict(), "epoch": epoch, "alphabet": ALPHABET}, args.out / "best.pt")
         torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "epoch": epoch, "best": best}, last)
         plot_metrics(metrics_path, args.out / "metrics.png")
+
+
+def _load_extra(paths: list[Path]) -> tuple[np.ndarray, list[str]]:
+    """Imported real crops (``importers``) to mix into every batch."""
+    parts = [load_npz(p) for p in paths]
+    if not parts:
+        return np.zeros((0, 32, 128), np.uint8), []
+    logger.info("mixing in %d imported crops from %s", sum(len(t) for _, t in parts), ", ".join(map(str, paths)))
+    return np.concatenate([i for i, _ in parts]), [t for _, ts in parts for t in ts]
 
 
 def _shift(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -237,6 +254,9 @@ def main(argv: list[str] | None = None) -> None:
         help="fraction of real-dev images (by name hash) mixed into training; the rest is validation",
     )
     t.add_argument("--real-per-batch", type=int, default=8)
+    t.add_argument("--init", type=Path, help="start from this checkpoint's weights (fine-tuning), if no last.pt")
+    t.add_argument("--extra", type=Path, nargs="*", default=[], help="imported crops (.npz from importers)")
+    t.add_argument("--extra-per-batch", type=int, default=32, help="imported crops per batch (the mix ratio)")
     t.add_argument("--epochs", type=int, default=40)
     t.add_argument("--steps", type=int, default=500)
     t.add_argument("--batch", type=int, default=64)
