@@ -7,11 +7,19 @@ Formats:
 * **real-dev style** (``images/`` + ``labels.csv``: ``image;plate;x1;y1;x2;y2[;quality]``): your own photos,
   cropped exactly as the runtime crops detector boxes.
 
+and detection sets into a YOLO dataset for the detector (one class, ``plate``):
+
+* **YOLO** (``images/<split>/``, ``labels/<split>/``, a ``data.yaml``): boxes checked and kept for the classes
+  named (``--classes``, default every class);
+* **COCO JSON** (``annotations.json`` + images): ``bbox`` converted to YOLO lines.
+
 Every rejected item is reported with its file and reason; nothing is dropped silently.
 
     python -m anpr_edge.training.importers nomeroff DATASET_DIR --split train --out work/ocr_data/extra_train.npz
     python -m anpr_edge.training.importers folder PHOTOS_DIR --out work/ocr_data/extra_mine.npz
     python -m anpr_edge.training.importers download autoriaNumberplateOcrRu-2021-09-01 --to datasets/
+    python -m anpr_edge.training.importers yolo SET_DIR --out work/det_mine
+    python -m anpr_edge.training.importers coco annotations.json --images IMG_DIR --out work/det_mine
 """
 
 from __future__ import annotations
@@ -107,6 +115,97 @@ def save(out: Path, images: np.ndarray, texts: list[str]) -> None:
     np.savez(out, images=images, texts=np.array(texts))
 
 
+def _write_yolo(
+    out: Path, split: str, name: str, img: np.ndarray, boxes: list[tuple[float, float, float, float]]
+) -> None:
+    """One image and its class-0 YOLO label file (boxes in pixels, clipped)."""
+    h, w = img.shape[:2]
+    (out / "images" / split).mkdir(parents=True, exist_ok=True)
+    (out / "labels" / split).mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(out / "images" / split / f"{name}.jpg"), img)
+    lines = []
+    for x1, y1, x2, y2 in boxes:
+        x1, y1, x2, y2 = max(0.0, x1), max(0.0, y1), min(float(w), x2), min(float(h), y2)
+        lines.append(f"0 {(x1 + x2) / 2 / w:.6f} {(y1 + y2) / 2 / h:.6f} {(x2 - x1) / w:.6f} {(y2 - y1) / h:.6f}")
+    (out / "labels" / split / f"{name}.txt").write_text("".join(f"{line}\n" for line in lines))
+
+
+def _finish_yolo(out: Path) -> None:
+    splits = sorted(p.name for p in (out / "images").iterdir() if p.is_dir())
+    val = "val" if "val" in splits else splits[0]
+    (out / "data.yaml").write_text(
+        f"path: {out.resolve()}\ntrain: images/{'train' if 'train' in splits else splits[0]}\nval: images/{val}\n"
+        "names:\n  0: plate\n"
+    )
+
+
+def import_yolo(root: Path, out: Path, classes: set[int] | None = None) -> ImportReport:
+    """A YOLO-format set (``images/<split>``, ``labels/<split>``) → our one-class layout under ``out``."""
+    report = ImportReport()
+    img_root = root / "images"
+    if not img_root.is_dir() or not (root / "labels").is_dir():
+        raise InputError(f"{root}: expected images/ and labels/ folders (YOLO layout)")
+    for img_path in sorted(p for p in img_root.rglob("*") if p.suffix.lower() in (".jpg", ".jpeg", ".png", ".bmp")):
+        rel = img_path.relative_to(img_root)
+        split = rel.parts[0] if len(rel.parts) > 1 else "train"
+        label = (root / "labels" / rel).with_suffix(".txt")
+        img = cv2.imread(str(img_path))
+        if img is None:
+            report.rejected.append((str(img_path), "unreadable image"))
+            continue
+        if not label.is_file():
+            report.rejected.append((str(img_path), "no label file"))
+            continue
+        h, w = img.shape[:2]
+        boxes, bad = [], False
+        for line in label.read_text().splitlines():
+            parts = line.split()
+            if not parts:
+                continue
+            try:
+                c, cx, cy, bw, bh = int(parts[0]), *map(float, parts[1:5])
+            except (ValueError, TypeError):
+                bad = True
+                break
+            if not (0 <= cx <= 1 and 0 <= cy <= 1 and 0 < bw <= 1 and 0 < bh <= 1):
+                bad = True
+                break
+            if classes is None or c in classes:
+                boxes.append(((cx - bw / 2) * w, (cy - bh / 2) * h, (cx + bw / 2) * w, (cy + bh / 2) * h))
+        if bad:
+            report.rejected.append((str(label), "malformed label line (class cx cy w h, normalised)"))
+            continue
+        _write_yolo(out, split, f"{split}_{img_path.stem}", img, boxes)
+        report.kept += 1
+    if report.kept:
+        _finish_yolo(out)
+    return report
+
+
+def import_coco(annotations: Path, images: Path, out: Path, split: str = "train") -> ImportReport:
+    """COCO JSON (``images``, ``annotations`` with ``bbox`` = x, y, w, h) → one-class YOLO under ``out``."""
+    report = ImportReport()
+    try:
+        data = json.loads(annotations.read_text(encoding="utf-8"))
+        by_image: dict[int, list[tuple[float, float, float, float]]] = {}
+        for a in data["annotations"]:
+            x, y, bw, bh = (float(v) for v in a["bbox"])
+            by_image.setdefault(int(a["image_id"]), []).append((x, y, x + bw, y + bh))
+        entries = [(int(i["id"]), str(i["file_name"])) for i in data["images"]]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise InputError(f"{annotations}: not a COCO detection file ({type(exc).__name__}: {exc})") from None
+    for image_id, name in entries:
+        img = cv2.imread(str(images / name))
+        if img is None:
+            report.rejected.append((str(images / name), "image missing or unreadable"))
+            continue
+        _write_yolo(out, split, Path(name).stem, img, by_image.get(image_id, []))
+        report.kept += 1
+    if report.kept:
+        _finish_yolo(out)
+    return report
+
+
 DATASETS = {
     # name → (Hugging Face dataset repo, what it is)
     "autoriaNumberplateOcrRu-2021-09-01": (
@@ -142,6 +241,14 @@ def main(argv: list[str] | None = None) -> int:
     f = sub.add_parser("folder")
     f.add_argument("folder", type=Path)
     f.add_argument("--out", type=Path, required=True)
+    y = sub.add_parser("yolo")
+    y.add_argument("root", type=Path)
+    y.add_argument("--out", type=Path, required=True)
+    y.add_argument("--classes", type=int, nargs="*", help="class ids that are plates (default: all)")
+    c = sub.add_parser("coco")
+    c.add_argument("annotations", type=Path)
+    c.add_argument("--images", type=Path, required=True)
+    c.add_argument("--out", type=Path, required=True)
     d = sub.add_parser("download")
     d.add_argument("name", choices=sorted(DATASETS))
     d.add_argument("--to", type=Path, default=Path("datasets"))
@@ -149,6 +256,16 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if a.cmd == "download":
             print(f"downloaded to {download(a.name, a.to)}")
+            return 0
+        if a.cmd in ("yolo", "coco"):
+            rep = (
+                import_yolo(a.root, a.out, set(a.classes) if a.classes else None)
+                if a.cmd == "yolo"
+                else import_coco(a.annotations, a.images, a.out)
+            )
+            for file, reason in rep.rejected[:20]:
+                logger.warning("rejected %s: %s", file, reason)
+            print(f"{a.out}: {rep.summary()}")
             return 0
         spec = CropSpec()
         images, texts, report = (

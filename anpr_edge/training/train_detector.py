@@ -4,6 +4,10 @@ Offline by construction: ``YOLO_OFFLINE``, no AMP check (``amp=False``), no font
 is placed where ultralytics looks for Arial), settings sync off. Resumes from ``last.pt`` when it exists.
 
     python -m anpr_edge.training.train_detector --data work/det_data/data.yaml --hours 1.5
+
+To fine-tune on imported data mixed with synthetic scenes, list both in one data.yaml
+(``train: [/path/work/det_data/images/train, /path/work/det_mine/images/train]``; the ratio is the
+ratio of their sizes) and pass ``--init models/checkpoints/plate_yolo11n.pt``.
 """
 
 from __future__ import annotations
@@ -45,6 +49,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--batch", type=int, default=32)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--init", type=Path, help="start from these weights (fine-tuning, e.g. models/checkpoints/plate_yolo11n.pt)"
+    )
     a = p.parse_args(argv)
     offline_ultralytics(Path("work/yolo_config").resolve())
     import torch
@@ -58,7 +65,7 @@ def main(argv: list[str] | None = None) -> None:
         logger.info("resuming from %s", last)
         YOLO(str(last)).train(resume=True)
         return
-    model = YOLO("yolo11n.yaml")
+    model = YOLO(str(a.init) if a.init else "yolo11n.yaml")
     model.train(
         data=str(a.data.resolve()),
         imgsz=a.imgsz,
@@ -73,7 +80,7 @@ def main(argv: list[str] | None = None) -> None:
         project=str(a.project.resolve()),
         name=a.name,
         exist_ok=True,
-        pretrained=False,
+        pretrained=bool(a.init),
         single_cls=True,
         warmup_epochs=1,
         close_mosaic=2,

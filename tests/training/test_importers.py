@@ -155,3 +155,43 @@ def test_fine_tune_on_imported_crops_gives_a_model_the_pipeline_loads(tmp_path: 
     export(tuned / "best.pt", tmp_path / "models" / "plate_ocr", tol=2e-2, samples=4)
     ocr = PlateOCR.load(tmp_path / "models" / "plate_ocr", "cpu", CharThresholds())
     assert ocr.backend.infer(np.zeros((2, 1, 32, 128), np.float32)).shape[0] == 2
+
+
+def test_yolo_set_is_validated_and_converted(tmp_path: Path) -> None:
+    from anpr_edge.training.importers import import_yolo
+
+    src = tmp_path / "set"
+    for split in ("train", "val"):
+        (src / "images" / split).mkdir(parents=True)
+        (src / "labels" / split).mkdir(parents=True)
+    for name, label in {"a": "0 0.5 0.5 0.2 0.1\n2 0.1 0.1 0.05 0.05\n", "b": "0 1.5 0.5 0.2 0.1\n", "c": None}.items():
+        cv2.imwrite(str(src / "images" / "train" / f"{name}.jpg"), np.zeros((100, 200, 3), np.uint8))
+        if label is not None:
+            (src / "labels" / "train" / f"{name}.txt").write_text(label)
+    cv2.imwrite(str(src / "images" / "val" / "d.jpg"), np.zeros((100, 200, 3), np.uint8))
+    (src / "labels" / "val" / "d.txt").write_text("")
+    (src / "data.yaml").write_text("names: [plate, car, sign]\n")
+    out = tmp_path / "out"
+    report = import_yolo(src, out, classes={0})
+    assert report.kept == 2 and sorted(r for _, r in report.rejected) == [
+        "malformed label line (class cx cy w h, normalised)",
+        "no label file",
+    ]
+    assert (out / "labels" / "train" / "train_a.txt").read_text() == "0 0.500000 0.500000 0.200000 0.100000\n"
+    assert (out / "labels" / "val" / "val_d.txt").read_text() == ""
+    assert "val: images/val" in (out / "data.yaml").read_text()
+
+
+def test_coco_json_is_converted(tmp_path: Path) -> None:
+    from anpr_edge.training.importers import import_coco
+
+    (tmp_path / "img").mkdir()
+    cv2.imwrite(str(tmp_path / "img" / "x.jpg"), np.zeros((100, 200, 3), np.uint8))
+    coco = {
+        "images": [{"id": 1, "file_name": "x.jpg"}, {"id": 2, "file_name": "gone.jpg"}],
+        "annotations": [{"image_id": 1, "bbox": [50, 40, 100, 20], "category_id": 1}],
+    }
+    (tmp_path / "ann.json").write_text(json.dumps(coco))
+    report = import_coco(tmp_path / "ann.json", tmp_path / "img", tmp_path / "out")
+    assert report.kept == 1 and report.rejected[0][1] == "image missing or unreadable"
+    assert (tmp_path / "out" / "labels" / "train" / "x.txt").read_text() == "0 0.500000 0.500000 0.500000 0.200000\n"
