@@ -35,6 +35,7 @@ def write_config(
     state: Path,
     mqtt_port: int | None = None,
     recognition: dict[str, Any] | None = None,
+    snapshots: dict[str, Any] | None = None,
 ) -> Path:
     """A daemon config (one CSV per camera) written with yaml, so tests edit dicts, not text."""
     outputs: dict[str, Any] = {"csv": {"path": f"{state}/events-{{camera}}.csv", "columns": ["camera"]}}
@@ -48,6 +49,7 @@ def write_config(
         "storage": {"state_dir": str(state)},
         "logging": {"status_interval_s": 1},
         "recognition": recognition or {},
+        "snapshots": snapshots or {"enabled": False},
     }
     path.write_text(yaml.safe_dump(data, sort_keys=False))
     return path
