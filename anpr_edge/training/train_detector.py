@@ -49,6 +49,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--batch", type=int, default=32)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--lr0", type=float, default=0.0, help="AdamW learning rate (0: ultralytics' automatic choice)")
+    p.add_argument("--no-mosaic", action="store_true", help="train on plain tiles (fine-tuning)")
     p.add_argument(
         "--init", type=Path, help="start from these weights (fine-tuning, e.g. models/checkpoints/plate_yolo11n.pt)"
     )
@@ -82,10 +84,12 @@ def main(argv: list[str] | None = None) -> None:
         exist_ok=True,
         pretrained=bool(a.init),
         single_cls=True,
-        warmup_epochs=1,
+        warmup_epochs=0 if a.init else 1,
         close_mosaic=2,
         scale=0.5,
-        mosaic=1.0,
+        mosaic=0.0 if a.no_mosaic else 1.0,
+        optimizer="AdamW" if a.lr0 else "auto",
+        lr0=a.lr0 or 0.01,
         fliplr=0.5,
         plots=True,
         patience=100,
