@@ -35,7 +35,7 @@ def test_notify_protocol_reload_and_clean_stop(tmp_path: Path, tiny_models: Path
         assert notify.wait_for("READY=1", 30), log.read_text()
         assert notify.wait_for("WATCHDOG=1", 15)
         assert notify.wait_for("STATUS=a: streaming", 10)
-        status_msgs = [m for m in notify.messages if m.startswith("STATUS=") and "fps" in m]
+        status_msgs = [m for m in notify.messages if "STATUS=" in m and "fps" in m]  # may ride with READY=1
         assert status_msgs and any(ch.isdigit() for ch in status_msgs[-1])
         # SIGHUP with a changed threshold: RELOADING then READY, cameras keep running.
         data = yaml.safe_load(cfg.read_text())
