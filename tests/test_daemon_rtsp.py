@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from anpr_edge.training.video_io import to_h264
 from tests.broker import free_port
 from tests.daemon_helpers import start_daemon, wait_for_log, write_config, write_video
 
@@ -52,24 +53,7 @@ def camera(state: Path, name: str) -> dict[str, object]:
 def test_rtsp_camera_reconnects_after_server_restart(tmp_path: Path, tiny_models: Path) -> None:
     raw = write_video(tmp_path / "raw.mp4", frames=750)  # 30 s, longer than the test
     h264 = tmp_path / "cam.mp4"
-    subprocess.run(
-        [
-            "ffmpeg",
-            "-y",
-            "-loglevel",
-            "error",
-            "-i",
-            str(raw),
-            "-c:v",
-            "libx264",
-            "-g",
-            "25",
-            "-pix_fmt",
-            "yuv420p",
-            str(h264),
-        ],
-        check=True,
-    )
+    assert to_h264(raw, h264)
     port = free_port()
     server = serve(port, h264)
     state = tmp_path / "state"

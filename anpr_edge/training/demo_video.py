@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import argparse
 import random
-import shutil
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +19,7 @@ import numpy as np
 
 from anpr_edge.training.augment import style_plate
 from anpr_edge.training.render import render_plate
+from anpr_edge.training.video_io import to_h264
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,28 +116,7 @@ def render_video(
         frame = cv2.add(frame, noise_rng.integers(0, 6, frame.shape, dtype=np.uint8))
         writer.write(frame)
     writer.release()
-    ffmpeg = shutil.which("ffmpeg")
-    if h264 and ffmpeg:
-        subprocess.run(
-            [
-                ffmpeg,
-                "-y",
-                "-loglevel",
-                "error",
-                "-i",
-                str(raw),
-                "-c:v",
-                "libx264",
-                "-preset",
-                "veryfast",
-                "-crf",
-                "23",
-                "-pix_fmt",
-                "yuv420p",
-                str(path),
-            ],
-            check=True,
-        )
+    if h264 and to_h264(raw, path):
         raw.unlink()
     else:
         raw.replace(path)
