@@ -23,7 +23,7 @@ from anpr_edge import config as config_mod
 from anpr_edge.errors import ConfigError
 from anpr_edge.events import compatible
 from anpr_edge.plates import normalise
-from anpr_edge.sinks.mqtt import read_password
+from anpr_edge.sinks.mqtt import configure_security
 
 logger = logging.getLogger(__name__)
 
@@ -81,15 +81,7 @@ def run_barrier(args: argparse.Namespace) -> int:
     prefix = cfg.topic_prefix
     barrier = Barrier(load_allow_list(args.allow), args.partial, args.command_topic or f"{prefix}/barrier/command")
     client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"anpr-barrier-{cfg.device_id}")
-    if mq.username:
-        client.username_pw_set(mq.username, read_password(mq))
-    if mq.tls.enabled:
-        client.tls_set(
-            ca_certs=str(mq.tls.ca_file) if mq.tls.ca_file else None,
-            certfile=str(mq.tls.cert_file) if mq.tls.cert_file else None,
-            keyfile=str(mq.tls.key_file) if mq.tls.key_file else None,
-        )
-        client.tls_insecure_set(mq.tls.insecure)
+    configure_security(client, mq)
     stop = threading.Event()
 
     def on_connect(c: mqtt.Client, u: Any, f: Any, reason: Any, p: Any) -> None:

@@ -48,6 +48,23 @@ def read_password(cfg: MqttConfig) -> str | None:
         raise ConfigError(f"outputs.mqtt.password_file: cannot read {path} ({exc.strerror})") from None
 
 
+def configure_security(client: mqtt.Client, cfg: MqttConfig) -> None:
+    """Username/password and TLS from ``outputs.mqtt`` (shared by the sink and the barrier controller)."""
+    if cfg.username:
+        client.username_pw_set(cfg.username, read_password(cfg))
+    if cfg.tls.enabled:
+        try:
+            client.tls_set(
+                ca_certs=str(cfg.tls.ca_file) if cfg.tls.ca_file else None,
+                certfile=str(cfg.tls.cert_file) if cfg.tls.cert_file else None,
+                keyfile=str(cfg.tls.key_file) if cfg.tls.key_file else None,
+                cert_reqs=ssl.CERT_REQUIRED,
+            )
+        except (OSError, ssl.SSLError, ValueError) as exc:
+            raise ConfigError(f"outputs.mqtt.tls: {exc}") from None
+        client.tls_insecure_set(cfg.tls.insecure)
+
+
 class MqttSink:
     def __init__(
         self,
@@ -73,20 +90,7 @@ class MqttSink:
             clean_session=True if proto == mqtt.MQTTv311 else None,
         )
         self.client.max_inflight_messages_set(50)
-        password = read_password(cfg)
-        if cfg.username:
-            self.client.username_pw_set(cfg.username, password)
-        if cfg.tls.enabled:
-            try:
-                self.client.tls_set(
-                    ca_certs=str(cfg.tls.ca_file) if cfg.tls.ca_file else None,
-                    certfile=str(cfg.tls.cert_file) if cfg.tls.cert_file else None,
-                    keyfile=str(cfg.tls.key_file) if cfg.tls.key_file else None,
-                    cert_reqs=ssl.CERT_REQUIRED,
-                )
-            except (OSError, ssl.SSLError, ValueError) as exc:
-                raise ConfigError(f"outputs.mqtt.tls: {exc}") from None
-            self.client.tls_insecure_set(cfg.tls.insecure)
+        configure_security(self.client, cfg)
         self.client.will_set(f"{prefix}/status", "offline", qos=1, retain=True)
         self.client.reconnect_delay_set(1, int(cfg.reconnect_max_s))
         self.client.on_connect = self._on_connect
