@@ -54,3 +54,14 @@ def holdout(image_name: str, fraction: float) -> bool:
 def trained_on(image_name: str) -> bool:
     """True for real-dev images the shipped models saw in training."""
     return holdout(image_name, TRAINED_FRACTION)
+
+
+def rows_by_image(csv_path: Path, split: str = "all") -> dict[str, list[LabelRow]]:
+    """Rows of ``labels.csv`` grouped by image, for the ``all``, ``trained`` or ``untrained`` split."""
+    if split not in ("all", "trained", "untrained"):
+        raise ValueError(f"split must be all, trained or untrained, got {split!r}")
+    out: dict[str, list[LabelRow]] = {}
+    for row in read_labels(csv_path):
+        if split == "all" or (split == "trained") == trained_on(row.image):
+            out.setdefault(row.image, []).append(row)
+    return out

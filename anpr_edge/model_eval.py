@@ -14,7 +14,7 @@ from pathlib import Path
 
 from anpr_edge.errors import InputError
 from anpr_edge.evaluation import DetScore, OcrScore, iou
-from anpr_edge.labels import LabelRow, read_labels, trained_on
+from anpr_edge.labels import rows_by_image
 from anpr_edge.pipeline import Models, RecognitionSettings
 from anpr_edge.results import Detection
 from anpr_edge.sources import read_image
@@ -26,10 +26,7 @@ def evaluate(models: Models, settings: RecognitionSettings, folder: Path, split:
     labels_csv = folder / "labels.csv"
     if not labels_csv.is_file():
         raise InputError(f"{labels_csv}: labels file not found (expected images/ and labels.csv)")
-    by_image: dict[str, list[LabelRow]] = {}
-    for row in read_labels(labels_csv):
-        if split == "all" or (split == "trained") == trained_on(row.image):
-            by_image.setdefault(row.image, []).append(row)
+    by_image = rows_by_image(labels_csv, split)
     if not by_image:
         raise InputError(f"{labels_csv}: no labelled images in split {split!r}")
     det = DetScore()

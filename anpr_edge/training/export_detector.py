@@ -30,17 +30,13 @@ def recall_of(stem: Path, real_dev: Path, device: str = "cpu") -> tuple[float, f
     """(recall, precision, summary) of a model on the untrained real-dev split, with our runtime."""
     from anpr_edge.evaluation import DetScore
     from anpr_edge.inference.detector import PlateDetector
-    from anpr_edge.labels import read_labels, trained_on
+    from anpr_edge.labels import rows_by_image
     from anpr_edge.sources import read_image
 
     det = PlateDetector.load(stem, device, 0.35, 0.5)
     score = DetScore()
-    rows: dict[str, list[tuple[float, float, float, float]]] = {}
-    for r in read_labels(real_dev / "labels.csv"):
-        if not trained_on(r.image):
-            rows.setdefault(r.image, []).append(r.box)
-    for name, boxes in sorted(rows.items()):
-        score.add(boxes, [d.box for d in det(read_image(real_dev / "images" / name))])
+    for name, rows in sorted(rows_by_image(real_dev / "labels.csv", "untrained").items()):
+        score.add([r.box for r in rows], [d.box for d in det(read_image(real_dev / "images" / name))])
     return score.recall, score.precision, score.summary()
 
 
