@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -78,12 +79,11 @@ def process(models: Models, settings: RecognitionSettings, opts: ProcessOptions)
     events_n = 0
     if opts.save_crops_dir:
         opts.save_crops_dir.mkdir(parents=True, exist_ok=True)
-    jsonl = JsonlSink(opts.json) if opts.json else None
     progress = Progress(source.frame_count, opts.progress)
     next_t = 0.0
-    with CsvSink(opts.out, video_time) as csv_sink:
-        if jsonl:
-            jsonl.__enter__()
+    with contextlib.ExitStack() as stack:
+        csv_sink = stack.enter_context(CsvSink(opts.out, video_time))
+        jsonl = stack.enter_context(JsonlSink(opts.json)) if opts.json else None
 
         def emit(events: list[PlateEvent]) -> None:
             nonlocal events_n
@@ -124,8 +124,6 @@ def process(models: Models, settings: RecognitionSettings, opts: ProcessOptions)
             progress.close()
             if writer is not None:
                 writer.release()
-            if jsonl:
-                jsonl.__exit__(None, None, None)
     return events_n
 
 
