@@ -73,7 +73,19 @@ class OpenVinoBackend:
             chosen = device
         self.device = chosen
         self._local = threading.local()
+        self._warm_up()
         logger.info("loaded %s on %s (asked for %s)", path.name, chosen, device)
+
+    def _warm_up(self) -> None:
+        """One inference here, on the loading thread, before any camera thread calls ``infer``.
+
+        The first ``tensor.data`` access in a process runs a C++ static initialiser in OpenVINO's
+        Python binding that needs the GIL; two camera threads making their first inference at the
+        same moment deadlocked on it (one holds the GIL waiting on the init guard, the other holds
+        the guard waiting on the GIL — seen as a daemon that never pinged the watchdog). It also
+        moves the first-inference cost out of the first camera frame."""
+        dims = _dims(self._compiled.input(0).get_partial_shape())
+        self.infer(np.zeros([d if d is not None else 1 for d in dims], np.float32))
 
     def infer(self, x: np.ndarray) -> np.ndarray:
         req = getattr(self._local, "request", None)
