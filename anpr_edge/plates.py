@@ -21,6 +21,60 @@ PLATE_RE = re.compile(rf"^[{LETTERS}]\d{{3}}[{LETTERS}]{{2}}\d{{2,3}}$")
 #: Character kind per position: L = letter, D = digit.
 TEMPLATES = {8: "LDDDLLDD", 9: "LDDDLLDDD"}
 
+# Region codes in use (2-digit codes 01..99 are all plausible; 3-digit ones are the real extra codes).
+REGIONS_3 = [
+    "102",
+    "113",
+    "116",
+    "121",
+    "123",
+    "124",
+    "125",
+    "126",
+    "134",
+    "136",
+    "138",
+    "142",
+    "147",
+    "150",
+    "152",
+    "154",
+    "155",
+    "156",
+    "159",
+    "161",
+    "163",
+    "164",
+    "173",
+    "174",
+    "177",
+    "178",
+    "186",
+    "190",
+    "193",
+    "196",
+    "197",
+    "198",
+    "199",
+    "250",
+    "252",
+    "277",
+    "299",
+    "702",
+    "716",
+    "725",
+    "750",
+    "761",
+    "763",
+    "774",
+    "777",
+    "790",
+    "797",
+    "799",
+]
+#: The first two digits a 3-digit region can have: "78" + a faint ninth mark is not a region "78x".
+REGION3_PREFIXES = frozenset(code[:2] for code in REGIONS_3)
+
 
 def normalise(text: str) -> str:
     """Upper-case, map Cyrillic plate letters to Latin and drop spaces."""
@@ -71,10 +125,15 @@ def constrain(
     belongs is replaced by the best letter, and the reverse); other lengths are not plates and keep
     their best class unconstrained. A character whose probability is below the letter or digit
     threshold is written ``#`` (its probability is still reported).
+
+    A ninth position under the digit threshold after a region that cannot start a 3-digit code
+    (``78`` then a faint mark: a bolt or the frame edge) is dropped: the plate has a 2-digit region.
     """
     if probs.ndim != 2 or probs.shape[1] != len(alphabet):
         raise ValueError(f"probs must be (positions, {len(alphabet)}), got {probs.shape}")
     masks = class_masks(alphabet)
+    if probs.shape[0] == 9 and _spurious_ninth(probs, alphabet, masks["D"], thr_digits):
+        probs = probs[:8]
     template = TEMPLATES.get(probs.shape[0])
     text: list[str] = []
     chars: list[tuple[str, float]] = []
@@ -87,6 +146,11 @@ def constrain(
         text.append(ch if p >= thr else UNREAD)
         chars.append((ch, p))
     return "".join(text), tuple(chars)
+
+
+def _spurious_ninth(probs: np.ndarray, alphabet: str, digit_mask: np.ndarray, thr_digits: float) -> bool:
+    prefix = "".join(alphabet[int(np.argmax(np.where(digit_mask, row, -1.0)))] for row in probs[6:8])
+    return float(np.max(np.where(digit_mask, probs[8], -1.0))) < thr_digits and prefix not in REGION3_PREFIXES
 
 
 def plate_confidence(char_probs: Sequence[float]) -> float:

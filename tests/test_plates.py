@@ -69,3 +69,20 @@ def test_low_confidence_becomes_hash_with_separate_thresholds() -> None:
 def test_non_plate_length_is_unconstrained() -> None:
     text, chars = constrain(one_hot("A1234"), ALPHABET, 0.5, 0.5)
     assert text == "A1234" and len(chars) == 5
+
+
+def test_faint_ninth_mark_after_a_two_digit_only_region_is_dropped() -> None:
+    probs = one_hot("O862YY783")
+    probs[8] = one_hot("3", 0.4)[0]  # a bolt or the frame edge read as a weak '3'
+    text, chars = constrain(probs, ALPHABET, 0.5, 0.5)
+    assert text == "O862YY78" and len(chars) == 8
+
+
+def test_faint_ninth_digit_of_a_real_three_digit_region_stays_unread() -> None:
+    probs = one_hot("A123BC777")
+    probs[8] = one_hot("7", 0.4)[0]
+    assert constrain(probs, ALPHABET, 0.5, 0.5)[0] == "A123BC77#"  # 77x can be 777: keep the position
+
+
+def test_confident_ninth_digit_is_kept_whatever_the_region() -> None:
+    assert constrain(one_hot("O862YY783"), ALPHABET, 0.5, 0.5)[0] == "O862YY783"

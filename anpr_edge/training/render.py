@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from anpr_edge.plates import DIGITS, LETTERS
+from anpr_edge.plates import DIGITS, LETTERS, REGIONS_3
 
 PLATE_W_MM, PLATE_H_MM = 520.0, 112.0
 DEFAULT_FONT = Path(__file__).resolve().parents[3] / "shared" / "fonts" / "GOST-R-50577-93.ttf"
@@ -26,57 +26,6 @@ FALLBACK_FONTS = (
     "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
 )
 
-# Region codes in use (2-digit codes 01..99 are all plausible; 3-digit ones are the real extra codes).
-REGIONS_3 = [
-    "102",
-    "113",
-    "116",
-    "121",
-    "123",
-    "124",
-    "125",
-    "126",
-    "134",
-    "136",
-    "138",
-    "142",
-    "147",
-    "150",
-    "152",
-    "154",
-    "155",
-    "156",
-    "159",
-    "161",
-    "163",
-    "164",
-    "173",
-    "174",
-    "177",
-    "178",
-    "186",
-    "190",
-    "193",
-    "196",
-    "197",
-    "198",
-    "199",
-    "250",
-    "252",
-    "277",
-    "299",
-    "702",
-    "716",
-    "725",
-    "750",
-    "761",
-    "763",
-    "774",
-    "777",
-    "790",
-    "797",
-    "799",
-]
 
 # Centre x (mm) of the six main characters and the layout of the region field.
 MAIN_CENTRES = (53.0, 113.0, 163.0, 213.0, 277.0, 330.0)
