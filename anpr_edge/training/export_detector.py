@@ -15,6 +15,7 @@ import shutil
 import sys
 from pathlib import Path
 
+from anpr_edge.training.model_card import update_card
 from anpr_edge.training.train_detector import offline_ultralytics
 
 logger = logging.getLogger("anpr_edge.training.export_detector")
@@ -70,6 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     have_real = (a.real_dev / "labels.csv").exists()
     r32 = recall_of(fp32_dir / "plate_detector", a.real_dev) if have_real else None
     chosen_dir, precision = fp32_dir, "FP32"
+    r8: tuple[float, float, str] | None = None
     if not a.no_int8:
         # Calibrate on training tiles (synthetic + real-dev training split), never on the held-out images.
         calib = a.data.parent / "calib.yaml"
@@ -94,6 +96,12 @@ def main(argv: list[str] | None = None) -> int:
         shutil.copyfile(chosen_dir / f"plate_detector{suffix}", a.out.with_suffix(suffix))
     info["precision"] = precision
     write_spec(a.out, spec, info)
+    facts: dict[str, object] = {"from": f"`{a.weights}`", "input": f"{a.width}x{a.height}", "precision": precision}
+    if r32:
+        facts["real-dev, images not trained on, FP32"] = r32[2]
+    if r32 and r8:
+        facts["real-dev, images not trained on, INT8"] = r8[2]
+    update_card(a.out.parent / "README.md", a.out.name, facts)
     for d in (a.out.parent / "_fp32", a.out.parent / "_int8"):
         shutil.rmtree(d, ignore_errors=True)
     logger.info("shipped %s IR at %s (%s)", precision, a.out, info)

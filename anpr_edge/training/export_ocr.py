@@ -17,10 +17,15 @@ from typing import Any
 import numpy as np
 import torch
 
+from anpr_edge.evaluation import OcrScore
 from anpr_edge.inference.contract import OcrSpec, write_spec
+from anpr_edge.inference.ocr import CharThresholds, PlateOCR
 from anpr_edge.inference.ocr_core import ctc_greedy_decode
+from anpr_edge.labels import trained_on
+from anpr_edge.results import Detection
 from anpr_edge.training.crnn import CRNN, CRNNWithSoftmax
-from anpr_edge.training.ocr_data import CropSpec, synthetic_sample
+from anpr_edge.training.model_card import update_card
+from anpr_edge.training.ocr_data import CropSpec, real_crops, synthetic_sample
 from anpr_edge.training.train_ocr import ALPHABET, MEAN, STD
 
 logger = logging.getLogger("anpr_edge.training.export_ocr")
@@ -83,6 +88,7 @@ def export(
     fp16: bool = True,
     samples: int = 64,
     info: dict[str, Any] | None = None,
+    real_dev: Path | None = None,
 ) -> dict[str, float]:
     state = torch.load(checkpoint, map_location="cpu", weights_only=False)
     crnn = CRNN(len(ALPHABET) + 1)
@@ -109,7 +115,26 @@ def export(
         },
     )
     logger.info("exported %s (.onnx/.xml/.bin/.json); parity max |diff| %s", out, diffs)
+    facts: dict[str, object] = {
+        "from": f"`{checkpoint}` (epoch {state.get('epoch')})",
+        "precision": "FP16" if fp16 else "FP32",
+        "parity max abs diff": ", ".join(f"{k} {v:.2e}" for k, v in diffs.items()),
+    }
+    if real_dev is not None and (real_dev / "labels.csv").is_file():
+        facts["real-dev, images not trained on, labelled boxes"] = real_dev_score(out, real_dev)
+    update_card(out.parent / "README.md", out.name, facts)
     return diffs
+
+
+def real_dev_score(stem: Path, real_dev: Path) -> str:
+    """The exported model, through the runtime, on the high-quality plates of the untrained real-dev images."""
+    ocr = PlateOCR.load(stem, "cpu", CharThresholds())
+    crops = [c for c in real_crops(real_dev, CropSpec(), ("high",)) if not trained_on(c.source)]
+    reads = ocr.read_crops([c.image for c in crops], [Detection((0.0, 0.0, 1.0, 1.0), 1.0)] * len(crops))
+    score = OcrScore()
+    for crop, read in zip(crops, reads, strict=True):
+        score.add(crop.text, read.text, [p for _, p in read.chars])
+    return score.summary()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -119,9 +144,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", type=Path, default=Path("models/plate_ocr"))
     p.add_argument("--tol", type=float, default=2e-2, help="max |probability difference| allowed")
     p.add_argument("--fp32", action="store_true", help="keep FP32 weights in the IR")
+    p.add_argument("--real-dev", type=Path, default=Path("../shared/real-dev"), help="scored into the model card")
     a = p.parse_args(argv)
     try:
-        export(a.checkpoint, a.out, a.tol, not a.fp32)
+        export(a.checkpoint, a.out, a.tol, not a.fp32, real_dev=a.real_dev)
     except ParityError as exc:
         logger.error("export failed parity check: %s", exc)
         return 1

@@ -9,9 +9,10 @@ Formats:
 
 and detection sets into a YOLO dataset for the detector (one class, ``plate``):
 
-* **YOLO** (``images/<split>/``, ``labels/<split>/``, a ``data.yaml``): boxes checked and kept for the classes
-  named (``--classes``, default every class);
-* **COCO JSON** (``annotations.json`` + images): ``bbox`` converted to YOLO lines.
+* **YOLO** (``images/<split>/``, ``labels/<split>/``, a ``data.yaml``) and **COCO JSON** (``annotations.json`` +
+  images): boxes checked and kept for the plate classes. ``--classes`` takes class names (from ``data.yaml``
+  ``names`` or COCO ``categories``) or ids; by default the classes whose name says plate/licence/number
+  are kept (every class when no name does, and the report says so).
 
 Every rejected item is reported with its file and reason; nothing is dropped silently.
 
@@ -27,6 +28,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import re
 import sys
 from collections import Counter
 from dataclasses import dataclass, field
@@ -34,6 +36,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import yaml
 
 from anpr_edge.errors import AnprError, InputError
 from anpr_edge.labels import read_labels
@@ -47,11 +50,53 @@ logger = logging.getLogger("anpr_edge.training.importers")
 class ImportReport:
     kept: int = 0
     rejected: list[tuple[str, str]] = field(default_factory=list)  # (file, reason)
+    classes: str = ""  # which source classes became "plate" (detection sets)
 
     def summary(self) -> str:
         reasons = Counter(r for _, r in self.rejected)
         text = ", ".join(f"{n} {r}" for r, n in reasons.most_common()) or "none"
-        return f"kept {self.kept}, rejected {len(self.rejected)} ({text})"
+        kept_classes = f"; plate classes: {self.classes}" if self.classes else ""
+        return f"kept {self.kept}, rejected {len(self.rejected)} ({text}){kept_classes}"
+
+
+PLATE_NAME = re.compile(r"plate|licen[cs]e|number|\blp\b|nomer", re.IGNORECASE)
+
+
+def resolve_classes(names: dict[int, str], wanted: list[str] | None, source: Path) -> tuple[set[int] | None, str]:
+    """Class ids that are plates, and how they were chosen (for the report).
+
+    ``wanted`` items are class names (case-insensitive) or ids; ``None`` picks the classes whose name
+    says plate/licence/number, or every class (``None``) when no name does."""
+    if wanted is None:
+        ids = {i for i, n in names.items() if PLATE_NAME.search(n)}
+        if not ids:
+            return None, "all (no class name says plate)" if names else "all (no class names)"
+        return ids, ", ".join(f"{i}={names[i]}" for i in sorted(ids)) + " (by name)"
+    by_name = {n.lower(): i for i, n in names.items()}
+    ids = set()
+    for item in wanted:
+        if item.lower() in by_name:
+            ids.add(by_name[item.lower()])
+        elif item.isdigit() and (not names or int(item) in names):
+            ids.add(int(item))
+        else:
+            known = ", ".join(f"{i}={n}" for i, n in sorted(names.items())) or "none (no names found)"
+            raise InputError(f"{source}: class {item!r} not found; classes: {known}")
+    return ids, ", ".join(f"{i}={names.get(i, '?')}" for i in sorted(ids))
+
+
+def yolo_names(root: Path) -> dict[int, str]:
+    """``names`` from a YOLO set's ``data.yaml`` (a list or an id → name mapping); empty when absent."""
+    path = next((p for p in (root / "data.yaml", root / "dataset.yaml") if p.is_file()), None)
+    if path is None:
+        return {}
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        names = data.get("names", {}) if isinstance(data, dict) else {}
+        items = enumerate(names) if isinstance(names, list) else names.items()
+        return {int(i): str(n) for i, n in items}
+    except (yaml.YAMLError, ValueError, AttributeError, TypeError) as exc:
+        raise InputError(f"{path}: cannot read class names ({type(exc).__name__}: {exc})") from None
 
 
 def _to_input(img: np.ndarray, spec: CropSpec) -> np.ndarray:
@@ -139,12 +184,13 @@ def _finish_yolo(out: Path) -> None:
     )
 
 
-def import_yolo(root: Path, out: Path, classes: set[int] | None = None) -> ImportReport:
+def import_yolo(root: Path, out: Path, wanted: list[str] | None = None) -> ImportReport:
     """A YOLO-format set (``images/<split>``, ``labels/<split>``) → our one-class layout under ``out``."""
-    report = ImportReport()
     img_root = root / "images"
     if not img_root.is_dir() or not (root / "labels").is_dir():
         raise InputError(f"{root}: expected images/ and labels/ folders (YOLO layout)")
+    classes, chosen = resolve_classes(yolo_names(root), wanted, root / "data.yaml")
+    report = ImportReport(classes=chosen)
     for img_path in sorted(p for p in img_root.rglob("*") if p.suffix.lower() in (".jpg", ".jpeg", ".png", ".bmp")):
         rel = img_path.relative_to(img_root)
         split = rel.parts[0] if len(rel.parts) > 1 else "train"
@@ -182,18 +228,24 @@ def import_yolo(root: Path, out: Path, classes: set[int] | None = None) -> Impor
     return report
 
 
-def import_coco(annotations: Path, images: Path, out: Path, split: str = "train") -> ImportReport:
+def import_coco(
+    annotations: Path, images: Path, out: Path, split: str = "train", wanted: list[str] | None = None
+) -> ImportReport:
     """COCO JSON (``images``, ``annotations`` with ``bbox`` = x, y, w, h) → one-class YOLO under ``out``."""
-    report = ImportReport()
     try:
         data = json.loads(annotations.read_text(encoding="utf-8"))
+        names = {int(c["id"]): str(c["name"]) for c in data.get("categories", [])}
+        classes, chosen = resolve_classes(names, wanted, annotations)
         by_image: dict[int, list[tuple[float, float, float, float]]] = {}
         for a in data["annotations"]:
+            if classes is not None and int(a.get("category_id", -1)) not in classes:
+                continue
             x, y, bw, bh = (float(v) for v in a["bbox"])
             by_image.setdefault(int(a["image_id"]), []).append((x, y, x + bw, y + bh))
         entries = [(int(i["id"]), str(i["file_name"])) for i in data["images"]]
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise InputError(f"{annotations}: not a COCO detection file ({type(exc).__name__}: {exc})") from None
+    report = ImportReport(classes=chosen)
     for image_id, name in entries:
         img = cv2.imread(str(images / name))
         if img is None:
@@ -244,11 +296,13 @@ def main(argv: list[str] | None = None) -> int:
     y = sub.add_parser("yolo")
     y.add_argument("root", type=Path)
     y.add_argument("--out", type=Path, required=True)
-    y.add_argument("--classes", type=int, nargs="*", help="class ids that are plates (default: all)")
+    classes_help = "plate classes by name or id (default: the classes named plate/licence/number)"
+    y.add_argument("--classes", nargs="+", help=classes_help)
     c = sub.add_parser("coco")
     c.add_argument("annotations", type=Path)
     c.add_argument("--images", type=Path, required=True)
     c.add_argument("--out", type=Path, required=True)
+    c.add_argument("--classes", nargs="+", help=classes_help)
     d = sub.add_parser("download")
     d.add_argument("name", choices=sorted(DATASETS))
     d.add_argument("--to", type=Path, default=Path("datasets"))
@@ -259,9 +313,9 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if a.cmd in ("yolo", "coco"):
             rep = (
-                import_yolo(a.root, a.out, set(a.classes) if a.classes else None)
+                import_yolo(a.root, a.out, a.classes)
                 if a.cmd == "yolo"
-                else import_coco(a.annotations, a.images, a.out)
+                else import_coco(a.annotations, a.images, a.out, wanted=a.classes)
             )
             for file, reason in rep.rejected[:20]:
                 logger.warning("rejected %s: %s", file, reason)

@@ -172,7 +172,7 @@ def test_yolo_set_is_validated_and_converted(tmp_path: Path) -> None:
     (src / "labels" / "val" / "d.txt").write_text("")
     (src / "data.yaml").write_text("names: [plate, car, sign]\n")
     out = tmp_path / "out"
-    report = import_yolo(src, out, classes={0})
+    report = import_yolo(src, out)  # "plate" chosen by its name; the car and sign boxes left out
     assert report.kept == 2 and sorted(r for _, r in report.rejected) == [
         "malformed label line (class cx cy w h, normalised)",
         "no label file",
@@ -180,6 +180,35 @@ def test_yolo_set_is_validated_and_converted(tmp_path: Path) -> None:
     assert (out / "labels" / "train" / "train_a.txt").read_text() == "0 0.500000 0.500000 0.200000 0.100000\n"
     assert (out / "labels" / "val" / "val_d.txt").read_text() == ""
     assert "val: images/val" in (out / "data.yaml").read_text()
+    assert report.classes == "0=plate (by name)"
+
+
+def yolo_set(root: Path, names: str, label: str) -> Path:
+    (root / "images" / "train").mkdir(parents=True)
+    (root / "labels" / "train").mkdir(parents=True)
+    cv2.imwrite(str(root / "images" / "train" / "a.jpg"), np.zeros((100, 200, 3), np.uint8))
+    (root / "labels" / "train" / "a.txt").write_text(label)
+    (root / "data.yaml").write_text(names)
+    return root
+
+
+def test_yolo_classes_by_name_id_and_default(tmp_path: Path) -> None:
+    from anpr_edge.errors import InputError
+    from anpr_edge.training.importers import import_yolo
+
+    label = "0 0.2 0.5 0.2 0.1\n1 0.7 0.5 0.1 0.1\n"
+    src = yolo_set(tmp_path / "s", "names:\n  0: car\n  1: License_Plate\n", label)
+    report = import_yolo(src, tmp_path / "by_default")
+    assert report.classes == "1=License_Plate (by name)"
+    assert (tmp_path / "by_default/labels/train/train_a.txt").read_text().startswith("0 0.700000 0.500000")
+    assert import_yolo(src, tmp_path / "by_name", ["car"]).classes == "0=car"
+    assert import_yolo(src, tmp_path / "by_id", ["1"]).classes == "1=License_Plate"
+    with pytest.raises(InputError, match=r"class 'bus' not found; classes: 0=car, 1=License_Plate"):
+        import_yolo(src, tmp_path / "bad", ["bus"])
+    other = yolo_set(tmp_path / "o", "names: [object]\n", label)
+    report = import_yolo(other, tmp_path / "all")
+    assert report.classes == "all (no class name says plate)"
+    assert len((tmp_path / "all/labels/train/train_a.txt").read_text().splitlines()) == 2
 
 
 def test_coco_json_is_converted(tmp_path: Path) -> None:
@@ -194,4 +223,23 @@ def test_coco_json_is_converted(tmp_path: Path) -> None:
     (tmp_path / "ann.json").write_text(json.dumps(coco))
     report = import_coco(tmp_path / "ann.json", tmp_path / "img", tmp_path / "out")
     assert report.kept == 1 and report.rejected[0][1] == "image missing or unreadable"
+    assert (tmp_path / "out" / "labels" / "train" / "x.txt").read_text() == "0 0.500000 0.500000 0.500000 0.200000\n"
+
+
+def test_coco_keeps_only_plate_categories(tmp_path: Path) -> None:
+    from anpr_edge.training.importers import import_coco
+
+    (tmp_path / "img").mkdir()
+    cv2.imwrite(str(tmp_path / "img" / "x.jpg"), np.zeros((100, 200, 3), np.uint8))
+    coco = {
+        "images": [{"id": 1, "file_name": "x.jpg"}],
+        "categories": [{"id": 3, "name": "car"}, {"id": 7, "name": "number_plate"}],
+        "annotations": [
+            {"image_id": 1, "bbox": [0, 0, 150, 90], "category_id": 3},
+            {"image_id": 1, "bbox": [50, 40, 100, 20], "category_id": 7},
+        ],
+    }
+    (tmp_path / "ann.json").write_text(json.dumps(coco))
+    report = import_coco(tmp_path / "ann.json", tmp_path / "img", tmp_path / "out")
+    assert report.classes == "7=number_plate (by name)"
     assert (tmp_path / "out" / "labels" / "train" / "x.txt").read_text() == "0 0.500000 0.500000 0.500000 0.200000\n"

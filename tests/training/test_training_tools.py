@@ -11,6 +11,7 @@ import pytest
 from anpr_edge.evaluation import DetScore, OcrScore, edit_ops
 from anpr_edge.labels import read_labels
 from anpr_edge.plates import is_valid
+from tests.conftest import REAL_DEV
 
 pytest.importorskip("PIL", reason="training tools need Pillow (pip install -e '.[train]')")
 
@@ -67,12 +68,16 @@ def test_ocr_export_parity_on_a_tiny_model(tmp_path: Path) -> None:
     torch.manual_seed(0)
     ckpt = tmp_path / "tiny.pt"
     torch.save({"model": CRNN(len(ALPHABET) + 1).state_dict(), "epoch": 0}, ckpt)
-    diffs = export(ckpt, tmp_path / "m" / "plate_ocr", tol=1e-2, samples=8)
+    diffs = export(ckpt, tmp_path / "m" / "plate_ocr", tol=1e-2, samples=8, real_dev=REAL_DEV)
     assert diffs["onnx"] < 1e-4 and diffs["openvino"] < 1e-2
     spec = load_spec(tmp_path / "m" / "plate_ocr", "plate_ocr")
     assert isinstance(spec, OcrSpec) and spec.alphabet == ALPHABET
     ocr = PlateOCR.load(tmp_path / "m" / "plate_ocr", "cpu", CharThresholds())
     assert ocr.backend.infer(np.zeros((3, 1, 32, 128), np.float32)).shape == (3, 32, len(ALPHABET) + 1)
+    card = (tmp_path / "m" / "README.md").read_text()
+    assert "### `plate_ocr` as last exported" in card and f"`{ckpt}` (epoch 0)" in card and "onnx " in card
+    if (REAL_DEV / "labels.csv").is_file():  # an untrained net reads nothing right, but it is scored
+        assert "- real-dev, images not trained on, labelled boxes: plates 48  exact 0.0%" in card
 
 
 def test_ocr_export_fails_on_parity_mismatch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
