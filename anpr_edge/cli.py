@@ -137,9 +137,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from anpr_edge.model_eval import evaluate
+    from anpr_edge.model_eval import evaluate, labelled_images
 
     settings = settings_from(args)
+    labelled_images(args.folder, args.split)  # a bad folder fails before the models load
     models = load_models(args)
     print(evaluate(models, settings, args.folder, args.split))
     return 0

@@ -5,7 +5,10 @@ Three measurements on the same images, with the shipped runtime (no torch):
 * detector: recall/precision at IoU 0.5 on the boxed plates, by plate width, false positives per image
   (predictions on boxed plates that are not scored — unreadable, occluded — are not counted as FP);
 * OCR on ground-truth boxes (the model alone), split by label quality;
-* end to end: the plate read on the detected box matched to each truth.
+* end to end: the plate read on the detected box matched to each truth;
+* how many false boxes would ever reach a user: those whose read fits the plate template with at
+  least five known characters (what the event gate needs) — most false boxes are text or lights that
+  read as no plate at all.
 """
 
 from __future__ import annotations
@@ -14,34 +17,47 @@ from pathlib import Path
 
 from anpr_edge.errors import InputError
 from anpr_edge.evaluation import DetScore, OcrScore, iou
-from anpr_edge.labels import rows_by_image
+from anpr_edge.events import EventConfig
+from anpr_edge.labels import LabelRow, rows_by_image
 from anpr_edge.pipeline import Models, RecognitionSettings
+from anpr_edge.plates import UNREAD, matches_template
 from anpr_edge.results import Detection
 from anpr_edge.sources import read_image
 
 SCORED = ("high", "low")
 
 
-def evaluate(models: Models, settings: RecognitionSettings, folder: Path, split: str = "all") -> str:
+def labelled_images(folder: Path, split: str) -> dict[str, list[LabelRow]]:
+    """The folder's label rows by image, or a one-line error (checked before any model loads)."""
     labels_csv = folder / "labels.csv"
     if not labels_csv.is_file():
         raise InputError(f"{labels_csv}: labels file not found (expected images/ and labels.csv)")
     by_image = rows_by_image(labels_csv, split)
     if not by_image:
         raise InputError(f"{labels_csv}: no labelled images in split {split!r}")
+    return by_image
+
+
+def evaluate(models: Models, settings: RecognitionSettings, folder: Path, split: str = "all") -> str:
+    by_image = labelled_images(folder, split)
     det = DetScore()
     ocr_gt: dict[str, OcrScore] = {}
     e2e: dict[str, OcrScore] = {}
+    false_boxes = false_plates = 0
     thr = settings.thresholds
     for name, rows in sorted(by_image.items()):
         img = read_image(folder / "images" / name)
         preds = models.detector(img, settings.conf, settings.iou)
         det.add([r.box for r in rows], [p.box for p in preds])
+        pred_reads = models.ocr(img, preds, thr) if preds else []
+        for pr in pred_reads:
+            if max((iou(pr.detection.box, r.box) for r in rows), default=0.0) < 0.5:
+                false_boxes += 1
+                false_plates += int(plate_like(pr.text))
         scored = [r for r in rows if r.quality in SCORED and r.plate]
         if not scored:
             continue
         gt_reads = models.ocr(img, [Detection(r.box, 1.0) for r in scored], thr)
-        pred_reads = models.ocr(img, preds, thr) if preds else []
         for r, read in zip(scored, gt_reads, strict=True):
             ocr_gt.setdefault(r.quality, OcrScore()).add(r.plate, read.text, [p for _, p in read.chars])
             best = max(pred_reads, key=lambda pr: iou(pr.detection.box, r.box), default=None)
@@ -49,7 +65,11 @@ def evaluate(models: Models, settings: RecognitionSettings, folder: Path, split:
             if best is not None and iou(best.detection.box, r.box) >= 0.5:
                 text, probs = best.text, [p for _, p in best.chars]
             e2e.setdefault(r.quality, OcrScore()).add(r.plate, text, probs)
-    lines = [f"split: {split}  ({len(by_image)} images)", f"detector  {det.summary()}"]
+    lines = [
+        f"split: {split}  ({len(by_image)} images)",
+        f"detector  {det.summary()}",
+        f"detector  boxes on no labelled plate: {false_boxes}, of which read as a plate: {false_plates}",
+    ]
     for q in SCORED:
         if q in ocr_gt:
             lines.append(f"ocr[{q}] on labelled boxes   {ocr_gt[q].summary()}")
@@ -57,3 +77,8 @@ def evaluate(models: Models, settings: RecognitionSettings, folder: Path, split:
         if q in e2e:
             lines.append(f"end-to-end[{q}] on detections {e2e[q].summary()}")
     return "\n".join(lines)
+
+
+def plate_like(text: str) -> bool:
+    """A read the event gate could report: fits the template with at least five known characters."""
+    return matches_template(text) and sum(ch != UNREAD for ch in text) >= EventConfig().min_known_chars
