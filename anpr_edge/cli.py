@@ -43,26 +43,32 @@ def load_models(args: argparse.Namespace) -> Models:
     return Models.load(folder / "plate_detector", folder / "plate_ocr", args.device)
 
 
+#: The recognition keys that are also command-line options (as in the tool anpr-edge replaces).
+CLI_RECOGNITION = (
+    "conf",
+    "iou",
+    "match_iou",
+    "max_misses",
+    "ocr_every_n",
+    "char_conf_thr",
+    "char_conf_thr_letters",
+    "char_conf_thr_digits",
+)
+
+
 def settings_from(args: argparse.Namespace) -> RecognitionSettings:
-    base = RecognitionSettings()
-    names = (
-        "conf",
-        "iou",
-        "match_iou",
-        "max_misses",
-        "ocr_every_n",
-        "char_conf_thr",
-        "char_conf_thr_letters",
-        "char_conf_thr_digits",
-    )
-    values = {n: getattr(args, n) for n in names if getattr(args, n, None) is not None}
-    for n in ("conf", "iou", "match_iou", "char_conf_thr", "char_conf_thr_letters", "char_conf_thr_digits"):
-        v = values.get(n)
-        if v is not None and not 0.0 <= v <= 1.0:
-            raise AnprError(f"--{n} must be between 0 and 1, got {v}")
-    if values.get("ocr_every_n", 1) < 1 or values.get("max_misses", 0) < 0:
-        raise AnprError("--ocr_every_n must be >= 1 and --max_misses >= 0")
-    return replace(base, **values)
+    """The recognition options given, checked against the config schema's bounds."""
+    from pydantic import ValidationError
+
+    from anpr_edge.config import RecognitionOverrides
+
+    values = {n: getattr(args, n) for n in CLI_RECOGNITION if getattr(args, n, None) is not None}
+    try:
+        RecognitionOverrides.model_validate(values)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        raise AnprError(f"--{err['loc'][0]}: {err['msg'].lower()}, got {err['input']}") from None
+    return replace(RecognitionSettings(), **values)
 
 
 def add_model_options(p: argparse.ArgumentParser) -> None:
@@ -72,15 +78,14 @@ def add_model_options(p: argparse.ArgumentParser) -> None:
 
 
 def add_recognition_options(p: argparse.ArgumentParser) -> None:
+    """``--conf`` etc., with help, type and default taken from the config schema."""
+    from anpr_edge.config import RecognitionConfig
+
     g = p.add_argument_group("recognition")
-    g.add_argument("--conf", type=float, help="detector confidence threshold (0.35)")
-    g.add_argument("--iou", type=float, help="detector NMS IoU (0.5)")
-    g.add_argument("--match_iou", type=float, help="tracker IoU to continue a track (0.3)")
-    g.add_argument("--max_misses", type=int, help="frames a track survives unseen (5)")
-    g.add_argument("--ocr_every_n", type=int, help="OCR every n-th frame (1)")
-    g.add_argument("--char_conf_thr", type=float, help="probability under which a character is '#' (0.5)")
-    g.add_argument("--char_conf_thr_letters", type=float, help="override for letter positions")
-    g.add_argument("--char_conf_thr_digits", type=float, help="override for digit positions")
+    for name in CLI_RECOGNITION:
+        f = RecognitionConfig.model_fields[name]
+        default = f" ({f.default})" if f.default is not None else ""
+        g.add_argument(f"--{name}", type=int if f.annotation is int else float, help=f"{f.description}{default}")
 
 
 def cmd_process(args: argparse.Namespace) -> int:

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator, model_validator
 
 from anpr_edge.errors import ConfigError
 from anpr_edge.pipeline import RecognitionSettings
@@ -47,21 +47,24 @@ class RecognitionConfig(Strict):
         return RecognitionSettings(**self.model_dump())
 
 
-class RecognitionOverrides(Strict):
-    """Per-camera overrides: any recognition key, unset keys inherit the global section."""
+def _overrides_model() -> type[Strict]:
+    """``RecognitionConfig`` with every field optional (same bounds, no default): unset keys inherit."""
+    fields: dict[str, Any] = {}
+    for name, f in RecognitionConfig.model_fields.items():
+        bounded: Any = Annotated[(f.annotation, *f.metadata)] if f.metadata else f.annotation
+        fields[name] = (bounded | None, Field(None, description=f.description))
+    return create_model(
+        "RecognitionOverrides",
+        __base__=Strict,
+        __doc__="Per-camera overrides: any recognition key, unset keys inherit the global section.",
+        **fields,
+    )
 
-    conf: Prob | None = None
-    iou: Prob | None = None
-    match_iou: Prob | None = None
-    max_misses: int | None = Field(None, ge=0, le=1000)
-    ocr_every_n: int | None = Field(None, ge=1, le=100)
-    char_conf_thr: Prob | None = None
-    char_conf_thr_letters: Prob | None = None
-    char_conf_thr_digits: Prob | None = None
-    min_reads: int | None = Field(None, ge=1, le=100)
-    emit_conf: Prob | None = None
-    dedup_window_ms: float | None = Field(None, ge=0, le=60_000)
-    repeat_window_s: float | None = Field(None, ge=0, le=86_400)
+
+if TYPE_CHECKING:
+    RecognitionOverrides = Strict
+else:
+    RecognitionOverrides = _overrides_model()
 
 
 class CameraConfig(Strict):

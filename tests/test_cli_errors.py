@@ -87,7 +87,7 @@ def test_odd_frame_sizes_are_processed(tiny_models: Path, tmp_path: Path) -> Non
 def test_bad_threshold_option(tiny_models: Path, tmp_path: Path) -> None:
     video = write_video(tmp_path / "v.mp4", frames=5)
     r = cli("process", str(video), "--out", str(tmp_path / "o.csv"), "--models", str(tiny_models), "--conf", "7")
-    assert_one_line_error(r, "--conf must be between 0 and 1")
+    assert_one_line_error(r, "--conf: input should be less than or equal to 1, got 7.0")
 
 
 def test_show_without_display_is_clear(tiny_models: Path, tmp_path: Path) -> None:

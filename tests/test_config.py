@@ -88,3 +88,16 @@ def test_check_config_reports_missing_models_and_files(tmp_path: Path) -> None:
         [sys.executable, "-m", "anpr_edge.cli", "check-config", str(cfg)], capture_output=True, text=True
     )
     assert r.returncode == 2 and "models.dir" in r.stderr and "cameras[0].source" in r.stderr
+
+
+def test_recognition_schema_and_pipeline_settings_agree() -> None:
+    """One list of recognition keys: the pipeline's defaults are the schema's, overrides mirror it."""
+    from dataclasses import fields
+
+    from anpr_edge.config import RecognitionConfig, RecognitionOverrides
+    from anpr_edge.pipeline import RecognitionSettings
+
+    defaults = {f.name: f.default for f in fields(RecognitionSettings)}
+    assert defaults == RecognitionConfig().model_dump()
+    assert set(RecognitionOverrides.model_fields) == set(defaults)
+    assert RecognitionOverrides().model_dump() == dict.fromkeys(defaults)
