@@ -22,7 +22,7 @@ from torch import nn
 
 from anpr_edge.evaluation import OcrScore
 from anpr_edge.inference.ocr_core import ctc_greedy_decode
-from anpr_edge.labels import holdout
+from anpr_edge.labels import TRAINED_FRACTION, holdout
 from anpr_edge.plates import DIGITS, LETTERS, constrain
 from anpr_edge.training.crnn import CRNN
 from anpr_edge.training.ocr_data import CropSpec, LabelledCrop, generate, load_npz, real_crops
@@ -250,8 +250,9 @@ def main(argv: list[str] | None = None) -> None:
     t.add_argument(
         "--real-train-fraction",
         type=float,
-        default=0.0,
-        help="fraction of real-dev images (by name hash) mixed into training; the rest is validation",
+        default=TRAINED_FRACTION,
+        help="fraction of real-dev images (by name hash) mixed into training; the rest is validation "
+        "(default: the shipped models' split, so `anpr-edge eval --split untrained` stays honest; 0 = none)",
     )
     t.add_argument("--real-per-batch", type=int, default=8)
     t.add_argument("--init", type=Path, help="start from this checkpoint's weights (fine-tuning), if no last.pt")
