@@ -26,12 +26,9 @@ def style_plate(img: np.ndarray, rng: random.Random) -> np.ndarray:
         kk = 2 if out.shape[0] < 100 else 3
         out = cv2.dilate(out, np.ones((kk, kk), np.uint8))  # thinner ink, as on most real plates
     h, w = out.shape[:2]
-    if rng.random() < 0.7:  # bolts: left of the series letter, and right of the main field or of the region
-        right = rng.uniform(0.70, 0.75) if rng.random() < 0.4 else rng.uniform(0.93, 0.97)
-        shade = (rng.randint(20, 200),) * 3  # dark screw heads and bright chrome caps
-        radius = max(1, round(h * rng.uniform(0.04, 0.08)))
-        for fx in (rng.uniform(0.02, 0.06), right):
-            cv2.circle(out, (int(fx * w), int(h * rng.uniform(0.4, 0.6))), radius, shade, -1)
+    if rng.random() < 0.6:  # bolts left and right of the main field
+        for fx in (rng.uniform(0.02, 0.06), rng.uniform(0.70, 0.75)):
+            cv2.circle(out, (int(fx * w), int(h * rng.uniform(0.4, 0.6))), max(1, h // 20), (120, 120, 120), -1)
     return np.clip(out, 0, 255).astype(np.uint8)
 
 
@@ -199,5 +196,4 @@ def ocr_training_crop(text: str, rng: random.Random) -> tuple[np.ndarray, tuple[
     small = degrade(small, rng)
     c = corners * scale
     box = (float(c[:, 0].min()), float(c[:, 1].min()), float(c[:, 0].max()), float(c[:, 1].max()))
-    # Mostly tight boxes; a quarter as loose (or cut) as the detector's worst real-dev boxes.
-    return small, jitter_box(box, rng, 0.06 if rng.random() < 0.75 else 0.15)
+    return small, jitter_box(box, rng)
