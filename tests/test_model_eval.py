@@ -13,6 +13,7 @@ from anpr_edge.training.augment import style_plate
 from anpr_edge.training.demo_video import Car, background, draw_car
 from anpr_edge.training.render import render_plate
 from tests.conftest import ROOT, needs_models
+from tests.test_end_to_end import font_available
 
 PLATES = [("A123BC77", "high"), ("K777KK777", "high"), ("X623EM199", "low")]
 
@@ -47,7 +48,9 @@ def test_eval_scores_detector_ocr_and_end_to_end(tmp_path: Path) -> None:
     assert "plates 3  recall@0.5 100.0%" in out[1] and ">150: 3/3" in out[1]
     assert out[2].startswith("detector  boxes on no labelled plate: ")
     high = next(line for line in out if line.startswith("ocr[high]"))
-    assert "plates 2  exact 100.0%  chars 100.0%" in high
+    assert "plates 2  exact" in high
+    if font_available():  # with a fallback font the glyphs are not the plate font the OCR learnt
+        assert "plates 2  exact 100.0%  chars 100.0%" in high
     assert any(line.startswith("ocr[low]") and "plates 1" in line for line in out)
     assert any(line.startswith("end-to-end[high]") and "plates 2" in line for line in out)
 
