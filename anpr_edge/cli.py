@@ -145,9 +145,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from anpr_edge.model_eval import evaluate, labelled_images
 
     settings = settings_from(args)
-    labelled_images(args.folder, args.split)  # a bad folder fails before the models load
+    by_image = labelled_images(args.folder, args.split)  # a bad folder fails before the models load
     models = load_models(args)
-    print(evaluate(models, settings, args.folder, args.split))
+    print(evaluate(models, settings, args.folder, by_image, args.split))
     return 0
 
 

@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from anpr_edge.inference.ocr import CharThresholds
-from anpr_edge.plates import UNREAD, is_valid
+from anpr_edge.plates import UNREAD, is_valid, known_chars
 from anpr_edge.results import PlateEvent
 from anpr_edge.tracking import Track
 
@@ -115,7 +115,7 @@ class EventGate:
                 sure = min(p for _, p in chars) >= cfg.emit_conf
                 if tr.reads < cfg.min_reads or not is_valid(plate) or not sure:
                     continue
-            elif tr.reads < cfg.min_final_reads or len(plate) - plate.count(UNREAD) < cfg.min_known_chars:
+            elif tr.reads < cfg.min_final_reads or known_chars(plate) < cfg.min_known_chars:
                 continue
             tr.emitted = True
             if self._duplicate(plate, t):

@@ -20,7 +20,7 @@ from anpr_edge.evaluation import DetScore, OcrScore, iou
 from anpr_edge.events import EventConfig
 from anpr_edge.labels import LabelRow, rows_by_image
 from anpr_edge.pipeline import Models, RecognitionSettings
-from anpr_edge.plates import UNREAD, matches_template
+from anpr_edge.plates import known_chars, matches_template
 from anpr_edge.results import Detection
 from anpr_edge.sources import read_image
 
@@ -38,8 +38,10 @@ def labelled_images(folder: Path, split: str) -> dict[str, list[LabelRow]]:
     return by_image
 
 
-def evaluate(models: Models, settings: RecognitionSettings, folder: Path, split: str = "all") -> str:
-    by_image = labelled_images(folder, split)
+def evaluate(
+    models: Models, settings: RecognitionSettings, folder: Path, by_image: dict[str, list[LabelRow]], split: str
+) -> str:
+    """Score ``by_image`` (from :func:`labelled_images`) of ``folder``; ``split`` only labels the report."""
     det = DetScore()
     ocr_gt: dict[str, OcrScore] = {}
     e2e: dict[str, OcrScore] = {}
@@ -81,4 +83,4 @@ def evaluate(models: Models, settings: RecognitionSettings, folder: Path, split:
 
 def plate_like(text: str) -> bool:
     """A read the event gate could report: fits the template with at least five known characters."""
-    return matches_template(text) and sum(ch != UNREAD for ch in text) >= EventConfig().min_known_chars
+    return matches_template(text) and known_chars(text) >= EventConfig().min_known_chars

@@ -153,6 +153,11 @@ def _spurious_ninth(probs: np.ndarray, alphabet: str, digit_mask: np.ndarray, th
     return float(np.max(np.where(digit_mask, probs[8], -1.0))) < thr_digits and prefix not in REGION3_PREFIXES
 
 
+def known_chars(text: str) -> int:
+    """Characters actually read (not ``#``)."""
+    return len(text) - text.count(UNREAD)
+
+
 def plate_confidence(char_probs: Sequence[float]) -> float:
     """A plate is as sure as its least sure character."""
     return float(min(char_probs)) if len(char_probs) else 0.0
