@@ -50,6 +50,7 @@ CLI_RECOGNITION = (
     "match_iou",
     "max_misses",
     "ocr_every_n",
+    "ocr_variants",
     "char_conf_thr",
     "char_conf_thr_letters",
     "char_conf_thr_digits",

@@ -35,6 +35,7 @@ class RecognitionConfig(Strict):
     match_iou: Prob = Field(0.3, description="IoU to continue a track")
     max_misses: int = Field(5, ge=0, le=1000, description="frames a track survives unseen")
     ocr_every_n: int = Field(1, ge=1, le=100, description="OCR every n-th processed frame")
+    ocr_variants: int = Field(9, ge=1, le=9, description="crops read per plate, characters voted (1-9)")
     char_conf_thr: Prob = Field(0.5, description="probability under which a character is '#'")
     char_conf_thr_letters: Prob | None = Field(None, description="override for letter positions")
     char_conf_thr_digits: Prob | None = Field(None, description="override for digit positions")

@@ -51,7 +51,7 @@ def evaluate(
         img = read_image(folder / "images" / name)
         preds = models.detector(img, settings.conf, settings.iou)
         det.add([r.box for r in rows], [p.box for p in preds])
-        pred_reads = models.ocr(img, preds, thr) if preds else []
+        pred_reads = models.ocr(img, preds, thr, settings.ocr_variants) if preds else []
         for pr in pred_reads:
             if max((iou(pr.detection.box, r.box) for r in rows), default=0.0) < 0.5:
                 false_boxes += 1
@@ -59,7 +59,7 @@ def evaluate(
         scored = [r for r in rows if r.quality in SCORED and r.plate]
         if not scored:
             continue
-        gt_reads = models.ocr(img, [Detection(r.box, 1.0) for r in scored], thr)
+        gt_reads = models.ocr(img, [Detection(r.box, 1.0) for r in scored], thr, settings.ocr_variants)
         for r, read in zip(scored, gt_reads, strict=True):
             ocr_gt.setdefault(r.quality, OcrScore()).add(r.plate, read.text, [p for _, p in read.chars])
             best = max(pred_reads, key=lambda pr: iou(pr.detection.box, r.box), default=None)

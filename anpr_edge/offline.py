@@ -161,7 +161,7 @@ def read_images(models: Models, settings: RecognitionSettings, paths: list[Path]
     for f in files:
         img = read_image(f)
         dets = models.detector(img, settings.conf, settings.iou)
-        out.append((f, models.ocr(img, dets, settings.thresholds)))
+        out.append((f, models.ocr(img, dets, settings.thresholds, settings.ocr_variants)))
     return out
 
 

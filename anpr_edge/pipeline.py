@@ -31,6 +31,7 @@ class RecognitionSettings:
     match_iou: float = 0.3
     max_misses: int = 5
     ocr_every_n: int = 1
+    ocr_variants: int = 9
     char_conf_thr: float = 0.5
     char_conf_thr_letters: float | None = None
     char_conf_thr_digits: float | None = None
@@ -138,7 +139,8 @@ class CameraPipeline:
         if readable and self.frame_index % s.ocr_every_n == 0:
             ocr = self.models.ocr
             chosen = [dets[i] for i in readable]
-            for i, r in zip(readable, ocr.read_crops(ocr.crops(frame, chosen), chosen, s.thresholds), strict=True):
+            crops = ocr.crops(frame, chosen, s.ocr_variants)
+            for i, r in zip(readable, ocr.read_crops(crops, chosen, s.thresholds), strict=True):
                 reads[i] = r
         t4 = self._timed("ocr", t3)
         ended = self.tracker.update(dets, reads, t)

@@ -10,7 +10,7 @@ import numpy as np
 
 from anpr_edge.inference.backend import Backend, open_backend
 from anpr_edge.inference.contract import OcrSpec, load_spec
-from anpr_edge.inference.ocr_core import crop_plate, ctc_greedy_decode, to_tensor
+from anpr_edge.inference.ocr_core import box_variants, crop_plate, ctc_greedy_decode, to_tensor, vote_variants
 from anpr_edge.plates import constrain
 from anpr_edge.results import Detection, PlateRead
 
@@ -46,34 +46,46 @@ class PlateOCR:
         )
         return cls(backend, spec, thresholds)
 
-    def crops(self, frame: np.ndarray, detections: Sequence[Detection]) -> list[np.ndarray]:
+    def crops(self, frame: np.ndarray, detections: Sequence[Detection], variants: int = 1) -> list[np.ndarray]:
+        """The OCR input of each detection: ``variants`` jittered crops per plate, plate by plate."""
         s = self.spec
         return [
-            crop_plate(frame, d.box, s.crop_margin_x, s.crop_margin_y, s.input_width, s.input_height)
+            crop_plate(frame, box, s.crop_margin_x, s.crop_margin_y, s.input_width, s.input_height)
             for d in detections
+            for box in box_variants(d.box, variants)
         ]
 
     def read_crops(
         self, crops: Sequence[np.ndarray], detections: Sequence[Detection], thresholds: CharThresholds | None = None
     ) -> list[PlateRead]:
-        """Read ``crops`` (cut by :meth:`crops`) in batches of ``max_batch``."""
+        """Read ``crops`` (cut by :meth:`crops`) in batches of ``max_batch``; with several variants per
+        detection their characters are voted (:func:`vote_variants`)."""
         thr = thresholds or self.thresholds
-        reads: list[PlateRead] = []
+        if not detections:
+            return []
+        k = len(crops) // len(detections)
+        if k < 1 or k * len(detections) != len(crops):
+            raise ValueError(f"{len(crops)} crops for {len(detections)} detections")
+        decoded: list[np.ndarray] = []
         for start in range(0, len(crops), self.max_batch):
             part = list(crops[start : start + self.max_batch])
-            probs = self.backend.infer(to_tensor(part, self.spec.mean, self.spec.std))
-            for p, det in zip(probs, detections[start : start + self.max_batch], strict=True):
-                reads.append(self.decode(p, det, thr))
+            for p in self.backend.infer(to_tensor(part, self.spec.mean, self.spec.std)):
+                decoded.append(ctc_greedy_decode(p, self.spec.alphabet, self.spec.blank).probs)
+        reads = []
+        for i, det in enumerate(detections):
+            group = decoded[i * k : (i + 1) * k]
+            probs = group[0] if k == 1 else vote_variants(group)
+            text, chars = constrain(probs, self.spec.alphabet, thr.letters, thr.digits)
+            reads.append(PlateRead(text, chars, probs, det))
         return reads
 
-    def decode(self, probs: np.ndarray, det: Detection, thr: CharThresholds) -> PlateRead:
-        ctc = ctc_greedy_decode(probs, self.spec.alphabet, self.spec.blank)
-        text, chars = constrain(ctc.probs, self.spec.alphabet, thr.letters, thr.digits)
-        return PlateRead(text, chars, ctc.probs, det)
-
     def __call__(
-        self, frame: np.ndarray, detections: Sequence[Detection], thresholds: CharThresholds | None = None
+        self,
+        frame: np.ndarray,
+        detections: Sequence[Detection],
+        thresholds: CharThresholds | None = None,
+        variants: int = 1,
     ) -> list[PlateRead]:
         if not detections:
             return []
-        return self.read_crops(self.crops(frame, detections), detections, thresholds)
+        return self.read_crops(self.crops(frame, detections, variants), detections, thresholds)

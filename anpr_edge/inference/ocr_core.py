@@ -6,6 +6,8 @@ trained on. Numpy in, numpy out.
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import cv2
@@ -48,6 +50,51 @@ def crop_plate(frame: np.ndarray, box: Box, margin_x: float, margin_y: float, ou
             )
             grey = part
     return cv2.warpAffine(grey, m, (out_w, out_h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+
+# Box jitters for reading one plate several times: (dx, dy) shift and (sx, sy) growth of every side, in box
+# widths / heights. The first is the box itself; the others move and resize the crop about as much as
+# detector boxes wander from frame to frame. Most variants first: a small ``n`` takes a spread subset.
+BOX_VARIANTS: tuple[tuple[float, float, float, float], ...] = (
+    (0.0, 0.0, 0.0, 0.0),
+    (-0.04, -0.08, 0.04, 0.08),
+    (0.04, 0.08, -0.03, -0.06),
+    (0.04, -0.08, 0.04, 0.08),
+    (-0.04, 0.08, -0.03, -0.06),
+    (-0.04, -0.08, -0.03, -0.06),
+    (0.04, 0.08, 0.04, 0.08),
+    (0.04, -0.08, -0.03, -0.06),
+    (-0.04, 0.08, 0.04, 0.08),
+)
+
+
+def box_variants(box: Box, n: int) -> list[Box]:
+    """The first ``n`` (1-9) of :data:`BOX_VARIANTS` applied to ``box``."""
+    if not 1 <= n <= len(BOX_VARIANTS):
+        raise ValueError(f"variants must be 1-{len(BOX_VARIANTS)}, got {n}")
+    x1, y1, x2, y2 = box
+    w, h = x2 - x1, y2 - y1
+    return [
+        (x1 + (dx - sx) * w, y1 + (dy - sy) * h, x2 + (dx + sx) * w, y2 + (dy + sy) * h)
+        for dx, dy, sx, sy in BOX_VARIANTS[:n]
+    ]
+
+
+def vote_variants(reads: Sequence[np.ndarray]) -> np.ndarray:
+    """Soft per-character vote over the decodes of one plate's variant crops (first = the plain box).
+
+    The reads agree on a length (the most common; the plain crop's on a tie); the probability vectors of
+    the reads of that length are summed position by position and divided by the number of *all* reads, so
+    a character the variants disagree on, or a plate whose length they disagree on, keeps a low
+    probability and becomes ``#`` rather than a confident wrong character.
+    """
+    if not reads:
+        raise ValueError("no reads to vote over")
+    lengths = Counter(len(r) for r in reads)
+    top = max(lengths.values())
+    n = len(reads[0]) if lengths[len(reads[0])] == top else lengths.most_common(1)[0][0]
+    same = [r for r in reads if len(r) == n]
+    return np.asarray(np.sum(same, axis=0) / len(reads), np.float32)
 
 
 def to_tensor(crops: list[np.ndarray], mean: float, std: float) -> np.ndarray:

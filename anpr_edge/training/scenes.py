@@ -24,8 +24,13 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from PIL import Image, ImageDraw, ImageFont
 
+from anpr_edge.evaluation import iou
+from anpr_edge.inference.ocr import CharThresholds
 from anpr_edge.labels import LabelRow, read_labels, trained_on
+from anpr_edge.model_eval import plate_like
+from anpr_edge.pipeline import Models
 from anpr_edge.training.augment import degrade, perspective_quad, photometric, style_plate
 from anpr_edge.training.render import random_plate, render_plate
 
@@ -40,6 +45,38 @@ class Scene:
     boxes: list[Box]
     texts: list[str]
     source: str
+
+
+@dataclass(frozen=True, slots=True)
+class MinedBox:
+    """A box the previous detector found on a trained real photo, on no boxed plate."""
+
+    image: str
+    box: Box
+    score: float
+    read: str
+    unboxed_plate: bool  # the read fits a plate: a background plate nobody boxed, not a negative
+
+
+def mine(models: Path, real_dev: Path, names: list[str], conf: float = 0.2) -> list[MinedBox]:
+    """Hard negatives from the previous release: its boxes on the ``names`` photos that match no label.
+
+    Uses the shipped runtime (no torch). A box whose read fits the plate template is a background plate
+    that real-dev does not box (its README says such plates exist); it is masked, not taught as background.
+    """
+    loaded = Models.load(models / "plate_detector.xml", models / "plate_ocr.xml", "cpu")
+    by_image: dict[str, list[LabelRow]] = {}
+    for row in read_labels(real_dev / "labels.csv"):
+        by_image.setdefault(row.image, []).append(row)
+    out = []
+    for name in names:
+        img = cv2.imread(str(real_dev / "images" / name))
+        preds = loaded.detector(img, conf, 0.5)
+        for read in loaded.ocr(img, preds, CharThresholds()) if preds else []:
+            box = read.detection.box
+            if max((iou(box, r.box) for r in by_image.get(name, [])), default=0.0) < 0.3:
+                out.append(MinedBox(name, box, read.detection.score, read.text, plate_like(read.text)))
+    return out
 
 
 def _random_colour(rng: random.Random, lo: int = 0, hi: int = 255) -> tuple[int, int, int]:
@@ -61,14 +98,24 @@ def street_background(h: int, w: int, rng: random.Random) -> np.ndarray:
     return np.clip(img, 0, 255).astype(np.uint8)
 
 
-def hard_negatives(img: np.ndarray, rng: random.Random) -> None:
-    """Things that look a little like plates: signs with text, stripes, grilles, lights, rectangles."""
+# Shares of the negative kinds (cumulative): ``basic`` is the generator of stages 1 and 2, kept so that
+# their recipes still reproduce; ``extended`` adds what the stage-2 model mistook for plates on real photos.
+NEGATIVE_MIXES = {
+    "basic": (0.35, 0.55, 0.7, 1.0, 1.0, 1.0, 1.0),
+    "extended": (0.2, 0.3, 0.38, 0.48, 0.63, 0.76, 0.86),
+}
+
+
+def hard_negatives(img: np.ndarray, rng: random.Random, mix: str = "extended") -> None:
+    """Things that look a little like plates: signs with text, stripes, grilles, headlights, light
+    rectangles; ``extended`` adds script watermarks, car badges, lettering and lamps."""
+    sign, stripes, lights, rect, script, badges, letters = NEGATIVE_MIXES[mix]
     h, w = img.shape[:2]
     for _ in range(rng.randint(1, 6)):
         kind = rng.random()
         x, y = rng.randrange(w), rng.randrange(h)
         bw, bh = rng.randint(15, 200), rng.randint(6, 60)
-        if kind < 0.35:  # sign or sticker with text
+        if kind < sign:  # sign or sticker with text
             cv2.rectangle(img, (x, y), (x + bw, y + bh), _random_colour(rng, 150, 255), -1)
             text = "".join(rng.choice("0123456789ABCDEFGHKMOPTXYZ -") for _ in range(rng.randint(2, 9)))
             cv2.putText(
@@ -80,17 +127,104 @@ def hard_negatives(img: np.ndarray, rng: random.Random) -> None:
                 _random_colour(rng, 0, 90),
                 max(1, bh // 15),
             )
-        elif kind < 0.55:  # stripes / grille
+        elif kind < stripes:  # stripes / grille
             step = rng.randint(2, 8)
             for k in range(0, bh, step):
                 cv2.line(img, (x, y + k), (x + bw, y + k), _random_colour(rng, 0, 255), 1)
-        elif kind < 0.7:  # headlight pair
+        elif kind < lights:  # headlight pair
             r = rng.randint(3, 20)
             cv2.ellipse(img, (x, y), (r * 2, r), 0, 0, 360, (250, 250, 250), -1)
             cv2.ellipse(img, (x + rng.randint(40, 200), y), (r * 2, r), 0, 0, 360, (250, 250, 250), -1)
-        else:  # plain light rectangle with a dark rim, the hardest negative
+        elif kind < rect:  # plain light rectangle with a dark rim, the hardest negative
             cv2.rectangle(img, (x, y), (x + bw, y + bh), _random_colour(rng, 170, 255), -1)
             cv2.rectangle(img, (x, y), (x + bw, y + bh), _random_colour(rng, 0, 60), 1)
+        elif kind < script:
+            script_text(img, rng, x, y)
+        elif kind < badges:
+            badge(img, rng, x, y)
+        elif kind < letters:
+            lettering(img, rng, x, y)
+        else:
+            lamp(img, rng, x, y)
+
+
+_WORD = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+_CYRILLIC = "АБВГДЕЖЗИКЛМНОПРСТУФХЦЧШЭЮЯабвгдежзиклмнопрстуфхцчшэюя"
+_SIGN_FONTS = sorted(Path("/usr/share/fonts/truetype/dejavu").glob("DejaVuSans*.ttf"))
+
+
+def _word(rng: random.Random, alphabet: str = _WORD) -> str:
+    return "".join(rng.choice(alphabet) for _ in range(rng.randint(3, 9)))
+
+
+def script_text(img: np.ndarray, rng: random.Random, x: int, y: int) -> None:
+    """A photographer's watermark: handwriting-like text and a year straight on the picture."""
+    text = _word(rng) + rng.choice(("", " ", "/", " | ")) + (str(rng.randint(1995, 2025)) if rng.random() < 0.7 else "")
+    font = rng.choice((cv2.FONT_HERSHEY_SCRIPT_SIMPLEX, cv2.FONT_HERSHEY_SCRIPT_COMPLEX)) | (
+        cv2.FONT_ITALIC if rng.random() < 0.5 else 0
+    )
+    scale = rng.uniform(0.3, 1.6)
+    colour = (20, 20, 20) if rng.random() < 0.5 else (235, 235, 235)
+    if rng.random() < 0.3:
+        colour = _random_colour(rng)
+    cv2.putText(img, text, (x, y), font, scale, colour, rng.randint(1, 3), cv2.LINE_AA)
+
+
+def badge(img: np.ndarray, rng: random.Random, x: int, y: int) -> None:
+    """A chrome car badge: a model name in outlined italic letters, or an emblem ring with a shape inside."""
+    hi, lo = (rng.randint(170, 250),) * 3, (rng.randint(20, 90),) * 3
+    if rng.random() < 0.6:
+        font = rng.choice((0, 2, 3, 4, 6)) | (cv2.FONT_ITALIC if rng.random() < 0.5 else 0)
+        text = _word(rng).upper() if rng.random() < 0.6 else _word(rng).capitalize()
+        scale, thick = rng.uniform(0.3, 1.4), rng.randint(1, 3)
+        cv2.putText(img, text, (x, y), font, scale, lo, thick + 2, cv2.LINE_AA)
+        cv2.putText(img, text, (x, y), font, scale, hi, thick, cv2.LINE_AA)
+    else:
+        ax, ay = rng.randint(8, 60), rng.randint(5, 30)
+        cv2.ellipse(img, (x, y), (ax, ay), 0, 0, 360, lo, rng.randint(2, 4))
+        cv2.ellipse(img, (x, y), (ax, ay), 0, 0, 360, hi, rng.randint(1, 2))
+        for _ in range(rng.randint(1, 3)):
+            cv2.line(img, (x + rng.randint(-ax, ax), y - ay), (x + rng.randint(-ax, ax), y + ay), hi, rng.randint(1, 3))
+
+
+def lettering(img: np.ndarray, rng: random.Random, x: int, y: int) -> None:
+    """Shop signs and cab lettering: Latin or Cyrillic words, often light on dark, sometimes dark on light."""
+    if not _SIGN_FONTS:
+        return
+    h = rng.randint(8, 48)
+    text = _word(rng, _CYRILLIC if rng.random() < 0.6 else _WORD)
+    if rng.random() < 0.5:
+        text = text.upper()
+    font = ImageFont.truetype(str(rng.choice(_SIGN_FONTS)), h)
+    _, _, x2, y2 = font.getbbox(text)
+    pad = rng.randint(1, max(2, h // 3))
+    tw, th = x2 + 2 * pad, y2 + 2 * pad
+    bg, fg = _random_colour(rng, 0, 80), _random_colour(rng, 170, 255)
+    if rng.random() < 0.4:
+        bg, fg = fg, _random_colour(rng, 0, 200)
+    canvas = Image.new("RGB", (tw, th), bg)
+    ImageDraw.Draw(canvas).text((pad, pad), text, font=font, fill=fg)
+    patch = np.asarray(canvas)[:, :, ::-1]
+    H, W = img.shape[:2]
+    ph, pw = min(th, H - y), min(tw, W - x)
+    if ph > 0 and pw > 0:
+        if rng.random() < 0.5:  # painted on the body: no panel
+            sub = img[y : y + ph, x : x + pw]
+            ink = np.abs(patch[:ph, :pw].astype(np.int16) - np.array(bg, np.int16)).sum(axis=2) > 60
+            sub[ink] = patch[:ph, :pw][ink]
+        else:
+            img[y : y + ph, x : x + pw] = patch[:ph, :pw]
+
+
+def lamp(img: np.ndarray, rng: random.Random, x: int, y: int) -> None:
+    """A turn signal or tail light: an amber, red or white lens with ribs."""
+    ax, ay = rng.randint(6, 50), rng.randint(4, 20)
+    colour = rng.choice(((40, 150, 250), (40, 40, 220), (220, 220, 220), (90, 200, 250)))
+    cv2.ellipse(img, (x, y), (ax, ay), rng.uniform(-15, 15), 0, 360, colour, -1)
+    dark = tuple(int(c * 0.6) for c in colour)
+    for k in range(-ay, ay, max(2, ay // 3)):
+        cv2.line(img, (x - ax, y + k), (x + ax, y + k), dark, 1)
+    cv2.ellipse(img, (x, y), (ax, ay), 0, 0, 360, (40, 40, 40), 1)
 
 
 def paste_plate(img: np.ndarray, rng: random.Random, width: float, centre: tuple[float, float]) -> tuple[Box, str]:
@@ -134,10 +268,10 @@ def plate_width(rng: random.Random) -> float:
     return math.exp(rng.uniform(math.log(14), math.log(250)))
 
 
-def procedural_scene(size: int, rng: random.Random) -> Scene:
+def procedural_scene(size: int, rng: random.Random, mix: str = "extended") -> Scene:
     img = street_background(size, size, rng)
     if rng.random() < 0.8:
-        hard_negatives(img, rng)
+        hard_negatives(img, rng, mix)
     boxes, texts = [], []
     for _ in range(rng.choice((0, 1, 1, 1, 2, 2, 3))):
         width = plate_width(rng)
@@ -150,14 +284,37 @@ def procedural_scene(size: int, rng: random.Random) -> Scene:
     return Scene(degrade(img, rng), boxes, texts, "procedural")
 
 
-def real_scene(size: int, rng: random.Random, image: np.ndarray, rows: list[LabelRow], name: str) -> Scene:
-    """A ``size`` tile of a real photo at inference scale, its plates kept, maybe one synthetic added."""
+def real_scene(
+    size: int,
+    rng: random.Random,
+    image: np.ndarray,
+    rows: list[LabelRow],
+    name: str,
+    mined: list[MinedBox] | None = None,
+) -> Scene:
+    """A ``size`` tile of a real photo at inference scale, its plates kept, maybe one synthetic added.
+
+    With ``mined`` boxes (:func:`mine`), half the tiles are centred on a false box of the previous model,
+    and unboxed background plates are greyed out so that they are not taught as background.
+    """
     h, w = image.shape[:2]
     scale = min(640 / w, 384 / h) * math.exp(rng.uniform(math.log(0.5), math.log(1.6)))
     img = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
     boxes = [tuple(v * scale for v in r.box) for r in rows]
     ih, iw = img.shape[:2]
-    if boxes and rng.random() < 0.8:  # centre the tile near a plate
+    mined = mined or []
+    for m in mined:
+        if m.unboxed_plate:
+            x1, y1, x2, y2 = (round(v * scale) for v in m.box)
+            img[max(y1, 0) : max(y2, 0), max(x1, 0) : max(x2, 0)] = 114
+    negatives = [tuple(v * scale for v in m.box) for m in mined if not m.unboxed_plate]
+    if negatives and rng.random() < 0.5:  # centre the tile near a false box of the previous model
+        b = rng.choice(negatives)
+        cx, cy = (
+            (b[0] + b[2]) / 2 + rng.uniform(-size / 4, size / 4),
+            (b[1] + b[3]) / 2 + rng.uniform(-size / 4, size / 4),
+        )
+    elif boxes and rng.random() < 0.8:  # centre the tile near a plate
         b = rng.choice(boxes)
         cx, cy = (
             (b[0] + b[2]) / 2 + rng.uniform(-size / 3, size / 3),
@@ -199,8 +356,21 @@ def yolo_lines(boxes: list[Box], w: int, h: int) -> list[str]:
     return lines
 
 
-def build(out: Path, n_train: int, size: int, seed: int, real_dev: Path | None, real_fraction: float) -> None:
-    """Write the dataset; the real-dev split follows :func:`anpr_edge.labels.trained_on` (as the OCR)."""
+def build(
+    out: Path,
+    n_train: int,
+    size: int,
+    seed: int,
+    real_dev: Path | None,
+    real_fraction: float,
+    mix: str = "extended",
+    mine_with: Path | None = None,
+) -> None:
+    """Write the dataset; the real-dev split follows :func:`anpr_edge.labels.trained_on` (as the OCR).
+
+    ``mix`` picks the procedural hard negatives (:data:`NEGATIVE_MIXES`); ``mine_with`` (a models folder)
+    adds the false boxes of that release on the trained photos (:func:`mine`, listed in ``mined.csv``).
+    """
     rng = random.Random(seed)
     real: dict[str, list[LabelRow]] = {}
     if real_dev and (real_dev / "labels.csv").exists():
@@ -213,6 +383,25 @@ def build(out: Path, n_train: int, size: int, seed: int, real_dev: Path | None, 
     for split in ("train", "val"):
         (out / "images" / split).mkdir(parents=True, exist_ok=True)
         (out / "labels" / split).mkdir(parents=True, exist_ok=True)
+    mined: dict[str, list[MinedBox]] = {}
+    if mine_with is not None and real_dev is not None and train_names:
+        found = mine(mine_with, real_dev, train_names)
+        for m in found:
+            mined.setdefault(m.image, []).append(m)
+        (out / "mined.csv").write_text(
+            "image;x1;y1;x2;y2;score;read;unboxed_plate\n"
+            + "".join(
+                f"{m.image};{';'.join(f'{v:.1f}' for v in m.box)};{m.score:.3f};{m.read};{int(m.unboxed_plate)}\n"
+                for m in found
+            )
+        )
+        logger.info(
+            "mined %d false boxes of %s on %d trained photos (%d read as unboxed plates, masked)",
+            len(found),
+            mine_with,
+            len(train_names),
+            sum(m.unboxed_plate for m in found),
+        )
     cache: dict[str, np.ndarray] = {}
     manifest = [("file", "split", "source", "plates", "texts")]
     for i in range(n_train):
@@ -220,9 +409,9 @@ def build(out: Path, n_train: int, size: int, seed: int, real_dev: Path | None, 
             name = rng.choice(train_names)
             if name not in cache:
                 cache[name] = cv2.imread(str(real_dev / "images" / name)) if real_dev else None
-            scene = real_scene(size, rng, cache[name], real[name], name)
+            scene = real_scene(size, rng, cache[name], real[name], name, mined.get(name))
         else:
-            scene = procedural_scene(size, rng)
+            scene = procedural_scene(size, rng, mix)
         fname = f"s{seed}_{i:06d}"
         cv2.imwrite(str(out / "images" / "train" / f"{fname}.jpg"), scene.image, [cv2.IMWRITE_JPEG_QUALITY, 92])
         lines = yolo_lines(scene.boxes, size, size)
@@ -280,8 +469,20 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--real-dev", type=Path, default=Path("../shared/real-dev"))
     p.add_argument("--real-fraction", type=float, default=0.3, help="share of tiles cut from real photos")
+    p.add_argument(
+        "--negatives",
+        choices=sorted(NEGATIVE_MIXES),
+        default="extended",
+        help="procedural hard negatives: basic (stages 1-2) or extended (+ watermarks, badges, lettering, lamps)",
+    )
+    p.add_argument(
+        "--mine-with",
+        type=Path,
+        default=None,
+        help="models folder of a previous release: centre half the real tiles on its false boxes",
+    )
     a = p.parse_args(argv)
-    build(a.out, a.n, a.size, a.seed, a.real_dev, a.real_fraction)
+    build(a.out, a.n, a.size, a.seed, a.real_dev, a.real_fraction, a.negatives, a.mine_with)
     logger.info("dataset written to %s", a.out)
 
 

@@ -3,7 +3,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from anpr_edge.inference.ocr_core import crop_plate, ctc_greedy_decode, expand_box
+from anpr_edge.inference.ocr_core import (
+    BOX_VARIANTS,
+    box_variants,
+    crop_plate,
+    ctc_greedy_decode,
+    expand_box,
+    vote_variants,
+)
 from anpr_edge.plates import DIGITS, LETTERS
 
 ALPHABET = DIGITS + LETTERS
@@ -64,3 +71,45 @@ def test_large_box_is_area_filtered() -> None:
     crop = crop_plate(frame, (0, 0, 2000, 500), 0.0, 0.0, 128, 32)
     assert crop.shape == (32, 128)
     assert 100 < crop.mean() < 155 and crop.std() < 20  # averaged noise, not aliased samples
+
+
+def one_hot(text: str, p: float) -> np.ndarray:
+    """Per-character probability rows (no blank column): ``p`` on the character, the rest spread."""
+    out = np.full((len(text), len(ALPHABET)), (1 - p) / (len(ALPHABET) - 1), np.float32)
+    for i, c in enumerate(text):
+        out[i, ALPHABET.index(c)] = p
+    return out
+
+
+def test_box_variants_start_with_the_box_and_stay_near_it() -> None:
+    box = (100.0, 50.0, 300.0, 100.0)
+    boxes = box_variants(box, len(BOX_VARIANTS))
+    assert boxes[0] == box
+    assert len(set(boxes)) == len(BOX_VARIANTS)
+    for x1, y1, x2, y2 in boxes:
+        assert abs(x1 - 100) <= 0.08 * 200 + 1e-6 and abs(x2 - 300) <= 0.08 * 200 + 1e-6
+        assert abs(y1 - 50) <= 0.16 * 50 + 1e-6 and abs(y2 - 100) <= 0.16 * 50 + 1e-6
+    assert box_variants(box, 3) == boxes[:3]
+    with pytest.raises(ValueError, match="variants must be 1-9"):
+        box_variants(box, 0)
+
+
+def test_vote_keeps_agreement_and_lowers_disagreement() -> None:
+    reads = [one_hot("A123BC77", 0.9)] * 2 + [one_hot("A128BC77", 0.9)]
+    voted = vote_variants(reads)
+    assert voted.shape == (8, len(ALPHABET))
+    assert voted[0].argmax() == ALPHABET.index("A")
+    assert voted[0].max() == pytest.approx(0.9)  # all three agree
+    assert voted[3].argmax() == ALPHABET.index("3")
+    assert voted[3].max() == pytest.approx(0.6, abs=0.01)  # two of three: under an 0.8 bar, over 0.5
+
+
+def test_vote_takes_the_common_length_and_counts_the_others_as_doubt() -> None:
+    reads = [one_hot("A123BC777", 0.9), one_hot("A123BC77", 0.9), one_hot("A123BC77", 0.9)]
+    voted = vote_variants(reads)
+    assert voted.shape[0] == 8
+    assert voted.max(axis=1) == pytest.approx([0.6] * 8)
+    tie = vote_variants([one_hot("A123BC777", 0.9), one_hot("A123BC77", 0.9)])
+    assert tie.shape[0] == 9  # a tie keeps the plain crop's length
+    with pytest.raises(ValueError):
+        vote_variants([])
