@@ -148,7 +148,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     by_image = labelled_images(args.folder, args.split)  # a bad folder fails before the models load
     models = load_models(args)
-    print(evaluate(models, settings, args.folder, by_image, args.split))
+    print(evaluate(models, settings, args.folder, by_image, args.split, args.sweep))
     return 0
 
 
@@ -195,6 +195,7 @@ def build_parser() -> argparse.ArgumentParser:
         default="all",
         help="real-dev images the shipped models were not trained on (untrained), or were",
     )
+    ev.add_argument("--sweep", action="store_true", help="also the detector's recall/precision at conf 0.30-0.80")
     add_model_options(ev)
     add_recognition_options(ev)
     ev.set_defaults(func=cmd_eval)

@@ -25,6 +25,7 @@ from anpr_edge.results import Detection
 from anpr_edge.sources import read_image
 
 SCORED = ("high", "low")
+SWEEP = (0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8)
 
 
 def labelled_images(folder: Path, split: str) -> dict[str, list[LabelRow]]:
@@ -39,17 +40,30 @@ def labelled_images(folder: Path, split: str) -> dict[str, list[LabelRow]]:
 
 
 def evaluate(
-    models: Models, settings: RecognitionSettings, folder: Path, by_image: dict[str, list[LabelRow]], split: str
+    models: Models,
+    settings: RecognitionSettings,
+    folder: Path,
+    by_image: dict[str, list[LabelRow]],
+    split: str,
+    sweep: bool = False,
 ) -> str:
-    """Score ``by_image`` (from :func:`labelled_images`) of ``folder``; ``split`` only labels the report."""
+    """Score ``by_image`` (from :func:`labelled_images`) of ``folder``; ``split`` only labels the report.
+
+    ``sweep`` adds the detector's recall/precision at each confidence of :data:`SWEEP` (one detector
+    run per image at the lowest; a higher threshold after NMS keeps the same boxes as before it).
+    """
     det = DetScore()
+    swept: dict[float, DetScore] = {c: DetScore() for c in SWEEP} if sweep else {}
     ocr_gt: dict[str, OcrScore] = {}
     e2e: dict[str, OcrScore] = {}
     false_boxes = false_plates = 0
     thr = settings.thresholds
     for name, rows in sorted(by_image.items()):
         img = read_image(folder / "images" / name)
-        preds = models.detector(img, settings.conf, settings.iou)
+        preds = models.detector(img, min(settings.conf, *swept) if swept else settings.conf, settings.iou)
+        for c, score in swept.items():
+            score.add([r.box for r in rows], [p.box for p in preds if p.score >= c])
+        preds = [p for p in preds if p.score >= settings.conf]
         det.add([r.box for r in rows], [p.box for p in preds])
         pred_reads = models.ocr(img, preds, thr, settings.ocr_variants) if preds else []
         for pr in pred_reads:
@@ -78,6 +92,7 @@ def evaluate(
     for q in SCORED:
         if q in e2e:
             lines.append(f"end-to-end[{q}] on detections {e2e[q].summary()}")
+    lines += [f"sweep conf {c:.2f}  {score.summary()}" for c, score in swept.items()]
     return "\n".join(lines)
 
 

@@ -18,6 +18,7 @@ import numpy as np
 from anpr_edge.events import EventConfig, EventGate
 from anpr_edge.inference.detector import PlateDetector, decode
 from anpr_edge.inference.ocr import CharThresholds, PlateOCR
+from anpr_edge.inference.ocr_core import box_variant
 from anpr_edge.results import Detection, PlateEvent, PlateRead
 from anpr_edge.tracking import Tracker, TrackerConfig
 
@@ -26,7 +27,7 @@ from anpr_edge.tracking import Tracker, TrackerConfig
 class RecognitionSettings:
     """Every threshold and window of the chain (CLI options and the YAML ``recognition`` section)."""
 
-    conf: float = 0.35
+    conf: float = 0.5  # the shipped detector's operating point (models/README.md)
     iou: float = 0.5
     match_iou: float = 0.3
     max_misses: int = 5
@@ -43,6 +44,10 @@ class RecognitionSettings:
     @property
     def thresholds(self) -> CharThresholds:
         return CharThresholds.from_options(self.char_conf_thr, self.char_conf_thr_letters, self.char_conf_thr_digits)
+
+
+#: The defaults, for code that has no settings of its own (model loading, export scoring).
+DEFAULTS = RecognitionSettings()
 
 
 @dataclass
@@ -65,7 +70,7 @@ class Models:
     @classmethod
     def load(cls, detector: Path, ocr: Path, device: str, cache_dir: Path | None = None) -> Models:
         return cls(
-            PlateDetector.load(detector, device, 0.35, 0.5, cache_dir),
+            PlateDetector.load(detector, device, DEFAULTS.conf, DEFAULTS.iou, cache_dir),
             PlateOCR.load(ocr, device, CharThresholds(), cache_dir),
         )
 
@@ -110,6 +115,7 @@ class CameraPipeline:
         )
         self.timings = timings
         self.frame_index = 0
+        self.ocr_rounds = 0  # frames OCR ran on: picks the box variant
         self.frame_size = (0, 0)
         self.last_detections: list[Detection] = []
         self.last_reads: list[PlateRead | None] = []
@@ -139,9 +145,13 @@ class CameraPipeline:
         if readable and self.frame_index % s.ocr_every_n == 0:
             ocr = self.models.ocr
             chosen = [dets[i] for i in readable]
-            crops = ocr.crops(frame, chosen, s.ocr_variants)
+            # One crop per plate per frame; its box variant cycles frame by frame, so the tracker's
+            # per-character vote over frames does what the ocr_variants vote does on a single image.
+            k = self.ocr_rounds % s.ocr_variants
+            crops = ocr.crops(frame, [Detection(box_variant(d.box, k), d.score) for d in chosen])
             for i, r in zip(readable, ocr.read_crops(crops, chosen, s.thresholds), strict=True):
                 reads[i] = r
+            self.ocr_rounds += 1
         t4 = self._timed("ocr", t3)
         ended = self.tracker.update(dets, reads, t)
         events = self.gate.update(self.tracker.tracks, ended, t, self.frame_size)

@@ -87,7 +87,7 @@ def decode(
 class PlateDetector:
     """``detector(frame) -> list[Detection]``."""
 
-    def __init__(self, backend: Backend, spec: DetectorSpec, conf: float = 0.35, iou: float = 0.5) -> None:
+    def __init__(self, backend: Backend, spec: DetectorSpec, conf: float, iou: float) -> None:
         self.backend, self.spec, self.conf, self.iou = backend, spec, conf, iou
 
     @classmethod

@@ -68,16 +68,19 @@ BOX_VARIANTS: tuple[tuple[float, float, float, float], ...] = (
 )
 
 
+def box_variant(box: Box, i: int) -> Box:
+    """Variant ``i`` of :data:`BOX_VARIANTS` applied to ``box``."""
+    dx, dy, sx, sy = BOX_VARIANTS[i]
+    x1, y1, x2, y2 = box
+    w, h = x2 - x1, y2 - y1
+    return (x1 + (dx - sx) * w, y1 + (dy - sy) * h, x2 + (dx + sx) * w, y2 + (dy + sy) * h)
+
+
 def box_variants(box: Box, n: int) -> list[Box]:
     """The first ``n`` (1-9) of :data:`BOX_VARIANTS` applied to ``box``."""
     if not 1 <= n <= len(BOX_VARIANTS):
         raise ValueError(f"variants must be 1-{len(BOX_VARIANTS)}, got {n}")
-    x1, y1, x2, y2 = box
-    w, h = x2 - x1, y2 - y1
-    return [
-        (x1 + (dx - sx) * w, y1 + (dy - sy) * h, x2 + (dx + sx) * w, y2 + (dy + sy) * h)
-        for dx, dy, sx, sy in BOX_VARIANTS[:n]
-    ]
+    return [box_variant(box, i) for i in range(n)]
 
 
 def vote_variants(reads: Sequence[np.ndarray]) -> np.ndarray:

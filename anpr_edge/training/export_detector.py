@@ -32,9 +32,10 @@ def recall_of(stem: Path, real_dev: Path, device: str = "cpu") -> tuple[float, f
     from anpr_edge.evaluation import DetScore
     from anpr_edge.inference.detector import PlateDetector
     from anpr_edge.labels import rows_by_image
+    from anpr_edge.pipeline import DEFAULTS
     from anpr_edge.sources import read_image
 
-    det = PlateDetector.load(stem, device, 0.35, 0.5)
+    det = PlateDetector.load(stem, device, DEFAULTS.conf, DEFAULTS.iou)
     score = DetScore()
     for name, rows in sorted(rows_by_image(real_dev / "labels.csv", "untrained").items()):
         score.add([r.box for r in rows], [d.box for d in det(read_image(real_dev / "images" / name))])
