@@ -103,7 +103,7 @@ def process(models: Models, settings: RecognitionSettings, opts: ProcessOptions)
                     next_t = frame.t + 1.0 / opts.target_fps
                 emit(pipe.process(frame.image, frame.t))
                 if opts.save_crops_dir and any(r is not None for r in pipe.last_reads):
-                    save_crops(opts.save_crops_dir, frame.index, models, frame.image, pipe)
+                    save_crops(opts.save_crops_dir, frame.index, pipe)
                 if opts.annotate or opts.show:
                     vis = draw(frame.image, pipe.last_reads, pipe.last_detections)
                     if opts.annotate:
@@ -127,10 +127,10 @@ def process(models: Models, settings: RecognitionSettings, opts: ProcessOptions)
     return events_n
 
 
-def save_crops(folder: Path, index: int, models: Models, image: np.ndarray, pipe: CameraPipeline) -> None:
+def save_crops(folder: Path, index: int, pipe: CameraPipeline) -> None:
     """The OCR input of every plate read on this frame, named ``<frame>_<n>_<read>.png``."""
-    crops = models.ocr.crops(image, pipe.last_detections)
-    for i, (crop, read) in enumerate(zip(crops, pipe.last_reads, strict=True)):
+    for i, crop in pipe.last_crops.items():
+        read = pipe.last_reads[i]
         if read is not None:
             cv2.imwrite(str(folder / f"{index:06d}_{i}_{read.text}.png"), crop)
 

@@ -119,6 +119,7 @@ class CameraPipeline:
         self.frame_size = (0, 0)
         self.last_detections: list[Detection] = []
         self.last_reads: list[PlateRead | None] = []
+        self.last_crops: dict[int, np.ndarray] = {}  # detection index -> the crop its read came from
 
     def _timed(self, stage: str, start: float) -> float:
         now = time.perf_counter()
@@ -140,6 +141,7 @@ class CameraPipeline:
         dets = [d for d in decode(raw, lb, w, h, s.conf, s.iou) if inside(self.roi, d.box)]
         t3 = self._timed("decode", t2)
         reads: list[PlateRead | None] = [None] * len(dets)
+        crops: list[np.ndarray] = []
         # Plates cut by the frame edge are tracked but not read: a half plate reads as a wrong plate.
         readable = [i for i, d in enumerate(dets) if not touches_edge(d.box, w, h)]
         if readable and self.frame_index % s.ocr_every_n == 0:
@@ -158,6 +160,7 @@ class CameraPipeline:
         self._timed("tracking", t4)
         self.frame_index += 1
         self.last_detections, self.last_reads = dets, reads
+        self.last_crops = dict(zip(readable, crops, strict=True)) if crops else {}
         return events
 
     def flush(self, t: float) -> list[PlateEvent]:

@@ -58,23 +58,21 @@ class MinedBox:
     unboxed_plate: bool  # the read fits a plate: a background plate nobody boxed, not a negative
 
 
-def mine(models: Path, real_dev: Path, names: list[str], conf: float = 0.2) -> list[MinedBox]:
-    """Hard negatives from the previous release: its boxes on the ``names`` photos that match no label.
+def mine(models: Path, real_dev: Path, by_image: dict[str, list[LabelRow]], conf: float = 0.2) -> list[MinedBox]:
+    """Hard negatives from the previous release: its boxes on the photos of ``by_image`` (name -> label
+    rows) that match no label.
 
     Uses the shipped runtime (no torch). A box whose read fits the plate template is a background plate
     that real-dev does not box (its README says such plates exist); it is masked, not taught as background.
     """
     loaded = Models.load(models / "plate_detector.xml", models / "plate_ocr.xml", "cpu")
-    by_image: dict[str, list[LabelRow]] = {}
-    for row in read_labels(real_dev / "labels.csv"):
-        by_image.setdefault(row.image, []).append(row)
     out = []
-    for name in names:
+    for name, rows in by_image.items():
         img = cv2.imread(str(real_dev / "images" / name))
         preds = loaded.detector(img, conf, 0.5)
         for read in loaded.ocr(img, preds, CharThresholds()) if preds else []:
             box = read.detection.box
-            if max((iou(box, r.box) for r in by_image.get(name, [])), default=0.0) < 0.3:
+            if max((iou(box, r.box) for r in rows), default=0.0) < 0.3:
                 out.append(MinedBox(name, box, read.detection.score, read.text, plate_like(read.text)))
     return out
 
@@ -385,7 +383,7 @@ def build(
         (out / "labels" / split).mkdir(parents=True, exist_ok=True)
     mined: dict[str, list[MinedBox]] = {}
     if mine_with is not None and real_dev is not None and train_names:
-        found = mine(mine_with, real_dev, train_names)
+        found = mine(mine_with, real_dev, {n: real[n] for n in train_names})
         for m in found:
             mined.setdefault(m.image, []).append(m)
         (out / "mined.csv").write_text(

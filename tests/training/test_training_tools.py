@@ -151,9 +151,8 @@ def test_mining_sorts_false_boxes_into_negatives_and_unboxed_plates(tmp_path: Pa
     plate = style_plate(render_plate("M209OO77", px_per_mm=1.0).image, random.Random(2))
     box = draw_car(frame, Car("M209OO77", 0, 1, lane_x=0.5), plate, 1080 * 0.7, 260.0)
     cv2.imwrite(str(tmp_path / "images" / "a.jpg"), frame)
-    # The label file boxes nothing on a.jpg: the plate there is a "background plate nobody boxed".
-    (tmp_path / "labels.csv").write_text("image;plate;x1;y1;x2;y2;quality\nb.jpg;A123BC77;1;1;100;30;high\n")
-    found = mine(MODELS, tmp_path, ["a.jpg"])
+    # No label row boxes anything on a.jpg: the plate there is a "background plate nobody boxed".
+    found = mine(MODELS, tmp_path, {"a.jpg": []})
     plates = [m for m in found if m.unboxed_plate]
     assert len(plates) == 1 and plates[0].image == "a.jpg"
     assert all(abs(a - b) < 20 for a, b in zip(plates[0].box, box, strict=True))
