@@ -30,7 +30,7 @@ class ModelsConfig(Strict):
 
 
 class RecognitionConfig(Strict):
-    conf: Prob = Field(0.5, description="detector confidence threshold")
+    conf: Prob | None = Field(None, description="detector confidence threshold (unset: the model's own, 0.5 shipped)")
     iou: Prob = Field(0.5, description="detector NMS IoU")
     match_iou: Prob = Field(0.3, description="IoU to continue a track")
     max_misses: int = Field(5, ge=0, le=1000, description="frames a track survives unseen")

@@ -58,12 +58,13 @@ def evaluate(
     e2e: dict[str, OcrScore] = {}
     false_boxes = false_plates = 0
     thr = settings.thresholds
+    conf = models.detector.conf if settings.conf is None else settings.conf
     for name, rows in sorted(by_image.items()):
         img = read_image(folder / "images" / name)
-        preds = models.detector(img, min(settings.conf, *swept) if swept else settings.conf, settings.iou)
+        preds = models.detector(img, min(conf, *swept) if swept else conf, settings.iou)
         for c, score in swept.items():
             score.add([r.box for r in rows], [p.box for p in preds if p.score >= c])
-        preds = [p for p in preds if p.score >= settings.conf]
+        preds = [p for p in preds if p.score >= conf]
         det.add([r.box for r in rows], [p.box for p in preds])
         pred_reads = models.ocr(img, preds, thr, settings.ocr_variants) if preds else []
         for pr in pred_reads:
@@ -83,7 +84,7 @@ def evaluate(
             e2e.setdefault(r.quality, OcrScore()).add(r.plate, text, probs)
     lines = [
         f"split: {split}  ({len(by_image)} images)",
-        f"detector  {det.summary()}",
+        f"detector  conf {conf:.2f}  {det.summary()}",
         f"detector  boxes on no labelled plate: {false_boxes}, of which read as a plate: {false_plates}",
     ]
     for q in SCORED:

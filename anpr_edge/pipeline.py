@@ -27,7 +27,7 @@ from anpr_edge.tracking import Tracker, TrackerConfig
 class RecognitionSettings:
     """Every threshold and window of the chain (CLI options and the YAML ``recognition`` section)."""
 
-    conf: float = 0.5  # the shipped detector's operating point (models/README.md)
+    conf: float | None = None  # None: the detector's own operating point (plate_detector.json ``conf``)
     iou: float = 0.5
     match_iou: float = 0.3
     max_misses: int = 5
@@ -138,7 +138,8 @@ class CameraPipeline:
         t2 = self._timed("detector", t1)
         h, w = frame.shape[:2]
         self.frame_size = (w, h)
-        dets = [d for d in decode(raw, lb, w, h, s.conf, s.iou) if inside(self.roi, d.box)]
+        conf = det.conf if s.conf is None else s.conf
+        dets = [d for d in decode(raw, lb, w, h, conf, s.iou) if inside(self.roi, d.box)]
         t3 = self._timed("decode", t2)
         reads: list[PlateRead | None] = [None] * len(dets)
         crops: list[np.ndarray] = []

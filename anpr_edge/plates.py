@@ -126,14 +126,12 @@ def constrain(
     their best class unconstrained. A character whose probability is below the letter or digit
     threshold is written ``#`` (its probability is still reported).
 
-    A ninth position under the digit threshold after a region that cannot start a 3-digit code
-    (``78`` then a faint mark: a bolt or the frame edge) is dropped: the plate has a 2-digit region.
+    Faint marks after the plate's last character are dropped first (:func:`trim_tail`).
     """
     if probs.ndim != 2 or probs.shape[1] != len(alphabet):
         raise ValueError(f"probs must be (positions, {len(alphabet)}), got {probs.shape}")
     masks = class_masks(alphabet)
-    if probs.shape[0] == 9 and _spurious_ninth(probs, alphabet, masks["D"], thr_digits):
-        probs = probs[:8]
+    probs = trim_tail(probs, alphabet, thr_digits)
     template = TEMPLATES.get(probs.shape[0])
     text: list[str] = []
     chars: list[tuple[str, float]] = []
@@ -146,6 +144,22 @@ def constrain(
         text.append(ch if p >= thr else UNREAD)
         chars.append((ch, p))
     return "".join(text), tuple(chars)
+
+
+def trim_tail(probs: np.ndarray, alphabet: str, thr_digits: float) -> np.ndarray:
+    """``probs`` without faint marks read after the plate's last character (a bolt, the frame edge).
+
+    A position beyond the ninth (no plate is longer) whose best digit is under the digit threshold is
+    dropped, from the end; so is a ninth position under the threshold after a region that cannot start a
+    3-digit code (``78`` then a faint mark: the plate has a 2-digit region). Anything confident stays, and
+    a read that is still longer than 9 is not a plate.
+    """
+    digits = class_masks(alphabet)["D"]
+    while probs.shape[0] > 9 and float(np.max(np.where(digits, probs[-1], -1.0))) < thr_digits:
+        probs = probs[:-1]
+    if probs.shape[0] == 9 and _spurious_ninth(probs, alphabet, digits, thr_digits):
+        probs = probs[:8]
+    return probs
 
 
 def _spurious_ninth(probs: np.ndarray, alphabet: str, digit_mask: np.ndarray, thr_digits: float) -> bool:

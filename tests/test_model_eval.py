@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 import subprocess
 import sys
@@ -44,9 +45,11 @@ def test_eval_scores_detector_ocr_and_end_to_end(tmp_path: Path) -> None:
     r = run_eval(str(tmp_path / "set"), "--sweep")
     assert r.returncode == 0, r.stderr
     out = r.stdout.splitlines()
-    # The sweep's line at the default conf is the detector line itself (one detector run, filtered).
+    # No --conf: the detector's own operating point from its metadata; the sweep's line at that conf is
+    # the detector line itself (one detector run, filtered).
+    conf = json.loads((ROOT / "models" / "plate_detector.json").read_text())["conf"]
     sweep = {line.split()[2]: line.split("  ", 1)[1] for line in out if line.startswith("sweep conf ")}
-    assert len(sweep) == 11 and sweep["0.50"] == out[1].split("  ", 1)[1]
+    assert len(sweep) == 11 and out[1] == f"detector  conf {conf:.2f}  {sweep[f'{conf:.2f}']}"
     assert out[0] == "split: all  (3 images)"  # the plate-less image has no row: not part of the set
     assert "plates 3  recall@0.5 100.0%" in out[1] and ">150: 3/3" in out[1]
     assert out[2].startswith("detector  boxes on no labelled plate: ")

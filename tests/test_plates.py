@@ -3,7 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from anpr_edge.plates import DIGITS, LETTERS, constrain, is_valid, matches_template, normalise
+from anpr_edge.plates import DIGITS, LETTERS, constrain, is_valid, matches_template, normalise, trim_tail
 
 ALPHABET = DIGITS + LETTERS
 
@@ -86,3 +86,16 @@ def test_faint_ninth_digit_of_a_real_three_digit_region_stays_unread() -> None:
 
 def test_confident_ninth_digit_is_kept_whatever_the_region() -> None:
     assert constrain(one_hot("O862YY783"), ALPHABET, 0.5, 0.5)[0] == "O862YY783"
+
+
+def test_faint_marks_beyond_the_ninth_position_are_dropped() -> None:
+    probs = one_hot("H001XT1773")
+    probs[9] = one_hot("3", 0.4)[0]  # a bolt after a 3-digit region
+    trimmed = trim_tail(probs, ALPHABET, 0.5)
+    assert trimmed.shape == (9, len(ALPHABET))
+    assert constrain(probs, ALPHABET, 0.5, 0.5)[0] == "H001XT177"
+
+
+def test_a_confident_tenth_character_is_kept_and_is_no_plate() -> None:
+    text, chars = constrain(one_hot("H001XT1773"), ALPHABET, 0.5, 0.5)
+    assert text == "H001XT1773" and len(chars) == 10

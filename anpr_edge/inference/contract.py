@@ -29,8 +29,13 @@ class DetectorSpec:
     scale: float = 1.0 / 255.0
     classes: tuple[str, ...] = ("plate",)
     task: str = "plate_detector"
+    #: The model's operating point: the confidence threshold its card's metrics were measured at. A run
+    #: that sets no ``conf`` uses it, so a re-trained detector brings its own (metadata before this key: 0.5).
+    conf: float = 0.5
 
     def validate(self, where: str) -> None:
+        if not 0.0 < self.conf < 1.0:
+            raise ModelLoadError(f"{where}: conf={self.conf} must be between 0 and 1")
         for name, v in (("input_width", self.input_width), ("input_height", self.input_height)):
             if v <= 0 or v % self.stride:
                 raise ModelLoadError(f"{where}: {name}={v} must be a positive multiple of stride {self.stride}")

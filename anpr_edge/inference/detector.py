@@ -87,11 +87,14 @@ def decode(
 class PlateDetector:
     """``detector(frame) -> list[Detection]``."""
 
-    def __init__(self, backend: Backend, spec: DetectorSpec, conf: float, iou: float) -> None:
-        self.backend, self.spec, self.conf, self.iou = backend, spec, conf, iou
+    def __init__(self, backend: Backend, spec: DetectorSpec, conf: float | None, iou: float) -> None:
+        self.backend, self.spec, self.iou = backend, spec, iou
+        self.conf = spec.conf if conf is None else conf  # None: the model's own operating point
 
     @classmethod
-    def load(cls, stem: Path, device: str, conf: float, iou: float, cache_dir: Path | None = None) -> PlateDetector:
+    def load(
+        cls, stem: Path, device: str, conf: float | None, iou: float, cache_dir: Path | None = None
+    ) -> PlateDetector:
         spec = load_spec(stem, "plate_detector")
         assert isinstance(spec, DetectorSpec)
         nc = len(spec.classes)

@@ -11,7 +11,7 @@ import numpy as np
 from anpr_edge.inference.backend import Backend, open_backend
 from anpr_edge.inference.contract import OcrSpec, load_spec
 from anpr_edge.inference.ocr_core import box_variants, crop_plate, ctc_greedy_decode, to_tensor, vote_variants
-from anpr_edge.plates import constrain
+from anpr_edge.plates import constrain, trim_tail
 from anpr_edge.results import Detection, PlateRead
 
 
@@ -25,6 +25,17 @@ class CharThresholds:
     @classmethod
     def from_options(cls, common: float, letters: float | None, digits: float | None) -> CharThresholds:
         return cls(letters if letters is not None else common, digits if digits is not None else common)
+
+
+def combine_reads(reads: Sequence[np.ndarray], alphabet: str, thr_digits: float) -> np.ndarray:
+    """One plate's per-position probabilities from the decodes of its crops (first = the plain box).
+
+    Each read loses its faint tail first (:func:`trim_tail`), so a bolt that some crops see splits no
+    length vote; several reads are then voted (:func:`vote_variants`). The result has exactly the
+    plate's positions, which is what the tracker adds up frame by frame.
+    """
+    group = [trim_tail(r, alphabet, thr_digits) for r in reads]
+    return group[0] if len(group) == 1 else trim_tail(vote_variants(group), alphabet, thr_digits)
 
 
 class PlateOCR:
@@ -71,11 +82,11 @@ class PlateOCR:
             part = list(crops[start : start + self.max_batch])
             for p in self.backend.infer(to_tensor(part, self.spec.mean, self.spec.std)):
                 decoded.append(ctc_greedy_decode(p, self.spec.alphabet, self.spec.blank).probs)
+        alphabet = self.spec.alphabet
         reads = []
         for i, det in enumerate(detections):
-            group = decoded[i * k : (i + 1) * k]
-            probs = group[0] if k == 1 else vote_variants(group)
-            text, chars = constrain(probs, self.spec.alphabet, thr.letters, thr.digits)
+            probs = combine_reads(decoded[i * k : (i + 1) * k], alphabet, thr.digits)
+            text, chars = constrain(probs, alphabet, thr.letters, thr.digits)
             reads.append(PlateRead(text, chars, probs, det))
         return reads
 

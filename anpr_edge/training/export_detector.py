@@ -35,7 +35,7 @@ def recall_of(stem: Path, real_dev: Path, device: str = "cpu") -> tuple[float, f
     from anpr_edge.pipeline import DEFAULTS
     from anpr_edge.sources import read_image
 
-    det = PlateDetector.load(stem, device, DEFAULTS.conf, DEFAULTS.iou)
+    det = PlateDetector.load(stem, device, None, DEFAULTS.iou)  # at the conf its metadata names
     score = DetScore()
     for name, rows in sorted(rows_by_image(real_dev / "labels.csv", "untrained").items()):
         score.add([r.box for r in rows], [d.box for d in det(read_image(real_dev / "images" / name))])
@@ -53,10 +53,19 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--real-dev", type=Path, default=Path("../shared/real-dev"))
     p.add_argument("--max-recall-drop", type=float, default=0.01)
     p.add_argument("--no-int8", action="store_true")
+    p.add_argument(
+        "--conf",
+        type=float,
+        default=0.5,
+        help="the model's operating point, written to its .json: runs that set no conf use it "
+        "(choose it with `anpr-edge eval --sweep` on labelled photos it was not trained on; default 0.5)",
+    )
     a = p.parse_args(argv)
     offline_ultralytics(Path("work/yolo_config").resolve())
     from anpr_edge.inference.contract import DetectorSpec, write_spec
 
+    if not 0.0 < a.conf < 1.0:
+        p.error(f"--conf must be between 0 and 1, got {a.conf}")
     imgsz = (a.height, a.width)
     a.out.parent.mkdir(parents=True, exist_ok=True)
     onnx = _export(a.weights, "onnx", imgsz, simplify=True, opset=17, dynamic=False)
@@ -66,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     fp32_dir = a.out.parent / "_fp32"
     fp32_dir.mkdir(exist_ok=True)
     ov.save_model(ov.convert_model(str(onnx)), str(fp32_dir / "plate_detector.xml"), compress_to_fp16=False)
-    spec = DetectorSpec(a.width, a.height)
+    spec = DetectorSpec(a.width, a.height, conf=a.conf)
     write_spec(fp32_dir / "plate_detector", spec)
     info: dict[str, object] = {"weights": str(a.weights), "imgsz": [a.width, a.height]}
     have_real = (a.real_dev / "labels.csv").exists()
@@ -97,7 +106,12 @@ def main(argv: list[str] | None = None) -> int:
         shutil.copyfile(chosen_dir / f"plate_detector{suffix}", a.out.with_suffix(suffix))
     info["precision"] = precision
     write_spec(a.out, spec, info)
-    facts: dict[str, object] = {"from": f"`{a.weights}`", "input": f"{a.width}x{a.height}", "precision": precision}
+    facts: dict[str, object] = {
+        "from": f"`{a.weights}`",
+        "input": f"{a.width}x{a.height}",
+        "precision": precision,
+        "conf": a.conf,
+    }
     if r32:
         facts["real-dev, images not trained on, FP32"] = r32[2]
     if r32 and r8:

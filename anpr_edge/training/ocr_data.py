@@ -69,10 +69,42 @@ def load_npz(path: Path) -> tuple[np.ndarray, list[str]]:
         return data["images"], [str(t) for t in data["texts"]]
 
 
-def real_crops(folder: Path, spec: CropSpec, qualities: tuple[str, ...] = ("high", "low")) -> list[LabelledCrop]:
-    """Crops of the boxed plates of a real-dev style folder (``images/`` + ``labels.csv``)."""
+@dataclass(frozen=True, slots=True)
+class RealPlate:
+    """A boxed real plate with its whole (grey) photo, so training can cut it with box jitter."""
+
+    frame: np.ndarray
+    box: tuple[float, float, float, float]
+    text: str
+    quality: str
+    source: str
+
+    def crop(self, spec: CropSpec, jitter: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)) -> LabelledCrop:
+        """The runtime's crop of the box moved by ``(dx, dy)`` and grown by ``(sx, sy)`` per side."""
+        dx, dy, sx, sy = jitter
+        x1, y1, x2, y2 = self.box
+        w, h = x2 - x1, y2 - y1
+        box = (x1 + (dx - sx) * w, y1 + (dy - sy) * h, x2 + (dx + sx) * w, y2 + (dy + sy) * h)
+        image = crop_plate(self.frame, box, spec.margin_x, spec.margin_y, spec.width, spec.height)
+        return LabelledCrop(image, self.text, self.quality, self.source)
+
+
+# Box jitter for real training crops, per side in box widths / heights: (dx, dy, sx, sy) drawn uniformly from
+# these ranges. They cover the runtime's variant boxes (ocr_core.BOX_VARIANTS) with some room, the way detector
+# boxes wander, and a loose edge shows the real car around the plate instead of replicated border pixels.
+REAL_JITTER = ((-0.05, 0.05), (-0.1, 0.1), (-0.04, 0.06), (-0.07, 0.1))
+
+
+def random_jitter(rng: np.random.Generator) -> tuple[float, float, float, float]:
+    """One box jitter drawn from :data:`REAL_JITTER`."""
+    dx, dy, sx, sy = (float(rng.uniform(lo, hi)) for lo, hi in REAL_JITTER)
+    return dx, dy, sx, sy
+
+
+def real_plates(folder: Path, qualities: tuple[str, ...] = ("high", "low")) -> list[RealPlate]:
+    """The boxed plates of a real-dev style folder (``images/`` + ``labels.csv``), with their photos."""
     labels = read_labels(folder / "labels.csv")
-    out: list[LabelledCrop] = []
+    out: list[RealPlate] = []
     cache: dict[str, np.ndarray] = {}
     for row in labels:
         if row.quality not in qualities or not row.plate:
@@ -81,7 +113,11 @@ def real_crops(folder: Path, spec: CropSpec, qualities: tuple[str, ...] = ("high
             img = cv2.imread(str(folder / "images" / row.image))
             if img is None:
                 raise ValueError(f"{folder / 'images' / row.image}: not a readable image")
-            cache[row.image] = img
-        crop = crop_plate(cache[row.image], row.box, spec.margin_x, spec.margin_y, spec.width, spec.height)
-        out.append(LabelledCrop(crop, row.plate, row.quality, row.image))
+            cache[row.image] = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY)  # as the runtime greys a frame
+        out.append(RealPlate(cache[row.image], row.box, row.plate, row.quality, row.image))
     return out
+
+
+def real_crops(folder: Path, spec: CropSpec, qualities: tuple[str, ...] = ("high", "low")) -> list[LabelledCrop]:
+    """Crops of the boxed plates of a real-dev style folder (``images/`` + ``labels.csv``)."""
+    return [plate.crop(spec) for plate in real_plates(folder, qualities)]

@@ -25,7 +25,15 @@ from anpr_edge.inference.ocr_core import ctc_greedy_decode
 from anpr_edge.labels import TRAINED_FRACTION, holdout
 from anpr_edge.plates import DIGITS, LETTERS, constrain
 from anpr_edge.training.crnn import CRNN
-from anpr_edge.training.ocr_data import CropSpec, LabelledCrop, generate, load_npz, real_crops
+from anpr_edge.training.ocr_data import (
+    CropSpec,
+    LabelledCrop,
+    RealPlate,
+    generate,
+    load_npz,
+    random_jitter,
+    real_plates,
+)
 
 logger = logging.getLogger("anpr_edge.training.train_ocr")
 
@@ -103,10 +111,13 @@ def cmd_train(args: argparse.Namespace) -> None:
     val_images, val_texts = load_npz(args.data_dir / "val.npz")
     val = [LabelledCrop(im, t) for im, t in zip(val_images, val_texts, strict=True)]
     real: list[LabelledCrop] = []
-    real_train: list[LabelledCrop] = []
+    real_train: list[RealPlate] = []
     if args.real_dev and (args.real_dev / "labels.csv").exists():
-        for c in real_crops(args.real_dev, spec):
-            (real_train if holdout(c.source, args.real_train_fraction) else real).append(c)
+        for plate in real_plates(args.real_dev):
+            if holdout(plate.source, args.real_train_fraction):
+                real_train.append(plate)
+            else:
+                real.append(plate.crop(spec))
         logger.info("real-dev crops: %d held out for validation, %d for training", len(real), len(real_train))
     else:
         logger.warning("real-dev not found at %s: validating on synthetic crops only", args.real_dev)
@@ -138,9 +149,10 @@ def cmd_train(args: argparse.Namespace) -> None:
                 batch_txt = batch_txt + [extra_txt[i] for i in pick]
             if real_train and args.real_per_batch:
                 pick = rng.integers(0, len(real_train), args.real_per_batch)
-                extra = [real_train[i] for i in pick]
-                batch_imgs = np.concatenate([batch_imgs, np.stack([_jitter(_shift(c.image, rng), rng) for c in extra])])
-                batch_txt = batch_txt + [c.text for c in extra]
+                # One crop then its light jitter, plate by plate (the stage-1 order of random draws).
+                extra = [_jitter(_real_crop(real_train[i], spec, args.real_crops, rng).image, rng) for i in pick]
+                batch_imgs = np.concatenate([batch_imgs, np.stack(extra)])
+                batch_txt = batch_txt + [real_train[i].text for i in pick]
             x = to_batch(batch_imgs)
             logp = model(x).log_softmax(-1).permute(1, 0, 2)  # T, N, C
             targets, lengths = encode(batch_txt)
@@ -188,6 +200,15 @@ def _load_extra(paths: list[Path]) -> tuple[np.ndarray, list[str]]:
         return np.zeros((0, 32, 128), np.uint8), []
     logger.info("mixing in %d imported crops from %s", sum(len(t) for _, t in parts), ", ".join(map(str, paths)))
     return np.concatenate([i for i, _ in parts]), [t for _, ts in parts for t in ts]
+
+
+def _real_crop(plate: RealPlate, spec: CropSpec, mode: str, rng: np.random.Generator) -> LabelledCrop:
+    """A training crop of a real plate: ``fixed`` = the box's crop shifted in crop pixels (stage 1);
+    ``source`` = cut from the photo with a random box jitter, so loose edges show the real surroundings."""
+    if mode == "source":
+        return plate.crop(spec, random_jitter(rng))
+    crop = plate.crop(spec)
+    return LabelledCrop(_shift(crop.image, rng), crop.text, crop.quality, crop.source)
 
 
 def _shift(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -255,6 +276,13 @@ def main(argv: list[str] | None = None) -> None:
         "(default: the shipped models' split, so `anpr-edge eval --split untrained` stays honest; 0 = none)",
     )
     t.add_argument("--real-per-batch", type=int, default=8)
+    t.add_argument(
+        "--real-crops",
+        choices=("fixed", "source"),
+        default="fixed",
+        help="how real training crops are jittered: fixed = shift the box's crop (stage 1), "
+        "source = cut each from the photo with a random box jitter",
+    )
     t.add_argument("--init", type=Path, help="start from this checkpoint's weights (fine-tuning), if no last.pt")
     t.add_argument("--extra", type=Path, nargs="*", default=[], help="imported crops (.npz from importers)")
     t.add_argument("--extra-per-batch", type=int, default=32, help="imported crops per batch (the mix ratio)")

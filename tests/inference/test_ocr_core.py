@@ -3,6 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from anpr_edge.inference.ocr import combine_reads
 from anpr_edge.inference.ocr_core import (
     BOX_VARIANTS,
     box_variants,
@@ -113,3 +114,16 @@ def test_vote_takes_the_common_length_and_counts_the_others_as_doubt() -> None:
     assert tie.shape[0] == 9  # a tie keeps the plain crop's length
     with pytest.raises(ValueError):
         vote_variants([])
+
+
+def test_combined_reads_drop_a_bolt_some_crops_see_before_voting() -> None:
+    bolt = one_hot("H001XT1773", 0.9)
+    bolt[9] = one_hot("3", 0.4)[0]  # faint: a bolt after the region, seen by 5 of 9 crops
+    reads = [one_hot("H001XT177", 0.9)] * 4 + [bolt] * 5
+    assert vote_variants(reads).shape[0] == 10  # voting raw reads follows the bolt
+    combined = combine_reads(reads, ALPHABET, 0.5)
+    assert combined.shape == (9, len(ALPHABET))  # the plate's own positions, as the tracker needs
+    assert combined.max(axis=1) == pytest.approx([0.9] * 9)
+    faint_ninth = one_hot("O862YY783", 0.9)
+    faint_ninth[8] = one_hot("3", 0.3)[0]
+    assert combine_reads([faint_ninth], ALPHABET, 0.5).shape[0] == 8  # one crop: the same rule

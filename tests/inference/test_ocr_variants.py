@@ -25,6 +25,7 @@ def test_variants_cut_n_crops_per_plate_and_give_one_read_each(tiny_models: Path
     assert len(crops) == 18  # more than one inference batch (16): the groups are kept apart
     reads = ocr.read_crops(crops, dets)
     assert [r.detection for r in reads] == dets
+    assert all(len(r.text) == r.probs.shape[0] for r in reads)  # the tracker votes these position by position
     with pytest.raises(ValueError, match="17 crops for 2 detections"):
         ocr.read_crops(crops[:17], dets)
 
