@@ -153,7 +153,9 @@ class Daemon:
 
     def init_models(self) -> None:
         m = self.cfg.models
-        self.models = Models.load(m.dir / "plate_detector", m.dir / "plate_ocr", m.device, m.cache_dir)
+        self.models = Models.load(
+            m.dir / "plate_detector", m.dir / "plate_ocr", m.device, m.cache_dir, m.detector_input_size
+        )
 
     def init_sinks(self) -> None:
         self.cfg.storage.state_dir.mkdir(parents=True, exist_ok=True)

@@ -68,9 +68,16 @@ class Models:
     ocr: PlateOCR
 
     @classmethod
-    def load(cls, detector: Path, ocr: Path, device: str, cache_dir: Path | None = None) -> Models:
+    def load(
+        cls,
+        detector: Path,
+        ocr: Path,
+        device: str,
+        cache_dir: Path | None = None,
+        detector_input: tuple[int, int] | None = None,
+    ) -> Models:
         return cls(
-            PlateDetector.load(detector, device, DEFAULTS.conf, DEFAULTS.iou, cache_dir),
+            PlateDetector.load(detector, device, DEFAULTS.conf, DEFAULTS.iou, cache_dir, detector_input),
             PlateOCR.load(ocr, device, CharThresholds(), cache_dir),
         )
 

@@ -50,6 +50,7 @@ BROKEN = [
     (GOOD + "recognition: {conf: 1.5}\n", "recognition.conf", 5),
     (GOOD + "recognition: {max_misses: -1}\n", "recognition.max_misses", 5),
     (GOOD + "models: {device: tpu}\n", "models.device", 5),
+    (GOOD + "models: {detector_input: 512}\n", "models.detector_input", 5),
     (GOOD + "outputs: {mqtt: {port: 70000}}\n", "outputs.mqtt.port", 5),
     (GOOD + "outputs: {csv: {columns: [speed]}}\n", "outputs.csv.columns[0]", 5),
     (GOOD + "  - name: entry\n    source: x.mp4\n", "camera names must be unique", None),

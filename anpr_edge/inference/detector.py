@@ -6,13 +6,14 @@ glues them to a backend. Works for any input shape the metadata gives (640x384 f
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from anpr_edge.errors import InputError
+from anpr_edge.errors import InputError, ModelLoadError
 from anpr_edge.inference.backend import Backend, open_backend
 from anpr_edge.inference.contract import DetectorSpec, load_spec
 from anpr_edge.results import Detection
@@ -25,6 +26,14 @@ class Letterbox:
     scale: float
     pad_x: float
     pad_y: float
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    """``"512x288"`` → ``(512, 288)``; ``ValueError`` for anything else."""
+    m = re.fullmatch(r"\s*(\d+)\s*[xX]\s*(\d+)\s*", text)
+    if not m or int(m[1]) <= 0 or int(m[2]) <= 0:
+        raise ValueError(f"expected WIDTHxHEIGHT such as 512x288, got {text!r}")
+    return int(m[1]), int(m[2])
 
 
 def letterbox(frame: np.ndarray, width: int, height: int, pad_value: int = 114) -> tuple[np.ndarray, Letterbox]:
@@ -93,12 +102,34 @@ class PlateDetector:
 
     @classmethod
     def load(
-        cls, stem: Path, device: str, conf: float | None, iou: float, cache_dir: Path | None = None
+        cls,
+        stem: Path,
+        device: str,
+        conf: float | None,
+        iou: float,
+        cache_dir: Path | None = None,
+        input_size: tuple[int, int] | None = None,
     ) -> PlateDetector:
+        """Load and compile; ``input_size`` (width, height) overrides the metadata's input, which a model
+        exported with a dynamic input (``export_detector``) allows at any multiple of its stride."""
         spec = load_spec(stem, "plate_detector")
         assert isinstance(spec, DetectorSpec)
+        resized = input_size is not None and input_size != (spec.input_width, spec.input_height)
+        if input_size is not None and resized:
+            spec = replace(spec, input_width=input_size[0], input_height=input_size[1])
+            spec.validate(f"detector input {input_size[0]}x{input_size[1]}")
         nc = len(spec.classes)
-        backend = open_backend(stem, device, (1, 3, spec.input_height, spec.input_width), (1, 4 + nc, None), cache_dir)
+        try:
+            backend = open_backend(
+                stem, device, (1, 3, spec.input_height, spec.input_width), (1, 4 + nc, None), cache_dir
+            )
+        except ModelLoadError as exc:
+            if not resized:
+                raise
+            raise ModelLoadError(
+                f"detector input {spec.input_width}x{spec.input_height}: {exc} (this model's input is fixed; "
+                "export it again with export_detector to choose the size at run time)"
+            ) from None
         return cls(backend, spec, conf, iou)
 
     def preprocess(self, frame: np.ndarray) -> tuple[np.ndarray, Letterbox]:

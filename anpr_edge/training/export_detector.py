@@ -68,7 +68,9 @@ def main(argv: list[str] | None = None) -> int:
         p.error(f"--conf must be between 0 and 1, got {a.conf}")
     imgsz = (a.height, a.width)
     a.out.parent.mkdir(parents=True, exist_ok=True)
-    onnx = _export(a.weights, "onnx", imgsz, simplify=True, opset=17, dynamic=False)
+    # A dynamic input: the runtime compiles the float model at the metadata's size or at the one a user
+    # picks (``models.detector_input``); YOLO's attention block otherwise bakes the export size in.
+    onnx = _export(a.weights, "onnx", imgsz, simplify=True, opset=17, dynamic=True)
     shutil.copyfile(onnx, a.out.with_suffix(".onnx"))
     import openvino as ov
 
@@ -77,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     ov.save_model(ov.convert_model(str(onnx)), str(fp32_dir / "plate_detector.xml"), compress_to_fp16=False)
     spec = DetectorSpec(a.width, a.height, conf=a.conf)
     write_spec(fp32_dir / "plate_detector", spec)
-    info: dict[str, object] = {"weights": str(a.weights), "imgsz": [a.width, a.height]}
+    info: dict[str, object] = {"weights": str(a.weights), "imgsz": [a.width, a.height], "dynamic_input": True}
     have_real = (a.real_dev / "labels.csv").exists()
     r32 = recall_of(fp32_dir / "plate_detector", a.real_dev) if have_real else None
     chosen_dir, precision = fp32_dir, "FP32"
@@ -102,6 +104,7 @@ def main(argv: list[str] | None = None) -> int:
             logger.info("INT8: %s", r8[2])
         if r32 is None or r8 is None or r32[0] - r8[0] <= a.max_recall_drop:
             chosen_dir, precision = int8_dir, "INT8"
+            info["dynamic_input"] = False  # the INT8 IR is calibrated and compiled at the export size
     for suffix in (".xml", ".bin"):
         shutil.copyfile(chosen_dir / f"plate_detector{suffix}", a.out.with_suffix(suffix))
     info["precision"] = precision

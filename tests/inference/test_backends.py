@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import shutil
 from pathlib import Path
 
@@ -9,10 +10,15 @@ import numpy as np
 import pytest
 
 from anpr_edge.errors import ModelLoadError
+from anpr_edge.evaluation import iou
 from anpr_edge.inference.contract import DetectorSpec, write_spec
 from anpr_edge.inference.detector import PlateDetector
 from anpr_edge.inference.ocr import CharThresholds, PlateOCR
 from anpr_edge.results import Detection
+from anpr_edge.training.augment import style_plate
+from anpr_edge.training.demo_video import Car, background, draw_car
+from anpr_edge.training.render import render_plate
+from tests.conftest import MODELS, needs_models
 
 
 def frame_with_patch(x: int, y: int, w: int = 64, h: int = 64) -> np.ndarray:
@@ -88,3 +94,27 @@ def test_cuda_without_provider_is_clear(tiny_models: Path) -> None:
         pytest.skip("this machine has CUDA")
     with pytest.raises(ModelLoadError, match="CUDAExecutionProvider"):
         PlateDetector.load(tiny_models / "plate_detector", "cuda", 0.3, 0.5)
+
+
+def test_a_fixed_input_model_refuses_another_input_size_with_the_reason(tiny_models: Path) -> None:
+    with pytest.raises(ModelLoadError, match=r"detector input 512x288: .*this model's input is fixed"):
+        PlateDetector.load(tiny_models / "plate_detector", "cpu", None, 0.5, input_size=(512, 288))
+    with pytest.raises(ModelLoadError, match="input_width=500 must be a positive multiple of stride 32"):
+        PlateDetector.load(tiny_models / "plate_detector", "cpu", None, 0.5, input_size=(500, 288))
+    same = PlateDetector.load(tiny_models / "plate_detector", "cpu", None, 0.5, input_size=(640, 384))
+    assert same.conf == 0.5  # no conf given: the model's own operating point (metadata default)
+
+
+@needs_models
+@pytest.mark.parametrize("device", ["cpu", "onnx-cpu"])
+def test_shipped_detector_runs_at_a_chosen_input_size(device: str) -> None:
+    text = "K777KK777"
+    frame = background(1920, 1080, seed=4)
+    plate = style_plate(render_plate(text, px_per_mm=1.0).image, random.Random(1))
+    box = draw_car(frame, Car(text, 0, 1, lane_x=0.5), plate, 1080 * 0.7, 260.0)
+    for size in ((640, 384), (512, 288)):
+        det = PlateDetector.load(MODELS / "plate_detector", device, None, 0.5, input_size=size)
+        assert (det.spec.input_width, det.spec.input_height) == size
+        x, _ = det.preprocess(frame)
+        assert x.shape == (1, 3, size[1], size[0])
+        assert any(iou(d.box, box) > 0.7 for d in det(frame)), size
