@@ -42,8 +42,8 @@ def recall_of(stem: Path, real_dev: Path, device: str = "cpu") -> tuple[float, f
     return score.recall, score.precision, score.summary()
 
 
-def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+def parser() -> argparse.ArgumentParser:
+    """The command line (also used by ``reproduce`` to check its recipe)."""
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--weights", type=Path, default=Path("work/det_runs/plate_yolo11n/weights/best.pt"))
     p.add_argument("--data", type=Path, default=Path("work/det_data/data.yaml"), help="INT8 calibration data")
@@ -60,6 +60,12 @@ def main(argv: list[str] | None = None) -> int:
         help="the model's operating point, written to its .json: runs that set no conf use it "
         "(choose it with `anpr-edge eval --sweep` on labelled photos it was not trained on; default 0.5)",
     )
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    p = parser()
     a = p.parse_args(argv)
     offline_ultralytics(Path("work/yolo_config").resolve())
     from anpr_edge.inference.contract import DetectorSpec, write_spec

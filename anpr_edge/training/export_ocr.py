@@ -137,15 +137,20 @@ def real_dev_score(stem: Path, real_dev: Path) -> str:
     return score.summary()
 
 
-def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+def parser() -> argparse.ArgumentParser:
+    """The command line (also used by ``reproduce`` to check its recipe)."""
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--checkpoint", type=Path, default=Path("work/ocr/best.pt"))
     p.add_argument("--out", type=Path, default=Path("models/plate_ocr"))
     p.add_argument("--tol", type=float, default=2e-2, help="max |probability difference| allowed")
     p.add_argument("--fp32", action="store_true", help="keep FP32 weights in the IR")
     p.add_argument("--real-dev", type=Path, default=Path("../shared/real-dev"), help="scored into the model card")
-    a = p.parse_args(argv)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    a = parser().parse_args(argv)
     try:
         export(a.checkpoint, a.out, a.tol, not a.fp32, real_dev=a.real_dev)
     except ParityError as exc:

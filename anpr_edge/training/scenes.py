@@ -458,8 +458,8 @@ def contact_sheet(root: Path, png: Path, n: int = 24, cols: int = 6, tile: int =
     cv2.imwrite(str(png), np.vstack(rows))
 
 
-def main(argv: list[str] | None = None) -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+def parser() -> argparse.ArgumentParser:
+    """The command line (also used by ``reproduce`` to check its recipe)."""
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", type=Path, default=Path("work/det_data"))
     p.add_argument("--n", type=int, default=4000, help="training tiles")
@@ -479,7 +479,12 @@ def main(argv: list[str] | None = None) -> None:
         default=None,
         help="models folder of a previous release: centre half the real tiles on its false boxes",
     )
-    a = p.parse_args(argv)
+    return p
+
+
+def main(argv: list[str] | None = None) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    a = parser().parse_args(argv)
     build(a.out, a.n, a.size, a.seed, a.real_dev, a.real_fraction, a.negatives, a.mine_with)
     logger.info("dataset written to %s", a.out)
 

@@ -37,8 +37,8 @@ def offline_ultralytics(config_dir: Path) -> None:
         shutil.copyfile(dejavu, arial)
 
 
-def main(argv: list[str] | None = None) -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+def parser() -> argparse.ArgumentParser:
+    """The command line (also used by ``reproduce`` to check its recipe)."""
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data", type=Path, default=Path("work/det_data/data.yaml"))
     p.add_argument("--project", type=Path, default=Path("work/det_runs"))
@@ -54,7 +54,12 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument(
         "--init", type=Path, help="start from these weights (fine-tuning, e.g. models/checkpoints/plate_yolo11n.pt)"
     )
-    a = p.parse_args(argv)
+    return p
+
+
+def main(argv: list[str] | None = None) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    a = parser().parse_args(argv)
     offline_ultralytics(Path("work/yolo_config").resolve())
     import torch
 

@@ -254,8 +254,8 @@ def plot_metrics(csv_path: Path, png: Path) -> None:
     plt.close(fig)
 
 
-def main(argv: list[str] | None = None) -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+def parser() -> argparse.ArgumentParser:
+    """The command line (also used by ``reproduce`` to check its recipe)."""
     p = argparse.ArgumentParser(description=__doc__)
     sub = p.add_subparsers(dest="cmd", required=True)
     g = sub.add_parser("gen", help="write synthetic chunks")
@@ -293,7 +293,12 @@ def main(argv: list[str] | None = None) -> None:
     t.add_argument("--max-chunks", type=int, default=30)
     t.add_argument("--threads", type=int, default=1)
     t.add_argument("--seed", type=int, default=0)
-    args = p.parse_args(argv)
+    return p
+
+
+def main(argv: list[str] | None = None) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    args = parser().parse_args(argv)
     random.seed(0)
     {"gen": cmd_gen, "train": cmd_train}[args.cmd](args)
 

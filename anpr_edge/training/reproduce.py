@@ -1,0 +1,216 @@
+"""Reproduce the shipped models from this repository with one command (given ``../shared``).
+
+    python -m anpr_edge.training.reproduce [ocr|detector|all] [--out work/reproduce] [--dry-run]
+
+Hours of CPU (about 2.5 for the OCR, 5 for the detector on 2 cores). Each step is the documented recipe
+of ``models/README.md``, in order; re-running the same command after an interruption resumes: the
+trainers continue from their ``last.pt``, and finished steps (their output present) are skipped. The
+models land in ``OUT/models``, never in ``models/``: compare them with
+``anpr-edge eval ../shared/real-dev --split untrained --models OUT/models``, then copy them over.
+
+The OCR steps run in this interpreter (torch, the ``train`` extra). The detector steps need the
+ultralytics environment (README, "Reproduce the models"), named by ``--detector-python`` or
+``ANPR_EDGE_TRAIN_PYTHON``. ``--dry-run`` prints the commands.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+logger = logging.getLogger("anpr_edge.training.reproduce")
+
+#: The shipped OCR reads the boxes mined for the detector's stage 3 (``scenes --mine-with``).
+SHIPPED_OCR = Path("models/plate_ocr")
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One command of the recipe: ``python -m anpr_edge.training.<module> <argv>``."""
+
+    module: str
+    argv: tuple[str, ...]
+    env: str  # "ocr" (this interpreter) or "detector" (the ultralytics environment)
+    done: Path | None = None  # skip the step when this exists
+    marks_done: bool = False  # write ``done`` after the step succeeds (trainers leave no other sign)
+
+    def command(self, python: str) -> list[str]:
+        return [python, "-m", f"anpr_edge.training.{self.module}", *self.argv]
+
+
+def ocr_steps(out: Path) -> list[Step]:
+    """Synthetic chunks, 30 epochs (real-dev trained split mixed in), export with parity checks."""
+    data, run = out / "ocr_data", out / "ocr"
+    return [
+        Step("train_ocr", ("gen", "--data-dir", str(data), "--chunks", "5", "--chunk-size", "5000"), "ocr"),
+        Step(
+            "train_ocr",
+            (
+                "train",
+                "--data-dir",
+                str(data),
+                "--out",
+                str(run),
+                "--epochs",
+                "30",
+                "--steps",
+                "300",
+                "--batch",
+                "64",
+                "--real-train-fraction",
+                "0.5",
+                "--real-per-batch",
+                "6",
+            ),
+            "ocr",
+        ),
+        Step(
+            "export_ocr",
+            ("--checkpoint", str(run / "best.pt"), "--out", str(out / "models" / "plate_ocr")),
+            "ocr",
+            done=out / "models" / "plate_ocr.xml",
+        ),
+    ]
+
+
+def _tiles(out: Path, name: str, seed: int, *extra: str) -> Step:
+    folder = out / name
+    argv = ("--out", str(folder), "--n", "3000", "--seed", str(seed), "--real-fraction", "0.5", *extra)
+    return Step("scenes", argv, "detector", done=folder / "contact_sheet.png")
+
+
+def _train(out: Path, data: str, name: str, *extra: str) -> Step:
+    runs = out / "det_runs"
+    argv = ("--data", str(out / data / "data.yaml"), "--project", str(runs), "--name", name, *extra)
+    return Step("train_detector", argv, "detector", done=runs / name / "done", marks_done=True)
+
+
+def _export(out: Path, run: str, data: str, stem: Path) -> Step:
+    weights = out / "det_runs" / run / "weights" / "last.pt"
+    argv = ("--weights", str(weights), "--data", str(out / data / "data.yaml"), "--no-int8", "--out", str(stem))
+    return Step("export_detector", (*argv, "--conf", "0.5"), "detector", done=stem.with_suffix(".xml"))
+
+
+def detector_steps(out: Path) -> list[Step]:
+    """Stages 1-3 of the detector (tiles, training, the stage-2 export that mines stage 3's negatives)."""
+    runs = out / "det_runs"
+    stage2 = out / "stage2_models"
+    return [
+        _tiles(out, "det_data", 0, "--negatives", "basic"),
+        # Stage 1 ran on a 1.7 h budget, which ultralytics turned into 8 epochs: the epochs are the recipe.
+        _train(out, "det_data", "plate_yolo11n", "--epochs", "8"),
+        _tiles(out, "det_data2", 1, "--negatives", "basic"),
+        _train(
+            out,
+            "det_data2",
+            "plate_yolo11n_ft2",
+            "--init",
+            str(runs / "plate_yolo11n" / "weights" / "best.pt"),
+            "--lr0",
+            "0.001",
+            "--epochs",
+            "7",
+            "--threads",
+            "2",
+        ),
+        _export(out, "plate_yolo11n_ft2", "det_data2", stage2 / "plate_detector"),
+        _tiles(out, "det_data3", 2, "--mine-with", str(stage2)),
+        _train(
+            out,
+            "det_data3",
+            "plate_yolo11n_ft3",
+            "--init",
+            str(runs / "plate_yolo11n_ft2" / "weights" / "last.pt"),
+            "--lr0",
+            "0.001",
+            "--epochs",
+            "5",
+            "--threads",
+            "2",
+        ),
+        _export(out, "plate_yolo11n_ft3", "det_data3", out / "models" / "plate_detector"),
+    ]
+
+
+def steps_for(what: str, out: Path) -> list[Step]:
+    return {"ocr": ocr_steps, "detector": detector_steps}.get(what, lambda o: ocr_steps(o) + detector_steps(o))(out)
+
+
+def check_recipe(steps: list[Step]) -> None:
+    """Parse every step's arguments with its module's own parser: a renamed option fails here, not hours in."""
+    for step in steps:
+        module = importlib.import_module(f"anpr_edge.training.{step.module}")
+        try:
+            module.parser().parse_args(list(step.argv))
+        except SystemExit:
+            raise SystemExit(f"reproduce: the recipe's {step.module} arguments no longer parse: {step.argv}") from None
+
+
+def _prepare(step: Step) -> None:
+    """Stage 3 mines with the stage-2 detector and the shipped OCR: put the OCR beside that detector."""
+    if step.module == "scenes" and "--mine-with" in step.argv:
+        folder = Path(step.argv[step.argv.index("--mine-with") + 1])
+        for suffix in (".xml", ".bin", ".json"):
+            shutil.copyfile(SHIPPED_OCR.with_suffix(suffix), folder / f"plate_ocr{suffix}")
+
+
+def run(steps: list[Step], pythons: dict[str, str], dry_run: bool) -> None:
+    for i, step in enumerate(steps, 1):
+        cmd = step.command(pythons[step.env])
+        line = shlex.join(cmd)
+        if step.done is not None and step.done.exists():
+            logger.info("[%d/%d] done already (%s): %s", i, len(steps), step.done, line)
+            continue
+        if dry_run:
+            print(line)
+            continue
+        logger.info("[%d/%d] %s", i, len(steps), line)
+        _prepare(step)
+        result = subprocess.run(cmd, check=False)
+        if result.returncode != 0:
+            raise SystemExit(f"reproduce: step {i} failed (exit {result.returncode}): {line}")
+        if step.marks_done and step.done is not None:
+            step.done.write_text("finished\n")
+
+
+def parser() -> argparse.ArgumentParser:
+    """The command line."""
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("what", nargs="?", choices=("ocr", "detector", "all"), default="all")
+    p.add_argument("--out", type=Path, default=Path("work/reproduce"), help="everything is written under here")
+    p.add_argument(
+        "--detector-python",
+        default=os.environ.get("ANPR_EDGE_TRAIN_PYTHON"),
+        help="python of the ultralytics environment (default: $ANPR_EDGE_TRAIN_PYTHON)",
+    )
+    p.add_argument("--dry-run", action="store_true", help="print the commands still to run, run nothing")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    a = parser().parse_args(argv)
+    steps = steps_for(a.what, a.out)
+    check_recipe(steps)
+    needs_detector = any(s.env == "detector" for s in steps)
+    if needs_detector and not a.detector_python and not a.dry_run:
+        raise SystemExit(
+            "reproduce: the detector steps need the ultralytics environment: pass --detector-python PATH or set "
+            "ANPR_EDGE_TRAIN_PYTHON (README, 'Reproduce the models', says how to make it)"
+        )
+    if not Path("../shared/fonts").is_dir() or not Path("../shared/real-dev/labels.csv").is_file():
+        logger.warning("../shared (font, real-dev photos) not found: the models will not be the shipped ones")
+    run(steps, {"ocr": sys.executable, "detector": a.detector_python or "python"}, a.dry_run)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,69 @@
+"""``python -m anpr_edge.training.reproduce``: the one-command recipe parses, orders, resumes and runs."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from anpr_edge.training.reproduce import Step, check_recipe, main, run, steps_for
+from tests.conftest import ROOT
+
+
+def test_every_step_of_the_recipe_parses_with_its_module(tmp_path: Path) -> None:
+    steps = steps_for("all", tmp_path)
+    check_recipe(steps)  # a renamed or removed option fails here
+    assert [s.module for s in steps][:3] == ["train_ocr", "train_ocr", "export_ocr"]
+    assert [s.module for s in steps].count("train_detector") == 3  # stages 1-3
+    # stage 3 starts from stage 2's weights and mines with stage 2's export
+    ft3 = next(s for s in steps if "plate_yolo11n_ft3" in s.argv and s.module == "train_detector")
+    assert str(tmp_path / "det_runs" / "plate_yolo11n_ft2" / "weights" / "last.pt") in ft3.argv
+    assert all(str(tmp_path) in " ".join(s.argv) for s in steps)  # nothing lands in models/
+
+
+def test_dry_run_lists_what_is_left_and_skips_finished_steps(tmp_path: Path) -> None:
+    def dry() -> list[str]:
+        r = subprocess.run(
+            [sys.executable, "-m", "anpr_edge.training.reproduce", "detector", "--out", str(tmp_path), "--dry-run"],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            timeout=120,
+        )
+        assert r.returncode == 0, r.stderr
+        return r.stdout.splitlines()
+
+    before = dry()
+    assert len(before) == 8 and all(" -m anpr_edge.training." in line for line in before)
+    (tmp_path / "det_data").mkdir()
+    (tmp_path / "det_data" / "contact_sheet.png").write_bytes(b"")
+    (tmp_path / "det_runs" / "plate_yolo11n").mkdir(parents=True)
+    (tmp_path / "det_runs" / "plate_yolo11n" / "done").write_text("finished\n")
+    assert dry() == before[2:]
+
+
+def test_detector_steps_without_the_ultralytics_environment_say_what_to_do(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("ANPR_EDGE_TRAIN_PYTHON", raising=False)
+    with pytest.raises(SystemExit, match="--detector-python PATH or set ANPR_EDGE_TRAIN_PYTHON"):
+        main(["detector", "--out", str(tmp_path)])
+
+
+def test_steps_run_as_subprocesses_and_a_failure_names_the_step(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(ROOT)
+    data = tmp_path / "ocr_data"
+    gen = Step(
+        "train_ocr", ("gen", "--data-dir", str(data), "--chunks", "1", "--chunk-size", "3", "--val-size", "2"), "ocr"
+    )
+    marked = Step("train_ocr", ("gen", "--data-dir", str(data), "--chunks", "1"), "ocr", tmp_path / "done", True)
+    run([gen, marked], {"ocr": sys.executable}, dry_run=False)
+    assert (data / "chunk_0000.npz").is_file() and (data / "val.npz").is_file()
+    assert (tmp_path / "done").read_text() == "finished\n"
+    bad = Step("train_ocr", ("gen", "--no-such-option"), "ocr")
+    with pytest.raises(SystemExit, match=r"step 1 failed \(exit 2\): .*--no-such-option"):
+        run([bad], {"ocr": sys.executable}, dry_run=False)
