@@ -32,6 +32,14 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     for stem in ("plate_detector", "plate_ocr"):
         if not (cfg.models.dir / f"{stem}.json").is_file():
             problems.append(f"models.dir: {cfg.models.dir / (stem + '.json')} not found")
+    size = cfg.models.detector_input_size
+    if size is not None and (cfg.models.dir / "plate_detector.json").is_file():
+        from anpr_edge.inference.contract import DetectorSpec, load_spec
+
+        spec = load_spec(cfg.models.dir / "plate_detector.json", "plate_detector")
+        assert isinstance(spec, DetectorSpec)
+        if size[0] % spec.stride or size[1] % spec.stride:
+            problems.append(f"models.detector_input: {cfg.models.detector_input} is not a multiple of {spec.stride}")
     for i, cam in enumerate(cfg.cameras):
         src = cam.source
         is_path = isinstance(src, str) and "://" not in src and not src.startswith("/dev/") and not src.isdigit()

@@ -102,3 +102,15 @@ def test_recognition_schema_and_pipeline_settings_agree() -> None:
     assert defaults == RecognitionConfig().model_dump()
     assert set(RecognitionOverrides.model_fields) == set(defaults)
     assert RecognitionOverrides().model_dump() == dict.fromkeys(defaults)
+
+
+def test_check_config_checks_the_detector_input_against_the_model(tmp_path: Path) -> None:
+    models = ROOT / "models"
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(f"models: {{dir: {models}, detector_input: 500x288}}\ncameras:\n  - {{name: a, source: '0'}}\n")
+    cmd = [sys.executable, "-m", "anpr_edge.cli", "check-config", str(cfg)]
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    assert r.returncode == 2 and "models.detector_input: 500x288 is not a multiple of 32" in r.stderr
+    cfg.write_text(cfg.read_text().replace("500x288", "512x288"))
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
