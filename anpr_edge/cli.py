@@ -156,12 +156,16 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from anpr_edge.model_eval import evaluate, labelled_images
+    from anpr_edge.model_eval import evaluate, evaluate_clips, labelled_images
 
     settings = settings_from(args)
+    if args.clips is not None and not 1 <= args.clips <= 250:
+        raise AnprError(f"--clips must be 1-250 frames, got {args.clips}")
     by_image = labelled_images(args.folder, args.split)  # a bad folder fails before the models load
     models = load_models(args)
     print(evaluate(models, settings, args.folder, by_image, args.split, args.sweep))
+    if args.clips:
+        print("\n".join(evaluate_clips(models, settings, args.folder, by_image, args.clips)))
     return 0
 
 
@@ -209,6 +213,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="real-dev images the shipped models were not trained on (untrained), or were",
     )
     ev.add_argument("--sweep", action="store_true", help="also the detector's recall/precision at conf 0.30-0.80")
+    ev.add_argument(
+        "--clips",
+        type=int,
+        metavar="N",
+        help="also play each photo as an N-frame clip with camera shake through the video pipeline "
+        "(as process and the daemon) and score its events",
+    )
     add_model_options(ev)
     add_recognition_options(ev)
     ev.set_defaults(func=cmd_eval)

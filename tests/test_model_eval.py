@@ -9,7 +9,10 @@ import sys
 from pathlib import Path
 
 import cv2
+import numpy as np
+import pytest
 
+from anpr_edge.model_eval import shake, unshake
 from anpr_edge.training.augment import style_plate
 from anpr_edge.training.demo_video import Car, background, draw_car
 from anpr_edge.training.render import render_plate
@@ -61,8 +64,34 @@ def test_eval_scores_detector_ocr_and_end_to_end(tmp_path: Path) -> None:
     assert any(line.startswith("end-to-end[high]") and "plates 2" in line for line in out)
 
 
+@needs_models
+def test_eval_clips_score_the_video_pipeline_events(tmp_path: Path) -> None:
+    write_fixture(tmp_path / "set")
+    r = run_eval(str(tmp_path / "set"), "--clips", "6")
+    assert r.returncode == 0, r.stderr
+    out = r.stdout.splitlines()
+    high = next(line for line in out if line.startswith("clips[high] 6 frames, events plates 2"))
+    assert any(line.startswith("clips[low] 6 frames, events plates 1") for line in out)
+    assert out[-1].startswith("clips  events on no labelled plate ") and out[-1].endswith("duplicate events 0")
+    if font_available():  # the plate font the OCR learnt: each clear plate is one exact event
+        assert "exact 100.0%" in high
+    bad = run_eval(str(tmp_path / "set"), "--clips", "0")
+    assert bad.returncode == 2 and "--clips must be 1-250 frames, got 0" in bad.stderr
+
+
 def test_eval_without_labels_is_one_line(tmp_path: Path) -> None:
     (tmp_path / "images").mkdir()
     r = run_eval(str(tmp_path))
     assert r.returncode == 2 and "labels.csv: labels file not found" in r.stderr
     assert "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1
+
+
+def test_unshake_maps_a_shaken_box_back_to_the_photo() -> None:
+    maps = shake(1600, 900, 5, seed=3)
+    assert len(maps) == 5 and not np.allclose(maps[0], maps[1])  # every frame moves
+    box = (400.0, 500.0, 600.0, 550.0)
+    for m in maps:
+        corners = m @ np.array([[box[0], box[2]], [box[1], box[3]], [1.0, 1.0]])
+        shaken = (corners[0, 0], corners[1, 0], corners[0, 1], corners[1, 1])
+        assert unshake(shaken, m) == pytest.approx(box)
+        assert abs(m[0, 0] - 1) <= 0.02 and abs(m[0, 2] - (1 - m[0, 0]) * 800) <= 8.0
