@@ -1,7 +1,7 @@
 """YOLO11 plate detector: letterbox → infer → decode + NMS → boxes in frame pixels.
 
 The pure functions (:func:`letterbox`, :func:`decode`) take and return numpy; :class:`PlateDetector`
-glues them to a backend. Works for any input shape the metadata gives (640x384 for 16:9 cameras).
+glues them to a backend. Works for any input shape the metadata gives (512x288 for 16:9 cameras) or a user picks.
 """
 
 from __future__ import annotations
