@@ -141,13 +141,15 @@ def evaluate_clips(
         h, w = img.shape[:2]
         maps = shake(w, h, frames, zlib.crc32(name.encode()))
         pipeline = CameraPipeline("eval", models, settings)
-        events: list[tuple[Box, PlateEvent]] = []
+        emitted: list[PlateEvent] = []
         for i, m in enumerate(maps):
             frame = cv2.warpAffine(img, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-            events += [(unshake(e.box, m), e) for e in pipeline.process(frame, i / CLIP_FPS)]
-        events += [(unshake(e.box, maps[-1]), e) for e in pipeline.flush(frames / CLIP_FPS)]
+            emitted += pipeline.process(frame, i / CLIP_FPS)
+        emitted += pipeline.flush(frames / CLIP_FPS)
         matched: dict[int, list[PlateEvent]] = {}
-        for box, event in events:
+        for event in emitted:
+            # The event's box is from the frame its track was last seen in: undo that frame's shake.
+            box = unshake(event.box, maps[min(round(event.last_seen * CLIP_FPS), frames - 1)])
             best = max(range(len(rows)), key=lambda k: iou(box, rows[k].box), default=None)
             if best is None or iou(box, rows[best].box) < 0.5:
                 false_events.append(event.plate)

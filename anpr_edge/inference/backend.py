@@ -35,13 +35,17 @@ def model_file(stem: Path, device: str) -> Path:
     return stem.with_suffix(suffix) if stem.suffix in ("", ".xml", ".onnx") else stem
 
 
+class ShapeMismatchError(ModelLoadError):
+    """A model's input or output shape is not the one its metadata (or the user) asks for."""
+
+
 def check_shape(where: Path, what: str, expected: ShapeSpec, found: tuple[int | None, ...]) -> None:
     """Raise ``ModelLoadError`` naming expected vs found unless every fixed dimension agrees."""
     ok = len(expected) == len(found) and all(
         e is None or f is None or e == f for e, f in zip(expected, found, strict=True)
     )
     if not ok:
-        raise ModelLoadError(f"{where}: {what} shape {_fmt(found)} does not match expected {_fmt(expected)}")
+        raise ShapeMismatchError(f"{where}: {what} shape {_fmt(found)} does not match expected {_fmt(expected)}")
 
 
 def _fmt(shape: tuple[int | None, ...]) -> str:

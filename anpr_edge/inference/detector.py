@@ -13,8 +13,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from anpr_edge.errors import InputError, ModelLoadError
-from anpr_edge.inference.backend import Backend, open_backend
+from anpr_edge.errors import InputError
+from anpr_edge.inference.backend import Backend, ShapeMismatchError, open_backend
 from anpr_edge.inference.contract import DetectorSpec, load_spec
 from anpr_edge.results import Detection
 
@@ -123,10 +123,10 @@ class PlateDetector:
             backend = open_backend(
                 stem, device, (1, 3, spec.input_height, spec.input_width), (1, 4 + nc, None), cache_dir
             )
-        except ModelLoadError as exc:
+        except ShapeMismatchError as exc:
             if not resized:
                 raise
-            raise ModelLoadError(
+            raise ShapeMismatchError(
                 f"detector input {spec.input_width}x{spec.input_height}: {exc} (this model's input is fixed; "
                 "export it again with export_detector to choose the size at run time)"
             ) from None
