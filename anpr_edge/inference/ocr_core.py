@@ -68,12 +68,16 @@ BOX_VARIANTS: tuple[tuple[float, float, float, float], ...] = (
 )
 
 
-def box_variant(box: Box, i: int) -> Box:
-    """Variant ``i`` of :data:`BOX_VARIANTS` applied to ``box``."""
-    dx, dy, sx, sy = BOX_VARIANTS[i]
+def jitter_box(box: Box, dx: float, dy: float, sx: float, sy: float) -> Box:
+    """``box`` moved by ``(dx, dy)`` and grown by ``(sx, sy)`` per side, in box widths / heights."""
     x1, y1, x2, y2 = box
     w, h = x2 - x1, y2 - y1
     return (x1 + (dx - sx) * w, y1 + (dy - sy) * h, x2 + (dx + sx) * w, y2 + (dy + sy) * h)
+
+
+def box_variant(box: Box, i: int) -> Box:
+    """Variant ``i`` of :data:`BOX_VARIANTS` applied to ``box``."""
+    return jitter_box(box, *BOX_VARIANTS[i])
 
 
 def box_variants(box: Box, n: int) -> list[Box]:

@@ -14,7 +14,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from anpr_edge.inference.ocr_core import crop_plate
+from anpr_edge.inference.ocr_core import crop_plate, jitter_box
 from anpr_edge.labels import read_labels
 from anpr_edge.training.augment import ocr_training_crop
 from anpr_edge.training.render import random_plate
@@ -81,10 +81,7 @@ class RealPlate:
 
     def crop(self, spec: CropSpec, jitter: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)) -> LabelledCrop:
         """The runtime's crop of the box moved by ``(dx, dy)`` and grown by ``(sx, sy)`` per side."""
-        dx, dy, sx, sy = jitter
-        x1, y1, x2, y2 = self.box
-        w, h = x2 - x1, y2 - y1
-        box = (x1 + (dx - sx) * w, y1 + (dy - sy) * h, x2 + (dx + sx) * w, y2 + (dy + sy) * h)
+        box = jitter_box(self.box, *jitter)
         image = crop_plate(self.frame, box, spec.margin_x, spec.margin_y, spec.width, spec.height)
         return LabelledCrop(image, self.text, self.quality, self.source)
 
