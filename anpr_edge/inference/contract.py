@@ -56,6 +56,7 @@ class OcrSpec:
     crop_margin_x: float = 0.03
     crop_margin_y: float = 0.08
     task: str = "plate_ocr"
+    deskew: bool = False  # crops are turned level by the plate's slope (ocr_core.skew_angle) before stretching
 
     def validate(self, where: str) -> None:
         if self.input_width <= 0 or self.input_height <= 0:
@@ -67,6 +68,8 @@ class OcrSpec:
             raise ModelLoadError(f"{where}: blank must be class 0, got {self.blank}")
         if self.std <= 0:
             raise ModelLoadError(f"{where}: std must be positive")
+        if not isinstance(self.deskew, bool):
+            raise ModelLoadError(f"{where}: deskew must be true or false, got {self.deskew!r}")
 
 
 Spec = DetectorSpec | OcrSpec

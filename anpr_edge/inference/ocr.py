@@ -6,11 +6,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from anpr_edge.inference.backend import Backend, open_backend
 from anpr_edge.inference.contract import OcrSpec, load_spec
-from anpr_edge.inference.ocr_core import box_variants, crop_plate, ctc_greedy_decode, to_tensor, vote_variants
+from anpr_edge.inference.ocr_core import (
+    box_variants,
+    crop_plate,
+    ctc_greedy_decode,
+    skew_angle,
+    to_tensor,
+    vote_variants,
+)
 from anpr_edge.plates import constrain, trim_tail
 from anpr_edge.results import Detection, PlateRead
 
@@ -58,13 +66,20 @@ class PlateOCR:
         return cls(backend, spec, thresholds)
 
     def crops(self, frame: np.ndarray, detections: Sequence[Detection], variants: int = 1) -> list[np.ndarray]:
-        """The OCR input of each detection: ``variants`` jittered crops per plate, plate by plate."""
+        """The OCR input of each detection: ``variants`` jittered crops per plate, plate by plate.
+
+        A model trained on level crops (``deskew`` in its metadata) gets each plate turned by the slope
+        measured in its detector box; the variant boxes share that slope.
+        """
         s = self.spec
-        return [
-            crop_plate(frame, box, s.crop_margin_x, s.crop_margin_y, s.input_width, s.input_height)
-            for d in detections
-            for box in box_variants(d.box, variants)
-        ]
+        grey = frame if frame.ndim == 2 else cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
+        out = []
+        for d in detections:
+            angle = skew_angle(grey, d.box) if s.deskew else 0.0
+            for box in box_variants(d.box, variants):
+                cut = crop_plate(grey, box, s.crop_margin_x, s.crop_margin_y, s.input_width, s.input_height, angle)
+                out.append(cut)
+        return out
 
     def read_crops(
         self, crops: Sequence[np.ndarray], detections: Sequence[Detection], thresholds: CharThresholds | None = None

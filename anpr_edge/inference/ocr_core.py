@@ -23,17 +23,24 @@ def expand_box(box: Box, margin_x: float, margin_y: float) -> Box:
     return (x1 - margin_x * w, y1 - margin_y * h, x2 + margin_x * w, y2 + margin_y * h)
 
 
-def crop_plate(frame: np.ndarray, box: Box, margin_x: float, margin_y: float, out_w: int, out_h: int) -> np.ndarray:
+def crop_plate(
+    frame: np.ndarray, box: Box, margin_x: float, margin_y: float, out_w: int, out_h: int, angle: float = 0.0
+) -> np.ndarray:
     """Cut ``box`` plus margin out of a BGR frame, as a ``out_h x out_w`` grey image.
 
     Parts of the expanded box outside the frame are filled by edge replication (a plate at the
     border keeps its size). The aspect ratio is not kept: the model is trained on stretched crops.
+    With ``angle`` (degrees, the text line's slope, :func:`skew_angle`), the crop is a rectangle turned
+    by that angle about the box centre, as wide as the box and as high as a plate of that slope leaves
+    room for (:func:`deskewed_size`), so the characters come out level.
     """
+    grey = frame if frame.ndim == 2 else cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
+    if angle:
+        return _crop_turned(grey, box, margin_x, margin_y, out_w, out_h, angle)
     x1, y1, x2, y2 = expand_box(box, margin_x, margin_y)
     w, h = max(x2 - x1, 1.0), max(y2 - y1, 1.0)
     # Affine map from the crop rectangle to the output: one warp does crop, pad and resize.
     m = np.array([[out_w / w, 0.0, -x1 * out_w / w], [0.0, out_h / h, -y1 * out_h / h]], np.float32)
-    grey = frame if frame.ndim == 2 else cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
     shrink = min(out_w / w, out_h / h)
     interp = cv2.INTER_AREA if shrink < 0.5 else cv2.INTER_LINEAR
     if interp == cv2.INTER_AREA:
@@ -50,6 +57,80 @@ def crop_plate(frame: np.ndarray, box: Box, margin_x: float, margin_y: float, ou
             )
             grey = part
     return cv2.warpAffine(grey, m, (out_w, out_h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+
+def deskewed_size(box: Box, angle: float) -> tuple[float, float]:
+    """Width and height of a plate turned by ``angle`` degrees whose axis-aligned box is ``box``.
+
+    The width is the box's; the height is what is left once the slope's rise is taken off
+    (``H cos a - W |sin a|``), never under 40 % of the box's height.
+    """
+    x1, y1, x2, y2 = box
+    w, h = max(x2 - x1, 1.0), max(y2 - y1, 1.0)
+    t = np.deg2rad(angle)
+    return w, max(h * float(np.cos(t)) - w * abs(float(np.sin(t))), 0.4 * h)
+
+
+def _crop_turned(
+    grey: np.ndarray, box: Box, margin_x: float, margin_y: float, out_w: int, out_h: int, angle: float
+) -> np.ndarray:
+    w, h = deskewed_size(box, angle)
+    bx1, by1, bx2, by2 = expand_box((-w / 2, -h / 2, w / 2, h / 2), margin_x, margin_y)
+    t = np.deg2rad(angle)
+    rot = np.array([[np.cos(t), -np.sin(t)], [np.sin(t), np.cos(t)]])
+    # Output pixel (u, v) -> frame point  rot @ (bx1 + u * cw / out_w, by1 + v * ch / out_h) + box centre.
+    a = rot @ np.diag([(bx2 - bx1) / out_w, (by2 - by1) / out_h])
+    b = np.array([(box[0] + box[2]) / 2, (box[1] + box[3]) / 2]) + rot @ np.array([bx1, by1])
+    shrink = min(out_w / (bx2 - bx1), out_h / (by2 - by1))
+    if shrink < 0.5:  # no area filter in warpAffine: pre-shrink the region the crop covers
+        corners = np.array([[0, 0], [out_w, 0], [0, out_h], [out_w, out_h]], np.float64) @ a.T + b
+        xi1, yi1 = max(int(corners[:, 0].min()) - 2, 0), max(int(corners[:, 1].min()) - 2, 0)
+        xi2 = min(int(np.ceil(corners[:, 0].max())) + 2, grey.shape[1])
+        yi2 = min(int(np.ceil(corners[:, 1].max())) + 2, grey.shape[0])
+        if xi2 > xi1 and yi2 > yi1:
+            part = cv2.resize(grey[yi1:yi2, xi1:xi2], None, fx=2 * shrink, fy=2 * shrink, interpolation=cv2.INTER_AREA)
+            scale = np.diag([part.shape[1] / (xi2 - xi1), part.shape[0] / (yi2 - yi1)])
+            a, b = scale @ a, scale @ (b - np.array([xi1, yi1]))
+            grey = part
+    m = np.hstack([a, b[:, None]]).astype(np.float32)
+    flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
+    return cv2.warpAffine(grey, m, (out_w, out_h), flags=flags, borderMode=cv2.BORDER_REPLICATE)
+
+
+#: Largest slope :func:`skew_angle` looks for, in degrees.
+MAX_SKEW = 20.0
+
+
+def skew_angle(grey: np.ndarray, box: Box, max_deg: float = MAX_SKEW, work_width: int = 96) -> float:
+    """Slope of a plate's text lines inside ``box`` of a grey frame, in whole degrees (image y down:
+    positive = falling to the right); 0 when the box holds too little to tell.
+
+    Near-horizontal edges (the plate's rims, the tops and feet of the characters) are projected onto
+    the vertical at each candidate slope; the slope that stacks them into the sharpest rows wins.
+    """
+    x1, y1 = max(round(box[0]), 0), max(round(box[1]), 0)
+    x2, y2 = min(round(box[2]), grey.shape[1]), min(round(box[3]), grey.shape[0])
+    if x2 - x1 < 8 or y2 - y1 < 4:
+        return 0.0
+    part = grey[y1:y2, x1:x2]
+    height = max(4, round(part.shape[0] * work_width / part.shape[1]))
+    g = cv2.resize(part, (work_width, height), interpolation=cv2.INTER_AREA).astype(np.float32)
+    gx, gy = cv2.Sobel(g, cv2.CV_32F, 1, 0, ksize=3), cv2.Sobel(g, cv2.CV_32F, 0, 1, ksize=3)
+    mag = np.hypot(gx, gy)
+    ys, xs = np.nonzero((np.abs(gy) > np.abs(gx)) & (mag > np.percentile(mag, 75)))
+    if len(xs) < 20:
+        return 0.0
+    weight = mag[ys, xs]
+    xc, yc = xs - work_width / 2, ys - height / 2
+    best, best_angle = -1.0, 0.0
+    for deg in range(-int(max_deg), int(max_deg) + 1):
+        t = np.deg2rad(deg)
+        rows = yc * np.cos(t) - xc * np.sin(t)  # each edge pixel's row once the slope is taken out
+        hist = np.bincount(np.round(rows - rows.min()).astype(np.int64), weights=weight)
+        score = float(np.dot(hist, hist))
+        if score > best:
+            best, best_angle = score, float(deg)
+    return best_angle
 
 
 # Box jitters for reading one plate several times: (dx, dy) shift and (sx, sy) growth of every side, in box

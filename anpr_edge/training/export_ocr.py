@@ -94,7 +94,7 @@ def export(
     crnn = CRNN(len(ALPHABET) + 1)
     crnn.load_state_dict(state["model"])
     model = CRNNWithSoftmax(crnn).eval()
-    spec = CropSpec()
+    spec = CropSpec(**state.get("crop_spec", {}))  # checkpoints from before crop_spec cut plain crops
     out.parent.mkdir(parents=True, exist_ok=True)
     onnx_path, xml_path = out.with_suffix(".onnx"), out.with_suffix(".xml")
     export_onnx(model, onnx_path, spec.height, spec.width)
@@ -102,7 +102,7 @@ def export(
     crops = np.stack([synthetic_sample(10**9 + i, spec).image for i in range(samples)])
     x = ((crops.astype(np.float32) - MEAN) / STD)[:, None]
     diffs = check_parity(model, onnx_path, xml_path, x, tol)
-    meta = OcrSpec(spec.width, spec.height, ALPHABET, MEAN, STD, 0, spec.margin_x, spec.margin_y)
+    meta = OcrSpec(spec.width, spec.height, ALPHABET, MEAN, STD, 0, spec.margin_x, spec.margin_y, deskew=spec.deskew)
     write_spec(
         out,
         meta,
@@ -121,15 +121,15 @@ def export(
         "parity max abs diff": ", ".join(f"{k} {v:.2e}" for k, v in diffs.items()),
     }
     if real_dev is not None and (real_dev / "labels.csv").is_file():
-        facts["real-dev, images not trained on, labelled boxes"] = real_dev_score(out, real_dev)
+        facts["real-dev, images not trained on, labelled boxes"] = real_dev_score(out, real_dev, spec)
     update_card(out.parent / "README.md", out.name, facts)
     return diffs
 
 
-def real_dev_score(stem: Path, real_dev: Path) -> str:
+def real_dev_score(stem: Path, real_dev: Path, spec: CropSpec) -> str:
     """The exported model, through the runtime, on the high-quality plates of the untrained real-dev images."""
     ocr = PlateOCR.load(stem, "cpu", CharThresholds())
-    crops = [c for c in real_crops(real_dev, CropSpec(), ("high",)) if not trained_on(c.source)]
+    crops = [c for c in real_crops(real_dev, spec, ("high",)) if not trained_on(c.source)]
     reads = ocr.read_crops([c.image for c in crops], [Detection((0.0, 0.0, 1.0, 1.0), 1.0)] * len(crops))
     score = OcrScore()
     for crop, read in zip(crops, reads, strict=True):

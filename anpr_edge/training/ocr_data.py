@@ -6,15 +6,16 @@ exactly as the runtime cuts it, and its plate text.
 
 from __future__ import annotations
 
+import json
 import logging
 import random
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from anpr_edge.inference.ocr_core import crop_plate, jitter_box
+from anpr_edge.inference.ocr_core import crop_plate, jitter_box, skew_angle
 from anpr_edge.labels import read_labels
 from anpr_edge.training.augment import ocr_training_crop
 from anpr_edge.training.render import random_plate
@@ -30,6 +31,28 @@ class CropSpec:
     height: int = 32
     margin_x: float = 0.03
     margin_y: float = 0.08
+    deskew: bool = False  # turn each crop level by the plate's measured slope (ocr_core.skew_angle)
+
+    def cut(self, frame: np.ndarray, box: tuple[float, float, float, float]) -> np.ndarray:
+        """The runtime's crop of ``box`` (``PlateOCR.crops`` with one variant)."""
+        grey = frame if frame.ndim == 2 else cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
+        angle = skew_angle(grey, box) if self.deskew else 0.0
+        return crop_plate(grey, box, self.margin_x, self.margin_y, self.width, self.height, angle)
+
+
+SPEC_FILE = "crop_spec.json"
+
+
+def save_spec(data_dir: Path, spec: CropSpec) -> None:
+    """Record how a data folder's crops were cut, so training and export cannot mix up crop kinds."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    (data_dir / SPEC_FILE).write_text(json.dumps(asdict(spec), indent=2) + "\n")
+
+
+def load_spec(data_dir: Path) -> CropSpec:
+    """The crop spec of a data folder (folders from before the file existed hold plain crops)."""
+    path = data_dir / SPEC_FILE
+    return CropSpec(**json.loads(path.read_text())) if path.exists() else CropSpec()
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,8 +68,7 @@ def synthetic_sample(seed: int, spec: CropSpec) -> LabelledCrop:
     rng = random.Random(seed)
     text = random_plate(rng)
     scene, box = ocr_training_crop(text, rng)
-    crop = crop_plate(scene, box, spec.margin_x, spec.margin_y, spec.width, spec.height)
-    return LabelledCrop(crop, text)
+    return LabelledCrop(spec.cut(scene, box), text)
 
 
 def generate(n: int, seed: int, spec: CropSpec, out: Path) -> Path:
@@ -82,8 +104,7 @@ class RealPlate:
     def crop(self, spec: CropSpec, jitter: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)) -> LabelledCrop:
         """The runtime's crop of the box moved by ``(dx, dy)`` and grown by ``(sx, sy)`` per side."""
         box = jitter_box(self.box, *jitter)
-        image = crop_plate(self.frame, box, spec.margin_x, spec.margin_y, spec.width, spec.height)
-        return LabelledCrop(image, self.text, self.quality, self.source)
+        return LabelledCrop(spec.cut(self.frame, box), self.text, self.quality, self.source)
 
 
 # Box jitter for real training crops, per side in box widths / heights: (dx, dy, sx, sy) drawn uniformly from

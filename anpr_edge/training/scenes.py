@@ -58,12 +58,27 @@ class MinedBox:
     unboxed_plate: bool  # the read fits a plate: a background plate nobody boxed, not a negative
 
 
-def mine(models: Path, real_dev: Path, by_image: dict[str, list[LabelRow]], conf: float = 0.2) -> list[MinedBox]:
+def unboxed_plate(read: str, max_unread: int | None = None) -> bool:
+    """Whether a false box's read is a real plate nobody boxed: plate-like (what the event gate would
+    report) and, with ``max_unread``, at most that many ``#``."""
+    return plate_like(read) and (max_unread is None or read.count("#") <= max_unread)
+
+
+def mine(
+    models: Path,
+    real_dev: Path,
+    by_image: dict[str, list[LabelRow]],
+    conf: float = 0.2,
+    unboxed_max_unread: int | None = None,
+) -> list[MinedBox]:
     """Hard negatives from the previous release: its boxes on the photos of ``by_image`` (name -> label
     rows) that match no label.
 
     Uses the shipped runtime (no torch). A box whose read fits the plate template is a background plate
     that real-dev does not box (its README says such plates exist); it is masked, not taught as background.
+    With ``unboxed_max_unread`` the read must also have at most that many ``#``: the stage-3 rule
+    (``None``, any read the event gate would report) let a photographer's watermark with a year
+    (``H627##046``) pass as a plate.
     """
     loaded = Models.load(models / "plate_detector.xml", models / "plate_ocr.xml", "cpu")
     out = []
@@ -73,7 +88,8 @@ def mine(models: Path, real_dev: Path, by_image: dict[str, list[LabelRow]], conf
         for read in loaded.ocr(img, preds, CharThresholds()) if preds else []:
             box = read.detection.box
             if max((iou(box, r.box) for r in rows), default=0.0) < 0.3:
-                out.append(MinedBox(name, box, read.detection.score, read.text, plate_like(read.text)))
+                plate = unboxed_plate(read.text, unboxed_max_unread)
+                out.append(MinedBox(name, box, read.detection.score, read.text, plate))
     return out
 
 
@@ -97,17 +113,21 @@ def street_background(h: int, w: int, rng: random.Random) -> np.ndarray:
 
 
 # Shares of the negative kinds (cumulative): ``basic`` is the generator of stages 1 and 2, kept so that
-# their recipes still reproduce; ``extended`` adds what the stage-2 model mistook for plates on real photos.
+# their recipes still reproduce; ``extended`` adds what the stage-2 model mistook for plates on real photos;
+# ``grilles`` adds the chrome radiator grilles the stage-3 model still took for plates (and mounts one
+# above some procedural cars' plates).
 NEGATIVE_MIXES = {
-    "basic": (0.35, 0.55, 0.7, 1.0, 1.0, 1.0, 1.0),
-    "extended": (0.2, 0.3, 0.38, 0.48, 0.63, 0.76, 0.86),
+    "basic": (0.35, 0.55, 0.7, 1.0, 1.0, 1.0, 1.0, 1.0),
+    "extended": (0.2, 0.3, 0.38, 0.48, 0.63, 0.76, 0.86, 1.0),
+    "grilles": (0.16, 0.23, 0.29, 0.37, 0.49, 0.59, 0.67, 0.75),
 }
 
 
 def hard_negatives(img: np.ndarray, rng: random.Random, mix: str = "extended") -> None:
     """Things that look a little like plates: signs with text, stripes, grilles, headlights, light
-    rectangles; ``extended`` adds script watermarks, car badges, lettering and lamps."""
-    sign, stripes, lights, rect, script, badges, letters = NEGATIVE_MIXES[mix]
+    rectangles; ``extended`` adds script watermarks, car badges, lettering and lamps; ``grilles`` adds
+    chrome radiator grilles."""
+    sign, stripes, lights, rect, script, badges, letters, lamps = NEGATIVE_MIXES[mix]
     h, w = img.shape[:2]
     for _ in range(rng.randint(1, 6)):
         kind = rng.random()
@@ -142,8 +162,10 @@ def hard_negatives(img: np.ndarray, rng: random.Random, mix: str = "extended") -
             badge(img, rng, x, y)
         elif kind < letters:
             lettering(img, rng, x, y)
-        else:
+        elif kind < lamps:
             lamp(img, rng, x, y)
+        else:
+            grille(img, rng, x, y, bw, max(5, round(bw / rng.uniform(1.8, 6.0))))
 
 
 _WORD = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
@@ -225,6 +247,67 @@ def lamp(img: np.ndarray, rng: random.Random, x: int, y: int) -> None:
     cv2.ellipse(img, (x, y), (ax, ay), 0, 0, 360, (40, 40, 40), 1)
 
 
+def grille(img: np.ndarray, rng: random.Random, x: int, y: int, w: int, h: int) -> None:
+    """A radiator grille about ``w x h`` at ``(x, y)``: chrome or black slats (horizontal, sometimes
+    vertical or a mesh) over dark gaps, in a chrome frame, square or oval, maybe with a central emblem."""
+    if w < 8 or h < 4:
+        return
+    hi = rng.randint(140, 250)
+    gap = rng.randint(5, 70)
+    patch = np.full((h, w), gap, np.float32)
+    style = rng.random()
+    n = rng.randint(3, max(3, min(14, h // 2)))
+    across = h if style < 0.75 else w  # slats stacked down (horizontal slats) or across (vertical)
+    pitch = across / n
+    for k in range(n):
+        a, b = round(k * pitch), round(k * pitch + pitch * rng.uniform(0.45, 0.8))
+        if b <= a:
+            continue
+        shade = np.linspace(hi, hi * rng.uniform(0.3, 0.7), b - a, dtype=np.float32)  # lit top, dark bottom
+        if style < 0.75:
+            patch[a:b, :] = shade[:, None]
+        else:
+            patch[:, a:b] = shade[None, :]
+    if style > 0.9:  # mesh: vertical bars across the horizontal slats
+        for k in range(0, w, max(3, w // rng.randint(4, 16))):
+            patch[:, k : k + max(1, w // 40)] = gap
+    rim = max(1, round(min(h, w) * rng.uniform(0.05, 0.15)))
+    oval = rng.random() < 0.3
+    mask = np.zeros((h, w), np.uint8)
+    if oval:
+        cv2.ellipse(mask, (w // 2, h // 2), (w // 2, h // 2), 0, 0, 360, 255, -1)
+        cv2.ellipse(patch, (w // 2, h // 2), (w // 2 - rim // 2, h // 2 - rim // 2), 0, 0, 360, float(hi), rim)
+    else:
+        mask[:] = 255
+        cv2.rectangle(patch, (0, 0), (w - 1, h - 1), float(hi), rim)
+    if rng.random() < 0.35:  # emblem in the middle
+        r = max(2, h // 4)
+        cv2.ellipse(patch, (w // 2, h // 2), (r + r // 2, r), 0, 0, 360, float(rng.randint(180, 255)), -1)
+    tint = np.array([rng.uniform(0.85, 1.0) for _ in range(3)], np.float32)
+    colour = np.clip(patch[:, :, None] * tint, 0, 255).astype(np.uint8)
+    H, W = img.shape[:2]
+    x0, y0 = max(x, 0), max(y, 0)
+    x1, y1 = min(x + w, W), min(y + h, H)
+    if x1 <= x0 or y1 <= y0:
+        return
+    sub = img[y0:y1, x0:x1]
+    m = mask[y0 - y : y1 - y, x0 - x : x1 - x] > 0
+    sub[m] = colour[y0 - y : y1 - y, x0 - x : x1 - x][m]
+
+
+def grille_above(img: np.ndarray, rng: random.Random, plate: Box, plates: list[Box]) -> None:
+    """A grille on the car, above its plate (what a car front looks like); never over any of ``plates``."""
+    x1, y1, x2, y2 = plate
+    pw, ph = x2 - x1, y2 - y1
+    w = round(pw * rng.uniform(1.2, 3.0))
+    h = max(5, round(w / rng.uniform(2.0, 5.0)))
+    gx = round((x1 + x2) / 2 - w / 2 + rng.gauss(0, pw * 0.1))
+    gy = round(y1 - ph * rng.uniform(0.3, 1.5) - h)
+    if any(gx < b[2] and b[0] < gx + w and gy < b[3] and b[1] < gy + h for b in plates):
+        return
+    grille(img, rng, gx, gy, w, h)
+
+
 def paste_plate(img: np.ndarray, rng: random.Random, width: float, centre: tuple[float, float]) -> tuple[Box, str]:
     """Warp a rendered plate of about ``width`` px into ``img`` at ``centre``; return its box."""
     text = random_plate(rng)
@@ -270,11 +353,14 @@ def procedural_scene(size: int, rng: random.Random, mix: str = "extended") -> Sc
     img = street_background(size, size, rng)
     if rng.random() < 0.8:
         hard_negatives(img, rng, mix)
-    boxes, texts = [], []
+    boxes: list[Box] = []
+    texts: list[str] = []
     for _ in range(rng.choice((0, 1, 1, 1, 2, 2, 3))):
         width = plate_width(rng)
         if rng.random() < 0.7:
             box, text = car_with_plate(img, rng, width)
+            if mix == "grilles" and rng.random() < 0.6:
+                grille_above(img, rng, box, [*boxes, box])
         else:
             box, text = paste_plate(img, rng, width, (rng.uniform(0, size), rng.uniform(0, size)))
         boxes.append(box)
@@ -363,6 +449,7 @@ def build(
     real_fraction: float,
     mix: str = "extended",
     mine_with: Path | None = None,
+    unboxed_max_unread: int | None = None,
 ) -> None:
     """Write the dataset; the real-dev split follows :func:`anpr_edge.labels.trained_on` (as the OCR).
 
@@ -383,7 +470,7 @@ def build(
         (out / "labels" / split).mkdir(parents=True, exist_ok=True)
     mined: dict[str, list[MinedBox]] = {}
     if mine_with is not None and real_dev is not None and train_names:
-        found = mine(mine_with, real_dev, {n: real[n] for n in train_names})
+        found = mine(mine_with, real_dev, {n: real[n] for n in train_names}, unboxed_max_unread=unboxed_max_unread)
         for m in found:
             mined.setdefault(m.image, []).append(m)
         (out / "mined.csv").write_text(
@@ -471,7 +558,8 @@ def parser() -> argparse.ArgumentParser:
         "--negatives",
         choices=sorted(NEGATIVE_MIXES),
         default="extended",
-        help="procedural hard negatives: basic (stages 1-2) or extended (+ watermarks, badges, lettering, lamps)",
+        help="procedural hard negatives: basic (stages 1-2), extended (stage 3: + watermarks, badges, lettering, "
+        "lamps) or grilles (+ chrome radiator grilles, also mounted above procedural plates)",
     )
     p.add_argument(
         "--mine-with",
@@ -479,13 +567,20 @@ def parser() -> argparse.ArgumentParser:
         default=None,
         help="models folder of a previous release: centre half the real tiles on its false boxes",
     )
+    p.add_argument(
+        "--unboxed-max-unread",
+        type=int,
+        default=None,
+        help="a mined box counts as an unboxed plate (masked) only if its read has at most this many '#' "
+        "(default: any plate-like read, the stage-3 rule)",
+    )
     return p
 
 
 def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     a = parser().parse_args(argv)
-    build(a.out, a.n, a.size, a.seed, a.real_dev, a.real_fraction, a.negatives, a.mine_with)
+    build(a.out, a.n, a.size, a.seed, a.real_dev, a.real_fraction, a.negatives, a.mine_with, a.unboxed_max_unread)
     logger.info("dataset written to %s", a.out)
 
 

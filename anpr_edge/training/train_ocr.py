@@ -13,6 +13,7 @@ import logging
 import math
 import random
 import time
+from dataclasses import asdict
 from pathlib import Path
 
 import cv2
@@ -31,8 +32,10 @@ from anpr_edge.training.ocr_data import (
     RealPlate,
     generate,
     load_npz,
+    load_spec,
     random_jitter,
     real_plates,
+    save_spec,
 )
 
 logger = logging.getLogger("anpr_edge.training.train_ocr")
@@ -74,7 +77,11 @@ def chunk_paths(data_dir: Path) -> list[Path]:
 
 
 def cmd_gen(args: argparse.Namespace) -> None:
-    spec = CropSpec()
+    spec = CropSpec(deskew=args.deskew)
+    cached = chunk_paths(args.data_dir) or (args.data_dir / "val.npz").exists()
+    if cached and load_spec(args.data_dir) != spec:
+        raise SystemExit(f"{args.data_dir} holds crops cut as {load_spec(args.data_dir)}, not {spec}")
+    save_spec(args.data_dir, spec)
     val = args.data_dir / "val.npz"
     if not val.exists():
         generate(args.val_size, VAL_SEED, spec, val)
@@ -107,7 +114,8 @@ def cmd_train(args: argparse.Namespace) -> None:
         model.load_state_dict(torch.load(args.init, map_location="cpu", weights_only=False)["model"])
         logger.info("fine-tuning from %s", args.init)
     extra_imgs, extra_txt = _load_extra(args.extra)
-    spec = CropSpec()
+    spec = load_spec(args.data_dir)
+    logger.info("crops: %s", spec)
     val_images, val_texts = load_npz(args.data_dir / "val.npz")
     val = [LabelledCrop(im, t) for im, t in zip(val_images, val_texts, strict=True)]
     real: list[LabelledCrop] = []
@@ -188,8 +196,20 @@ def cmd_train(args: argparse.Namespace) -> None:
             logger.info("real high: %s", real_scores["high"].summary())
         if syn.exact_acc > best:
             best = syn.exact_acc
-            torch.save({"model": model.state_dict(), "epoch": epoch, "alphabet": ALPHABET}, args.out / "best.pt")
-        torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "epoch": epoch, "best": best}, last)
+            torch.save(
+                {"model": model.state_dict(), "epoch": epoch, "alphabet": ALPHABET, "crop_spec": asdict(spec)},
+                args.out / "best.pt",
+            )
+        torch.save(
+            {
+                "model": model.state_dict(),
+                "opt": opt.state_dict(),
+                "epoch": epoch,
+                "best": best,
+                "crop_spec": asdict(spec),
+            },
+            last,
+        )
         plot_metrics(metrics_path, args.out / "metrics.png")
 
 
@@ -264,6 +284,11 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--chunks", type=int, default=12)
     g.add_argument("--chunk-size", type=int, default=10_000)
     g.add_argument("--val-size", type=int, default=2_000)
+    g.add_argument(
+        "--deskew",
+        action="store_true",
+        help="cut level crops: each plate turned by its measured slope (the model's metadata then says deskew)",
+    )
     t = sub.add_parser("train", help="train (resumes from OUT/last.pt)")
     t.add_argument("--data-dir", type=Path, default=Path("work/ocr_data"))
     t.add_argument("--out", type=Path, default=Path("work/ocr"))

@@ -66,6 +66,20 @@ def test_missing_metadata_names_the_file(tiny_models: Path, tmp_path: Path) -> N
         PlateOCR.load(tmp_path / "plate_ocr", "cpu", CharThresholds())
 
 
+def test_ocr_metadata_deskew_must_be_a_boolean(tmp_path: Path) -> None:
+    import json
+
+    from anpr_edge.inference.contract import OcrSpec, load_spec
+
+    write_spec(tmp_path / "plate_ocr", OcrSpec(128, 32, "0123456789", deskew=True))
+    spec = load_spec(tmp_path / "plate_ocr", "plate_ocr")
+    assert isinstance(spec, OcrSpec) and spec.deskew
+    meta = tmp_path / "plate_ocr.json"
+    meta.write_text(json.dumps({**json.loads(meta.read_text()), "deskew": "yes"}))
+    with pytest.raises(ModelLoadError, match=r"plate_ocr\.json: deskew must be true or false, got 'yes'"):
+        load_spec(tmp_path / "plate_ocr", "plate_ocr")
+
+
 @pytest.mark.parametrize("device", ["cpu", "onnx-cpu"])
 def test_corrupt_model_is_one_line_error(tiny_models: Path, tmp_path: Path, device: str) -> None:
     for f in tiny_models.glob("plate_detector.*"):

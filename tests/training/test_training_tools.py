@@ -68,11 +68,13 @@ def test_ocr_export_parity_on_a_tiny_model(tmp_path: Path) -> None:
 
     torch.manual_seed(0)
     ckpt = tmp_path / "tiny.pt"
-    torch.save({"model": CRNN(len(ALPHABET) + 1).state_dict(), "epoch": 0}, ckpt)
+    crops = {"width": 128, "height": 32, "margin_x": 0.03, "margin_y": 0.08, "deskew": True}
+    torch.save({"model": CRNN(len(ALPHABET) + 1).state_dict(), "epoch": 0, "crop_spec": crops}, ckpt)
     diffs = export(ckpt, tmp_path / "m" / "plate_ocr", tol=1e-2, samples=8, real_dev=REAL_DEV)
     assert diffs["onnx"] < 1e-4 and diffs["openvino"] < 1e-2
     spec = load_spec(tmp_path / "m" / "plate_ocr", "plate_ocr")
     assert isinstance(spec, OcrSpec) and spec.alphabet == ALPHABET
+    assert spec.deskew  # the checkpoint's crops were cut level: the runtime must cut them so too
     ocr = PlateOCR.load(tmp_path / "m" / "plate_ocr", "cpu", CharThresholds())
     assert ocr.backend.infer(np.zeros((3, 1, 32, 128), np.float32)).shape == (3, 32, len(ALPHABET) + 1)
     card = (tmp_path / "m" / "README.md").read_text()
@@ -156,3 +158,60 @@ def test_mining_sorts_false_boxes_into_negatives_and_unboxed_plates(tmp_path: Pa
     plates = [m for m in found if m.unboxed_plate]
     assert len(plates) == 1 and plates[0].image == "a.jpg"
     assert all(abs(a - b) < 20 for a, b in zip(plates[0].box, box, strict=True))
+
+
+def test_level_crops_are_cut_alike_in_training_and_at_run_time(tiny_models: Path) -> None:
+    """A model trained on level crops gets the same pixels from ``PlateOCR.crops`` as training cut."""
+    import dataclasses
+
+    from anpr_edge.inference.ocr import CharThresholds, PlateOCR
+    from anpr_edge.results import Detection
+    from anpr_edge.training.augment import ocr_training_crop
+    from anpr_edge.training.ocr_data import CropSpec, synthetic_sample
+    from anpr_edge.training.render import random_plate
+
+    rng = random.Random(11)
+    scene, box = ocr_training_crop(random_plate(rng), rng)
+    ocr = PlateOCR.load(tiny_models / "plate_ocr", "cpu", CharThresholds())
+    level = dataclasses.replace(ocr.spec, deskew=True)
+    ocr_level = PlateOCR(ocr.backend, level, ocr.thresholds)
+    spec = CropSpec(deskew=True)
+    assert np.array_equal(ocr_level.crops(scene, [Detection(box, 1.0)])[0], spec.cut(scene, box))
+    assert np.array_equal(ocr.crops(scene, [Detection(box, 1.0)])[0], CropSpec().cut(scene, box))
+    assert synthetic_sample(3, spec).image.shape == (32, 128)
+
+
+def test_ocr_data_folder_keeps_one_kind_of_crop(tmp_path: Path) -> None:
+    pytest.importorskip("torch")
+    from anpr_edge.training.ocr_data import CropSpec, load_spec
+    from anpr_edge.training.train_ocr import main
+
+    data = tmp_path / "data"
+    main(["gen", "--data-dir", str(data), "--chunks", "1", "--chunk-size", "2", "--val-size", "2", "--deskew"])
+    assert load_spec(data) == CropSpec(deskew=True) and (data / "chunk_0000.npz").is_file()
+    with pytest.raises(SystemExit, match=r"holds crops cut as .*deskew=True"):
+        main(["gen", "--data-dir", str(data), "--first", "1", "--chunks", "1", "--chunk-size", "2"])
+    assert load_spec(tmp_path / "old") == CropSpec()  # folders from before crop_spec.json: plain crops
+
+
+def test_grilles_are_drawn_clipped_and_never_over_a_plate() -> None:
+    from anpr_edge.training.scenes import NEGATIVE_MIXES, grille, grille_above
+
+    assert all(len(m) == 8 and list(m) == sorted(m) for m in NEGATIVE_MIXES.values())
+    img = np.full((200, 300, 3), 90, np.uint8)
+    plate = (100.0, 150.0, 160.0, 165.0)
+    grille_above(img, random.Random(0), plate, [plate, (0.0, 0.0, 300.0, 149.0)])  # a plate fills the space above
+    assert (img == 90).all()
+    grille_above(img, random.Random(0), plate, [plate])
+    assert (img != 90).any() and (img[150:165, 100:160] == 90).all()
+    grille(img, random.Random(1), -20, -10, 80, 20)  # hanging off the corner: clipped
+    assert (img[:10, :60] != 90).any()
+
+
+def test_a_watermark_with_a_year_is_no_unboxed_plate_under_the_stricter_rule() -> None:
+    from anpr_edge.training.scenes import unboxed_plate
+
+    assert unboxed_plate("H627##046")  # the stage-3 rule: "Helvetics/2016" passed as a plate
+    assert not unboxed_plate("H627##046", max_unread=1)
+    assert unboxed_plate("M209OO77", 1) and unboxed_plate("#188EA98", 1)
+    assert not unboxed_plate("Y80#", 1)
