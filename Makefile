@@ -11,9 +11,9 @@ demo: setup
 test:
 	./scripts/setup.sh --test
 	.venv/bin/ruff check anpr_edge tests
-	.venv/bin/mypy anpr_edge
+	.venv/bin/mypy anpr_edge tests
 	.venv/bin/python -m pytest -q
 
 lint: setup
 	.venv/bin/ruff check anpr_edge tests
-	.venv/bin/mypy anpr_edge
+	.venv/bin/mypy anpr_edge tests

@@ -84,10 +84,10 @@ class Subscriber:
             self.subscribed.set()
 
         def on_message(c: mqtt.Client, u: Any, msg: mqtt.MQTTMessage) -> None:
-            self.messages.append((msg.topic, msg.payload))
+            self.messages.append((msg.topic, bytes(msg.payload)))
 
         self.client.on_connect, self.client.on_subscribe, self.client.on_message = on_connect, on_subscribe, on_message
-        self.client.reconnect_delay_set(0.2, 1)
+        self.client.reconnect_delay_set(0.2, 1)  # type: ignore[arg-type]  # paho takes float seconds; its stub says int
         self.client.connect_async("127.0.0.1", port, 10)
         self.client.loop_start()
         assert self.subscribed.wait(10), "subscriber could not subscribe"

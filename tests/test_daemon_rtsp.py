@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -43,7 +44,7 @@ def serve(port: int, video: Path) -> subprocess.Popen[str]:
     return proc
 
 
-def camera(state: Path, name: str) -> dict[str, object]:
+def camera(state: Path, name: str) -> dict[str, Any]:
     try:
         return dict(json.loads((state / "status.json").read_text())["cameras"][name])
     except (OSError, ValueError, KeyError):

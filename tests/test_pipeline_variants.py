@@ -30,7 +30,7 @@ def crop_boxes_per_frame(
         seen.append([d.box for d in detections])
         return real_crops(frame, detections, n)
 
-    models.ocr.crops = spy  # type: ignore[method-assign]  # a spy on the real object: records, then crops
+    models.ocr.crops = spy  # type: ignore[method-assign,assignment]  # a spy on the real object: records, then crops
     pipe = CameraPipeline("cam", models, RecognitionSettings(ocr_variants=variants))
     img = np.zeros((1080, 1920, 3), np.uint8)
     img[444:540, 960:1056] = 255  # the tiny detector's one-cell plate

@@ -103,6 +103,7 @@ def test_fine_tune_export_and_load(tmp_path: Path) -> None:
     assert r.returncode == 0, r.stderr[-3000:]
     det = PlateDetector.load(out, "cpu", 0.35, 0.5)
     frame = cv2.imread(str(tmp_path / "set" / "images" / "val" / "0.jpg"))
+    assert frame is not None
     assert isinstance(det(frame), list)  # loads, runs, boxes in frame pixels (what it finds is not the point)
     card = (tmp_path / "models" / "README.md").read_text()
     assert "### `plate_detector` as last exported" in card and f"`{weights}`" in card and "FP32" in card

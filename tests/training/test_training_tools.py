@@ -86,7 +86,7 @@ def test_ocr_export_parity_on_a_tiny_model(tmp_path: Path) -> None:
 def test_ocr_export_fails_on_parity_mismatch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     torch = pytest.importorskip("torch")
     from anpr_edge.training import export_ocr
-    from anpr_edge.training.crnn import CRNN
+    from anpr_edge.training.crnn import CRNN, CRNNWithSoftmax
     from anpr_edge.training.train_ocr import ALPHABET
 
     ckpt = tmp_path / "tiny.pt"
@@ -97,7 +97,7 @@ def test_ocr_export_fails_on_parity_mismatch(tmp_path: Path, monkeypatch: pytest
         # The IR silently comes from other weights: parity must catch it.
         other = tmp_path / "other.onnx"
         torch.manual_seed(123)
-        export_ocr.export_onnx(export_ocr.CRNNWithSoftmax(CRNN(len(ALPHABET) + 1)), other, 32, 128)
+        export_ocr.export_onnx(CRNNWithSoftmax(CRNN(len(ALPHABET) + 1)), other, 32, 128)
         real_export(other, xml_path, fp16)
 
     monkeypatch.setattr(export_ocr, "export_openvino", broken)
