@@ -48,8 +48,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--weights", type=Path, default=Path("work/det_runs/plate_yolo11n/weights/best.pt"))
     p.add_argument("--data", type=Path, default=Path("work/det_data/data.yaml"), help="INT8 calibration data")
     p.add_argument("--out", type=Path, default=Path("models/plate_detector"))
-    p.add_argument("--width", type=int, default=640)
-    p.add_argument("--height", type=int, default=384)
+    p.add_argument(
+        "--width", type=int, default=512, help="input width the metadata names (the runtime's default; 512 shipped)"
+    )
+    p.add_argument("--height", type=int, default=288, help="input height (288 shipped; 384 with --width 640)")
     p.add_argument("--real-dev", type=Path, default=Path("../shared/real-dev"))
     p.add_argument("--max-recall-drop", type=float, default=0.01)
     p.add_argument("--no-int8", action="store_true")

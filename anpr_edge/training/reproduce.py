@@ -93,10 +93,12 @@ def _train(out: Path, data: str, name: str, *extra: str) -> Step:
     return Step("train_detector", argv, "detector", done=runs / name / "done", marks_done=True)
 
 
-def _export(out: Path, run: str, data: str, stem: Path) -> Step:
+def _export(out: Path, run: str, data: str, stem: Path, size: tuple[int, int] = (512, 288)) -> Step:
+    """Stage 2 shipped (and mined stage 3) at 640x384; stage 3 ships at 512x288."""
     weights = out / "det_runs" / run / "weights" / "last.pt"
     argv = ("--weights", str(weights), "--data", str(out / data / "data.yaml"), "--no-int8", "--out", str(stem))
-    return Step("export_detector", (*argv, "--conf", "0.5"), "detector", done=stem.with_suffix(".xml"))
+    size_argv = ("--width", str(size[0]), "--height", str(size[1]))
+    return Step("export_detector", (*argv, *size_argv, "--conf", "0.5"), "detector", done=stem.with_suffix(".xml"))
 
 
 def detector_steps(out: Path) -> list[Step]:
@@ -121,7 +123,7 @@ def detector_steps(out: Path) -> list[Step]:
             "--threads",
             "2",
         ),
-        _export(out, "plate_yolo11n_ft2", "det_data2", stage2 / "plate_detector"),
+        _export(out, "plate_yolo11n_ft2", "det_data2", stage2 / "plate_detector", (640, 384)),
         _tiles(out, "det_data3", 2, "--mine-with", str(stage2)),
         _train(
             out,
