@@ -122,15 +122,15 @@ def skew_angle(grey: np.ndarray, box: Box, max_deg: float = MAX_SKEW, work_width
         return 0.0
     weight = mag[ys, xs]
     xc, yc = xs - work_width / 2, ys - height / 2
-    best, best_angle = -1.0, 0.0
-    for deg in range(-int(max_deg), int(max_deg) + 1):
-        t = np.deg2rad(deg)
-        rows = yc * np.cos(t) - xc * np.sin(t)  # each edge pixel's row once the slope is taken out
-        hist = np.bincount(np.round(rows - rows.min()).astype(np.int64), weights=weight)
-        score = float(np.dot(hist, hist))
-        if score > best:
-            best, best_angle = score, float(deg)
-    return best_angle
+    degrees = np.arange(-int(max_deg), int(max_deg) + 1)
+    t = np.deg2rad(degrees)[:, None]
+    rows = yc * np.cos(t) - xc * np.sin(t)  # per slope, each edge pixel's row once the slope is taken out
+    bins = np.round(rows - rows.min(axis=1, keepdims=True)).astype(np.int64)
+    span = int(bins.max()) + 1
+    flat = (bins + span * np.arange(len(degrees))[:, None]).ravel()
+    hist = np.bincount(flat, np.tile(weight, len(degrees)), minlength=span * len(degrees))
+    score = (hist.reshape(len(degrees), span) ** 2).sum(axis=1)
+    return float(degrees[int(np.argmax(score))])  # the first of equal scores, as a loop from -max_deg would
 
 
 # Box jitters for reading one plate several times: (dx, dy) shift and (sx, sy) growth of every side, in box
