@@ -16,7 +16,7 @@ import numpy as np
 from anpr_edge.pipeline import CameraPipeline, Models, RecognitionSettings, StageTimes
 from anpr_edge.sources import VideoSource
 
-STAGES = ("decode_video", "preprocess", "detector", "decode", "ocr", "tracking")
+STAGES = ("decode_video", "preprocess", "detector", "decode", "verify", "ocr", "tracking")
 
 
 def percentiles(values: list[float]) -> dict[str, float]:
@@ -97,12 +97,11 @@ def format_table(r: dict[str, Any]) -> str:
     lines = [
         f"video {r['video']}  {r['frame_size'][0]}x{r['frame_size'][1]}  frames {r['frames']}  events {r['events']}",
         f"detector input {r['detector_input'][0]}x{r['detector_input'][1]}  devices {r['device']}",
-        f"{'stage':<14}{'p50 ms':>9}{'p95 ms':>9}",
+        f"{'stage':<14}{'p50 ms':>9}{'p95 ms':>9}{'mean ms':>9}",
     ]
-    for name, v in r["stages_ms"].items():
-        lines.append(f"{name:<14}{v['p50']:>9.2f}{v['p95']:>9.2f}")
-    lines.append(f"{'frame total':<14}{r['frame_ms']['p50']:>9.2f}{r['frame_ms']['p95']:>9.2f}")
-    lines.append(f"{'pure detector':<14}{r['pure_detector_ms']['p50']:>9.2f}{r['pure_detector_ms']['p95']:>9.2f}")
+    rows = [*r["stages_ms"].items(), ("frame total", r["frame_ms"]), ("pure detector", r["pure_detector_ms"])]
+    for name, v in rows:
+        lines.append(f"{name:<14}{v['p50']:>9.2f}{v['p95']:>9.2f}{v['mean']:>9.2f}")
     lines.append(
         f"end-to-end {r['end_to_end_fps']:.1f} fps   overhead (frame p50 / pure detector p50) "
         f"{r['overhead_ratio']:.2f}x   RSS {r['rss_mib']} MiB"

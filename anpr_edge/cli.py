@@ -58,6 +58,8 @@ CLI_RECOGNITION = (
     "max_misses",
     "ocr_every_n",
     "ocr_variants",
+    "verify_zoom",
+    "verify_conf",
     "char_conf_thr",
     "char_conf_thr_letters",
     "char_conf_thr_digits",

@@ -53,6 +53,10 @@ class RecognitionConfig(Strict):
     max_misses: int = Field(5, ge=0, le=1000, description="frames a track survives unseen")
     ocr_every_n: int = Field(1, ge=1, le=100, description="OCR every n-th processed frame")
     ocr_variants: int = Field(9, ge=1, le=9, description="crops read per plate, characters voted (1-9)")
+    verify_zoom: float = Field(
+        5.0, ge=0, le=20, description="second look: each box re-detected in a crop this many box widths wide (0: off)"
+    )
+    verify_conf: Prob = Field(0.4, description="score the second look needs to keep a box")
     char_conf_thr: Prob = Field(0.5, description="probability under which a character is '#'")
     char_conf_thr_letters: Prob | None = Field(None, description="override for letter positions")
     char_conf_thr_digits: Prob | None = Field(None, description="override for digit positions")

@@ -69,7 +69,7 @@ def evaluate(
     conf = models.detector.conf if settings.conf is None else settings.conf
     for name, rows in sorted(by_image.items()):
         img = read_image(folder / "images" / name)
-        preds = models.detector(img, min(conf, *swept) if swept else conf, settings.iou)
+        preds = models.verified(img, models.detector(img, min(conf, *swept) if swept else conf, settings.iou), settings)
         for c, score in swept.items():
             score.add([r.box for r in rows], [p.box for p in preds if p.score >= c])
         preds = [p for p in preds if p.score >= conf]

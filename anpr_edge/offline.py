@@ -160,7 +160,7 @@ def read_images(models: Models, settings: RecognitionSettings, paths: list[Path]
     out = []
     for f in files:
         img = read_image(f)
-        dets = models.detector(img, settings.conf, settings.iou)
+        dets = models.verified(img, models.detector(img, settings.conf, settings.iou), settings)
         out.append((f, models.ocr(img, dets, settings.thresholds, settings.ocr_variants)))
     return out
 

@@ -15,10 +15,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from anpr_edge.evaluation import iou
 from anpr_edge.events import EventConfig, EventGate
 from anpr_edge.inference.detector import PlateDetector, decode
 from anpr_edge.inference.ocr import CharThresholds, PlateOCR
 from anpr_edge.inference.ocr_core import box_variant
+from anpr_edge.inference.verify import Verifier
 from anpr_edge.results import Detection, PlateEvent, PlateRead
 from anpr_edge.tracking import Tracker, TrackerConfig
 
@@ -33,6 +35,8 @@ class RecognitionSettings:
     max_misses: int = 5
     ocr_every_n: int = 1
     ocr_variants: int = 9
+    verify_zoom: float = 5.0  # second look at each box (inference.verify); 0: off
+    verify_conf: float = 0.4
     char_conf_thr: float = 0.5
     char_conf_thr_letters: float | None = None
     char_conf_thr_digits: float | None = None
@@ -66,6 +70,7 @@ class Models:
 
     detector: PlateDetector
     ocr: PlateOCR
+    verifier: Verifier | None = None  # the detector at the second look's input (None: fixed-size model)
 
     @classmethod
     def load(
@@ -79,7 +84,16 @@ class Models:
         return cls(
             PlateDetector.load(detector, device, DEFAULTS.conf, DEFAULTS.iou, cache_dir, detector_input),
             PlateOCR.load(ocr, device, CharThresholds(), cache_dir),
+            Verifier.load(detector, device, cache_dir),
         )
+
+    def verified(
+        self, frame: np.ndarray, detections: list[Detection], settings: RecognitionSettings
+    ) -> list[Detection]:
+        """``detections`` that the second look (:mod:`anpr_edge.inference.verify`) confirms."""
+        if self.verifier is None or settings.verify_zoom <= 0 or not detections:
+            return detections
+        return self.verifier(frame, detections, settings.verify_zoom, settings.verify_conf)
 
 
 def inside(poly: np.ndarray | None, box: tuple[float, float, float, float]) -> bool:
@@ -127,12 +141,24 @@ class CameraPipeline:
         self.last_detections: list[Detection] = []
         self.last_reads: list[PlateRead | None] = []
         self.last_crops: dict[int, np.ndarray] = {}  # detection index -> the crop its read came from
+        self.confirmed: list[tuple[float, float, float, float]] = []  # last frame's boxes the second look kept
 
     def _timed(self, stage: str, start: float) -> float:
         now = time.perf_counter()
         if self.timings is not None:
             self.timings.add(stage, (now - start) * 1000.0)
         return now
+
+    def _verified(self, frame: np.ndarray, dets: list[Detection]) -> list[Detection]:
+        """The second look, once per track: a box that continues a box confirmed in the previous frame
+        (``match_iou``) is kept without another look; the others are looked at."""
+        s = self.settings
+        known = [any(iou(d.box, b) >= s.match_iou for b in self.confirmed) for d in dets]
+        fresh = [d for d, k in zip(dets, known, strict=True) if not k]
+        kept = {id(d) for d in self.models.verified(frame, fresh, s)}
+        out = [d for d, k in zip(dets, known, strict=True) if k or id(d) in kept]
+        self.confirmed = [d.box for d in out]
+        return out
 
     def process(self, frame: np.ndarray, t: float) -> list[PlateEvent]:
         """Run one frame taken at stream time ``t`` (seconds); return the events it completes."""
@@ -147,7 +173,9 @@ class CameraPipeline:
         self.frame_size = (w, h)
         conf = det.conf if s.conf is None else s.conf
         dets = [d for d in decode(raw, lb, w, h, conf, s.iou) if inside(self.roi, d.box)]
-        t3 = self._timed("decode", t2)
+        t2 = self._timed("decode", t2)
+        dets = self._verified(frame, dets)
+        t3 = self._timed("verify", t2)
         reads: list[PlateRead | None] = [None] * len(dets)
         crops: list[np.ndarray] = []
         # Plates cut by the frame edge are tracked but not read: a half plate reads as a wrong plate.
