@@ -57,6 +57,7 @@ class OcrSpec:
     crop_margin_y: float = 0.08
     task: str = "plate_ocr"
     deskew: bool = False  # crops are turned level by the plate's slope (ocr_core.skew_angle) before stretching
+    deskew_rise: float = 1.0  # share of the slope's rise taken off a level crop's height (ocr_core.deskewed_size)
 
     def validate(self, where: str) -> None:
         if self.input_width <= 0 or self.input_height <= 0:
@@ -70,6 +71,8 @@ class OcrSpec:
             raise ModelLoadError(f"{where}: std must be positive")
         if not isinstance(self.deskew, bool):
             raise ModelLoadError(f"{where}: deskew must be true or false, got {self.deskew!r}")
+        if not 0.0 <= self.deskew_rise <= 1.0:
+            raise ModelLoadError(f"{where}: deskew_rise must be between 0 and 1, got {self.deskew_rise}")
 
 
 Spec = DetectorSpec | OcrSpec

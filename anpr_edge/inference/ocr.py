@@ -77,7 +77,9 @@ class PlateOCR:
         for d in detections:
             angle = skew_angle(grey, d.box) if s.deskew else 0.0
             for box in box_variants(d.box, variants):
-                cut = crop_plate(grey, box, s.crop_margin_x, s.crop_margin_y, s.input_width, s.input_height, angle)
+                cut = crop_plate(
+                    grey, box, s.crop_margin_x, s.crop_margin_y, s.input_width, s.input_height, angle, s.deskew_rise
+                )
                 out.append(cut)
         return out
 

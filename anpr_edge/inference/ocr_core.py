@@ -24,7 +24,14 @@ def expand_box(box: Box, margin_x: float, margin_y: float) -> Box:
 
 
 def crop_plate(
-    frame: np.ndarray, box: Box, margin_x: float, margin_y: float, out_w: int, out_h: int, angle: float = 0.0
+    frame: np.ndarray,
+    box: Box,
+    margin_x: float,
+    margin_y: float,
+    out_w: int,
+    out_h: int,
+    angle: float = 0.0,
+    rise: float = 1.0,
 ) -> np.ndarray:
     """Cut ``box`` plus margin out of a BGR frame, as a ``out_h x out_w`` grey image.
 
@@ -32,11 +39,11 @@ def crop_plate(
     border keeps its size). The aspect ratio is not kept: the model is trained on stretched crops.
     With ``angle`` (degrees, the text line's slope, :func:`skew_angle`), the crop is a rectangle turned
     by that angle about the box centre, as wide as the box and as high as a plate of that slope leaves
-    room for (:func:`deskewed_size`), so the characters come out level.
+    room for (:func:`deskewed_size`, ``rise``), so the characters come out level.
     """
     grey = frame if frame.ndim == 2 else cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
     if angle:
-        return _crop_turned(grey, box, margin_x, margin_y, out_w, out_h, angle)
+        return _crop_turned(grey, box, margin_x, margin_y, out_w, out_h, angle, rise)
     x1, y1, x2, y2 = expand_box(box, margin_x, margin_y)
     w, h = max(x2 - x1, 1.0), max(y2 - y1, 1.0)
     # Affine map from the crop rectangle to the output: one warp does crop, pad and resize.
@@ -59,22 +66,22 @@ def crop_plate(
     return cv2.warpAffine(grey, m, (out_w, out_h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
 
-def deskewed_size(box: Box, angle: float) -> tuple[float, float]:
+def deskewed_size(box: Box, angle: float, rise: float = 1.0) -> tuple[float, float]:
     """Width and height of a plate turned by ``angle`` degrees whose axis-aligned box is ``box``.
 
-    The width is the box's; the height is what is left once the slope's rise is taken off
-    (``H cos a - W |sin a|``), never under 40 % of the box's height.
+    The width is the box's; the height is what is left once ``rise`` of the slope's rise is taken off
+    (``H cos a - rise W |sin a|``; 1 = all of it, a tight crop), never under 40 % of the box's height.
     """
     x1, y1, x2, y2 = box
     w, h = max(x2 - x1, 1.0), max(y2 - y1, 1.0)
     t = np.deg2rad(angle)
-    return w, max(h * float(np.cos(t)) - w * abs(float(np.sin(t))), 0.4 * h)
+    return w, max(h * float(np.cos(t)) - rise * w * abs(float(np.sin(t))), 0.4 * h)
 
 
 def _crop_turned(
-    grey: np.ndarray, box: Box, margin_x: float, margin_y: float, out_w: int, out_h: int, angle: float
+    grey: np.ndarray, box: Box, margin_x: float, margin_y: float, out_w: int, out_h: int, angle: float, rise: float
 ) -> np.ndarray:
-    w, h = deskewed_size(box, angle)
+    w, h = deskewed_size(box, angle, rise)
     bx1, by1, bx2, by2 = expand_box((-w / 2, -h / 2, w / 2, h / 2), margin_x, margin_y)
     t = np.deg2rad(angle)
     rot = np.array([[np.cos(t), -np.sin(t)], [np.sin(t), np.cos(t)]])

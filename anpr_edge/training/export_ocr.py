@@ -102,7 +102,8 @@ def export(
     crops = np.stack([synthetic_sample(10**9 + i, spec).image for i in range(samples)])
     x = ((crops.astype(np.float32) - MEAN) / STD)[:, None]
     diffs = check_parity(model, onnx_path, xml_path, x, tol)
-    meta = OcrSpec(spec.width, spec.height, ALPHABET, MEAN, STD, 0, spec.margin_x, spec.margin_y, deskew=spec.deskew)
+    level = {"deskew": spec.deskew, "deskew_rise": spec.deskew_rise}
+    meta = OcrSpec(spec.width, spec.height, ALPHABET, MEAN, STD, 0, spec.margin_x, spec.margin_y, **level)
     write_spec(
         out,
         meta,

@@ -32,12 +32,13 @@ class CropSpec:
     margin_x: float = 0.03
     margin_y: float = 0.08
     deskew: bool = False  # turn each crop level by the plate's measured slope (ocr_core.skew_angle)
+    deskew_rise: float = 1.0  # share of the slope's rise taken off a level crop's height
 
     def cut(self, frame: np.ndarray, box: tuple[float, float, float, float]) -> np.ndarray:
         """The runtime's crop of ``box`` (``PlateOCR.crops`` with one variant)."""
         grey = frame if frame.ndim == 2 else cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
         angle = skew_angle(grey, box) if self.deskew else 0.0
-        return crop_plate(grey, box, self.margin_x, self.margin_y, self.width, self.height, angle)
+        return crop_plate(grey, box, self.margin_x, self.margin_y, self.width, self.height, angle, self.deskew_rise)
 
 
 SPEC_FILE = "crop_spec.json"

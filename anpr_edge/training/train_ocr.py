@@ -77,7 +77,7 @@ def chunk_paths(data_dir: Path) -> list[Path]:
 
 
 def cmd_gen(args: argparse.Namespace) -> None:
-    spec = CropSpec(deskew=args.deskew)
+    spec = CropSpec(deskew=args.deskew, deskew_rise=args.deskew_rise)
     cached = chunk_paths(args.data_dir) or (args.data_dir / "val.npz").exists()
     if cached and load_spec(args.data_dir) != spec:
         raise SystemExit(f"{args.data_dir} holds crops cut as {load_spec(args.data_dir)}, not {spec}")
@@ -288,6 +288,12 @@ def parser() -> argparse.ArgumentParser:
         "--deskew",
         action="store_true",
         help="cut level crops: each plate turned by its measured slope (the model's metadata then says deskew)",
+    )
+    g.add_argument(
+        "--deskew-rise",
+        type=float,
+        default=1.0,
+        help="share (0-1) of the slope's rise taken off a level crop's height: 1 = tight, lower = looser",
     )
     t = sub.add_parser("train", help="train (resumes from OUT/last.pt)")
     t.add_argument("--data-dir", type=Path, default=Path("work/ocr_data"))

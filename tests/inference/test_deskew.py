@@ -52,6 +52,8 @@ def test_deskewed_height_takes_the_rise_off_and_keeps_a_floor() -> None:
     w, h = deskewed_size((0, 0, 200, 100), 10.0)
     assert w == 200 and h == pytest.approx(100 * np.cos(np.radians(10)) - 200 * np.sin(np.radians(10)))
     assert deskewed_size((0, 0, 200, 50), 20.0)[1] == pytest.approx(20.0)  # 40 % of the box height
+    half = deskewed_size((0, 0, 200, 100), 10.0, rise=0.5)[1]  # a looser crop: half the rise taken off
+    assert half == pytest.approx(100 * np.cos(np.radians(10)) - 100 * np.sin(np.radians(10)))
 
 
 def test_no_slope_in_a_box_too_small_or_featureless() -> None:
