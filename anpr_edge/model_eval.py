@@ -47,6 +47,15 @@ def labelled_images(folder: Path, split: str) -> dict[str, list[LabelRow]]:
     return by_image
 
 
+def second_look(models: Models, settings: RecognitionSettings) -> str:
+    """How the detector's boxes were checked (``recognition.verify_zoom``), for the report."""
+    if models.verifier is None:
+        return "unavailable (this model's input is fixed)"
+    if settings.verify_zoom <= 0:
+        return "off (verify_zoom 0)"
+    return f"zoom {settings.verify_zoom:g}, conf {settings.verify_conf:.2f}"
+
+
 def evaluate(
     models: Models,
     settings: RecognitionSettings,
@@ -94,6 +103,7 @@ def evaluate(
         f"split: {split}  ({len(by_image)} images)",
         f"detector  conf {conf:.2f}  {det.summary()}",
         f"detector  boxes on no labelled plate: {false_boxes}, of which read as a plate: {false_plates}",
+        f"detector  second look: {second_look(models, settings)}",
     ]
     for q in SCORED:
         if q in ocr_gt:
