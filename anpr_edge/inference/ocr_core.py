@@ -51,19 +51,28 @@ def crop_plate(
     shrink = min(out_w / w, out_h / h)
     interp = cv2.INTER_AREA if shrink < 0.5 else cv2.INTER_LINEAR
     if interp == cv2.INTER_AREA:
-        # warpAffine has no area filter: pre-shrink the region, then warp the rest of the way.
         xi1, yi1 = max(int(x1), 0), max(int(y1), 0)
         xi2, yi2 = min(int(np.ceil(x2)), grey.shape[1]), min(int(np.ceil(y2)), grey.shape[0])
-        if xi2 > xi1 and yi2 > yi1:
-            f = 2.0 * shrink
-            part = cv2.resize(grey[yi1:yi2, xi1:xi2], None, fx=f, fy=f, interpolation=cv2.INTER_AREA)
-            sx, sy = part.shape[1] / (xi2 - xi1), part.shape[0] / (yi2 - yi1)
+        shrunk = _preshrink(grey, (xi1, yi1, xi2, yi2), shrink)
+        if shrunk is not None:
+            grey, sx, sy = shrunk
             m = np.array(
                 [[out_w / w / sx, 0.0, (xi1 - x1) * out_w / w], [0.0, out_h / h / sy, (yi1 - y1) * out_h / h]],
                 np.float32,
             )
-            grey = part
     return cv2.warpAffine(grey, m, (out_w, out_h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+
+def _preshrink(
+    grey: np.ndarray, region: tuple[int, int, int, int], shrink: float
+) -> tuple[np.ndarray, float, float] | None:
+    """warpAffine has no area filter: the pixel ``region`` (x1, y1, x2, y2) shrunk by ``2 * shrink`` with
+    INTER_AREA, and its x / y scale, for the warp to go the rest of the way; ``None`` if it is empty."""
+    xi1, yi1, xi2, yi2 = region
+    if xi2 <= xi1 or yi2 <= yi1:
+        return None
+    part = cv2.resize(grey[yi1:yi2, xi1:xi2], None, fx=2.0 * shrink, fy=2.0 * shrink, interpolation=cv2.INTER_AREA)
+    return part, part.shape[1] / (xi2 - xi1), part.shape[0] / (yi2 - yi1)
 
 
 def deskewed_size(box: Box, angle: float, rise: float = 1.0) -> tuple[float, float]:
@@ -89,16 +98,16 @@ def _crop_turned(
     a = rot @ np.diag([(bx2 - bx1) / out_w, (by2 - by1) / out_h])
     b = np.array([(box[0] + box[2]) / 2, (box[1] + box[3]) / 2]) + rot @ np.array([bx1, by1])
     shrink = min(out_w / (bx2 - bx1), out_h / (by2 - by1))
-    if shrink < 0.5:  # no area filter in warpAffine: pre-shrink the region the crop covers
+    if shrink < 0.5:  # pre-shrink the region the turned crop covers
         corners = np.array([[0, 0], [out_w, 0], [0, out_h], [out_w, out_h]], np.float64) @ a.T + b
         xi1, yi1 = max(int(corners[:, 0].min()) - 2, 0), max(int(corners[:, 1].min()) - 2, 0)
         xi2 = min(int(np.ceil(corners[:, 0].max())) + 2, grey.shape[1])
         yi2 = min(int(np.ceil(corners[:, 1].max())) + 2, grey.shape[0])
-        if xi2 > xi1 and yi2 > yi1:
-            part = cv2.resize(grey[yi1:yi2, xi1:xi2], None, fx=2 * shrink, fy=2 * shrink, interpolation=cv2.INTER_AREA)
-            scale = np.diag([part.shape[1] / (xi2 - xi1), part.shape[0] / (yi2 - yi1)])
+        shrunk = _preshrink(grey, (xi1, yi1, xi2, yi2), shrink)
+        if shrunk is not None:
+            grey, sx, sy = shrunk
+            scale = np.diag([sx, sy])
             a, b = scale @ a, scale @ (b - np.array([xi1, yi1]))
-            grey = part
     m = np.hstack([a, b[:, None]]).astype(np.float32)
     flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
     return cv2.warpAffine(grey, m, (out_w, out_h), flags=flags, borderMode=cv2.BORDER_REPLICATE)
