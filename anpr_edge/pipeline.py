@@ -173,9 +173,9 @@ class CameraPipeline:
         self.frame_size = (w, h)
         conf = det.conf if s.conf is None else s.conf
         dets = [d for d in decode(raw, lb, w, h, conf, s.iou) if inside(self.roi, d.box)]
-        t2 = self._timed("decode", t2)
+        t_decoded = self._timed("decode", t2)
         dets = self._verified(frame, dets)
-        t3 = self._timed("verify", t2)
+        t3 = self._timed("verify", t_decoded)
         reads: list[PlateRead | None] = [None] * len(dets)
         crops: list[np.ndarray] = []
         # Plates cut by the frame edge are tracked but not read: a half plate reads as a wrong plate.

@@ -65,12 +65,12 @@ class Verifier:
 
     def __call__(self, frame: np.ndarray, detections: Sequence[Detection], zoom: float, conf: float) -> list[Detection]:
         w, h = VERIFY_INPUT
+        pad = (self.detector.spec.pad_value,) * 3
         kept = []
         for d in detections:
             x1, y1, x2, y2 = zoom_region(d.box, zoom, w / h)
             m = np.array([[1.0, 0.0, -x1], [0.0, 1.0, -y1]], np.float32)
             size = (max(round(x2 - x1), 1), max(round(y2 - y1), 1))
-            pad = (self.detector.spec.pad_value,) * 3
             crop = cv2.warpAffine(frame, m, size, flags=cv2.INTER_LINEAR, borderValue=pad)
             found = [
                 Detection((c.box[0] + x1, c.box[1] + y1, c.box[2] + x1, c.box[3] + y1), c.score)

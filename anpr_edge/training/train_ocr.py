@@ -77,6 +77,8 @@ def chunk_paths(data_dir: Path) -> list[Path]:
 
 
 def cmd_gen(args: argparse.Namespace) -> None:
+    if not 0.0 <= args.deskew_rise <= 1.0 or (args.deskew_rise != 1.0 and not args.deskew):
+        raise SystemExit(f"--deskew-rise {args.deskew_rise}: must be 0-1, and only with --deskew")
     spec = CropSpec(deskew=args.deskew, deskew_rise=args.deskew_rise)
     cached = chunk_paths(args.data_dir) or (args.data_dir / "val.npz").exists()
     if cached and load_spec(args.data_dir) != spec:

@@ -192,6 +192,8 @@ def test_ocr_data_folder_keeps_one_kind_of_crop(tmp_path: Path) -> None:
     with pytest.raises(SystemExit, match=r"holds crops cut as .*deskew=True"):
         main(["gen", "--data-dir", str(data), "--first", "1", "--chunks", "1", "--chunk-size", "2"])
     assert load_spec(tmp_path / "old") == CropSpec()  # folders from before crop_spec.json: plain crops
+    with pytest.raises(SystemExit, match=r"--deskew-rise 0\.5: must be 0-1, and only with --deskew"):
+        main(["gen", "--data-dir", str(tmp_path / "other"), "--deskew-rise", "0.5"])
 
 
 def test_grilles_are_drawn_clipped_and_never_over_a_plate() -> None:
