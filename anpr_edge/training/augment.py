@@ -49,11 +49,23 @@ def random_background(h: int, w: int, rng: random.Random) -> np.ndarray:
     return np.clip(bg, 0, 255).astype(np.uint8)
 
 
-def perspective_quad(w: float, h: float, rng: random.Random, max_yaw: float = 35.0) -> np.ndarray:
-    """Corners (tl, tr, br, bl) of a ``w x h`` plate seen with random yaw, pitch and roll."""
+# Roll of a "wide roll" plate (degrees, uniform either way): a plate hung crooked, or a camera beside the lane.
+WIDE_ROLL = 18.0
+
+
+def perspective_quad(
+    w: float, h: float, rng: random.Random, max_yaw: float = 35.0, wide_roll: float = 0.0
+) -> np.ndarray:
+    """Corners (tl, tr, br, bl) of a ``w x h`` plate seen with random yaw, pitch and roll.
+
+    Roll is normal with sd 4 degrees; with ``wide_roll`` > 0 that share of plates instead rolls uniformly
+    up to :data:`WIDE_ROLL` either way. (With 0 no extra number is drawn: older seeds give the same pixels.)
+    """
     yaw = math.radians(rng.uniform(-max_yaw, max_yaw))
     pitch = math.radians(rng.uniform(-20, 20))
     roll = math.radians(rng.gauss(0, 4))
+    if wide_roll > 0.0 and rng.random() < wide_roll:
+        roll = math.radians(rng.uniform(-WIDE_ROLL, WIDE_ROLL))
     # Foreshortening: the far side looks shorter, the whole plate narrower.
     near = 1.0 + 0.25 * abs(math.sin(yaw))
     far = 1.0 - 0.25 * abs(math.sin(yaw))
@@ -142,7 +154,9 @@ def degrade(img: np.ndarray, rng: random.Random) -> np.ndarray:
     return out
 
 
-def plate_in_scene(text: str, rng: random.Random, plate_px: int = 520) -> tuple[np.ndarray, np.ndarray]:
+def plate_in_scene(
+    text: str, rng: random.Random, plate_px: int = 520, wide_roll: float = 0.0
+) -> tuple[np.ndarray, np.ndarray]:
     """A styled plate warped onto a background; returns (BGR image, plate corners in it)."""
     plate = style_plate(render_plate(text, px_per_mm=plate_px / 520.0).image, rng)
     ph, pw = plate.shape[:2]
@@ -153,7 +167,7 @@ def plate_in_scene(text: str, rng: random.Random, plate_px: int = 520) -> tuple[
     else:
         inner = np.array([[0, 0], [pw, 0], [pw, ph], [0, ph]], np.float32)
     fh, fw = plate.shape[:2]
-    quad = perspective_quad(fw, fh, rng)
+    quad = perspective_quad(fw, fh, rng, wide_roll=wide_roll)
     cw, ch = int(fw * 1.35), int(fh * 2.4)
     quad += np.array([cw / 2, ch / 2], np.float32)
     src = np.array([[0, 0], [fw, 0], [fw, fh], [0, fh]], np.float32)
@@ -180,15 +194,18 @@ def jitter_box(
     )
 
 
-def ocr_training_crop(text: str, rng: random.Random) -> tuple[np.ndarray, tuple[float, float, float, float]]:
+def ocr_training_crop(
+    text: str, rng: random.Random, wide_roll: float = 0.0
+) -> tuple[np.ndarray, tuple[float, float, float, float]]:
     """A degraded scene around one plate and its (jittered) detector-like box, at camera resolution.
 
-    The plate is rendered large, warped, lit, then shrunk to a random camera resolution (plate width
-    50-320 px, log-uniform) where blur, noise and JPEG happen, as in a real frame.
+    The plate is rendered large, warped (``wide_roll``: :func:`perspective_quad`), lit, then shrunk to a
+    random camera resolution (plate width 50-320 px, log-uniform) where blur, noise and JPEG happen, as in
+    a real frame.
     """
     target_w = math.exp(rng.uniform(math.log(50), math.log(320)))
     # Render at about twice the final size: enough detail to shrink from, cheap to warp.
-    scene, corners = plate_in_scene(text, rng, plate_px=int(min(520, max(200, 2.2 * target_w))))
+    scene, corners = plate_in_scene(text, rng, int(min(520, max(200, 2.2 * target_w))), wide_roll)
     scene = photometric(scene, rng)
     quad_w = float(corners[:, 0].max() - corners[:, 0].min())
     scale = target_w / max(quad_w, 1.0)

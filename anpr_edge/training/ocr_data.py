@@ -64,20 +64,35 @@ class LabelledCrop:
     source: str = ""
 
 
-def synthetic_sample(seed: int, spec: CropSpec) -> LabelledCrop:
+SCENE_FILE = "synthetic.json"
+
+
+def save_wide_roll(data_dir: Path, wide_roll: float) -> None:
+    """Record a data folder's share of wide-roll plates (:func:`augment.perspective_quad`)."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    (data_dir / SCENE_FILE).write_text(json.dumps({"wide_roll": wide_roll}, indent=2) + "\n")
+
+
+def load_wide_roll(data_dir: Path) -> float:
+    """A data folder's share of wide-roll plates (0 for folders from before the file existed)."""
+    path = data_dir / SCENE_FILE
+    return float(json.loads(path.read_text())["wide_roll"]) if path.exists() else 0.0
+
+
+def synthetic_sample(seed: int, spec: CropSpec, wide_roll: float = 0.0) -> LabelledCrop:
     """The synthetic sample number ``seed``: same seed, same pixels."""
     rng = random.Random(seed)
     text = random_plate(rng)
-    scene, box = ocr_training_crop(text, rng)
+    scene, box = ocr_training_crop(text, rng, wide_roll)
     return LabelledCrop(spec.cut(scene, box), text)
 
 
-def generate(n: int, seed: int, spec: CropSpec, out: Path) -> Path:
+def generate(n: int, seed: int, spec: CropSpec, out: Path, wide_roll: float = 0.0) -> Path:
     """Write ``n`` synthetic samples (sample seeds ``seed*10^7 + i``) to ``out`` (.npz)."""
     images = np.empty((n, spec.height, spec.width), np.uint8)
     texts: list[str] = []
     for i in range(n):
-        s = synthetic_sample(seed * 10_000_000 + i, spec)
+        s = synthetic_sample(seed * 10_000_000 + i, spec, wide_roll)
         images[i] = s.image
         texts.append(s.text)
     out.parent.mkdir(parents=True, exist_ok=True)

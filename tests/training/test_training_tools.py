@@ -196,6 +196,43 @@ def test_ocr_data_folder_keeps_one_kind_of_crop(tmp_path: Path) -> None:
         main(["gen", "--data-dir", str(tmp_path / "other"), "--deskew-rise", "0.5"])
 
 
+def _roll_degrees(quad: np.ndarray) -> float:
+    """A quad's roll: the mean slope of its top and bottom edges (yaw tilts them equally and oppositely)."""
+    (tl, tr, br, bl) = quad
+    top = np.degrees(np.arctan2(tr[1] - tl[1], tr[0] - tl[0]))
+    bottom = np.degrees(np.arctan2(br[1] - bl[1], br[0] - bl[0]))
+    return float((top + bottom) / 2)
+
+
+def test_wide_roll_rolls_that_share_of_plates_up_to_its_limit() -> None:
+    from anpr_edge.training.augment import WIDE_ROLL, perspective_quad
+
+    def rolls(share: float) -> np.ndarray:
+        rng = random.Random(5)
+        return np.abs([_roll_degrees(perspective_quad(520, 112, rng, wide_roll=share)) for _ in range(400)])
+
+    usual, half, every = rolls(0.0), rolls(0.5), rolls(1.0)
+    assert (usual > 8).mean() < 0.1  # sd 4 degrees: a plate rolled past 8 is rare
+    assert every.max() <= WIDE_ROLL + 1 and (every > 8).mean() > 0.45  # uniform up to 18: over half past 8
+    assert 0.2 < (half > 8).mean() < (every > 8).mean()
+
+
+def test_ocr_data_folder_keeps_one_wide_roll_share(tmp_path: Path) -> None:
+    pytest.importorskip("torch")
+    from anpr_edge.training.ocr_data import load_wide_roll
+    from anpr_edge.training.train_ocr import main
+
+    data = tmp_path / "data"
+    small = ["--chunks", "1", "--chunk-size", "2", "--val-size", "2"]
+    main(["gen", "--data-dir", str(data), *small, "--wide-roll", "0.35"])
+    assert load_wide_roll(data) == 0.35 and (data / "chunk_0000.npz").is_file()
+    with pytest.raises(SystemExit, match=r"holds plates made with --wide-roll 0\.35, not 0\.0"):
+        main(["gen", "--data-dir", str(data), "--first", "1", "--chunks", "1", "--chunk-size", "2"])
+    assert load_wide_roll(tmp_path / "old") == 0.0  # folders from before synthetic.json
+    with pytest.raises(SystemExit, match=r"--wide-roll 1\.5: must be a share, 0-1"):
+        main(["gen", "--data-dir", str(tmp_path / "other"), "--wide-roll", "1.5"])
+
+
 def test_grilles_are_drawn_clipped_and_never_over_a_plate() -> None:
     from anpr_edge.training.scenes import NEGATIVE_MIXES, grille, grille_above
 
