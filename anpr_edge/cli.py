@@ -60,6 +60,8 @@ CLI_RECOGNITION = (
     "ocr_variants",
     "verify_zoom",
     "verify_conf",
+    "motion_threshold",
+    "idle_check_s",
     "char_conf_thr",
     "char_conf_thr_letters",
     "char_conf_thr_digits",

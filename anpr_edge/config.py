@@ -57,6 +57,14 @@ class RecognitionConfig(Strict):
         5.0, ge=0, le=20, description="second look: each box re-detected in a crop this many box widths wide (0: off)"
     )
     verify_conf: Prob = Field(0.4, description="score the second look needs to keep a box")
+    motion_threshold: float = Field(
+        8.0,
+        ge=0,
+        le=255,
+        description="idle frames: no detector while no 32x18 cell changes this many grey levels and no plate"
+        " is followed (0: detector on every frame)",
+    )
+    idle_check_s: float = Field(1.0, gt=0, le=60, description="idle frames: the detector still runs this often")
     char_conf_thr: Prob = Field(0.5, description="probability under which a character is '#'")
     char_conf_thr_letters: Prob | None = Field(None, description="override for letter positions")
     char_conf_thr_digits: Prob | None = Field(None, description="override for digit positions")

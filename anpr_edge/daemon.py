@@ -46,6 +46,7 @@ class CameraWorker(threading.Thread):
         self.heartbeat = time.monotonic()
         self.frames_out = 0
         self.skipped = 0  # frames over target_fps (by design, not a loss)
+        self.idle_before = 0  # idle frames of pipelines replaced by a reload
         self.events = 0
         self.busy_since: float | None = None
         self._pending_settings: Any = None
@@ -71,6 +72,7 @@ class CameraWorker(threading.Thread):
                 period = 1.0 / cam.target_fps
                 for e in self.pipeline.flush(time.time()):
                     self._emit(e, last_frame)
+                self.idle_before += self.pipeline.idle_frames
                 self.pipeline = CameraPipeline(cam.name, self.pipeline.models, settings, cam.roi)
                 logger.info("camera %s: new recognition settings applied", cam.name)
             item = self.capture.mailbox.get(timeout=0.5)
@@ -106,6 +108,7 @@ class CameraWorker(threading.Thread):
             "state": c.state,
             "frames_in": c.frames_in,
             "frames_out": self.frames_out,
+            "idle": self.idle_before + self.pipeline.idle_frames,  # of frames_out: no detector, nothing moved
             "dropped": self.capture.mailbox.dropped + self.skipped,
             "reconnects": c.reconnects,
             "events": self.events,
@@ -319,7 +322,7 @@ class Daemon:
     def status_line(self) -> str:
         s = self.stats()
         parts = [
-            f"{n}: {c['state']} in {c['fps_in']:.1f} out {c['fps_out']:.1f} fps drop {c['dropped']} "
+            f"{n}: {c['state']} in {c['fps_in']:.1f} out {c['fps_out']:.1f} fps idle {c['idle']} drop {c['dropped']} "
             f"reconn {c['reconnects']} events {c['events']}"
             for n, c in s["cameras"].items()
         ]

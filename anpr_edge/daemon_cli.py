@@ -75,7 +75,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         for name, c in data.get("cameras", {}).items():
             print(
                 f"  {name:<16} {c['state']:<12} in {c['fps_in']:5.1f} fps  out {c['fps_out']:5.1f} fps  "
-                f"dropped {c['dropped']}  reconnects {c['reconnects']}  events {c['events']}"
+                f"idle {c.get('idle', 0)}  dropped {c['dropped']}  reconnects {c['reconnects']}  events {c['events']}"
             )
         if "mqtt" in data:
             m = data["mqtt"]

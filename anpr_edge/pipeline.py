@@ -21,6 +21,7 @@ from anpr_edge.inference.detector import PlateDetector, decode
 from anpr_edge.inference.ocr import CharThresholds, PlateOCR
 from anpr_edge.inference.ocr_core import box_variant
 from anpr_edge.inference.verify import Verifier
+from anpr_edge.motion import MotionGate
 from anpr_edge.results import Detection, PlateEvent, PlateRead
 from anpr_edge.tracking import Tracker, TrackerConfig
 
@@ -37,6 +38,8 @@ class RecognitionSettings:
     ocr_variants: int = 9
     verify_zoom: float = 5.0  # second look at each box (inference.verify); 0: off
     verify_conf: float = 0.4
+    motion_threshold: float = 8.0  # idle frames (motion.MotionGate): grey levels; 0: detector on every frame
+    idle_check_s: float = 1.0
     char_conf_thr: float = 0.5
     char_conf_thr_letters: float | None = None
     char_conf_thr_digits: float | None = None
@@ -135,6 +138,8 @@ class CameraPipeline:
             new_id,
         )
         self.timings = timings
+        self.motion = MotionGate(settings.motion_threshold, settings.idle_check_s)
+        self.idle_frames = 0  # frames the detector skipped: nothing changed, no track open
         self.frame_index = 0
         self.ocr_rounds = 0  # frames OCR ran on: picks the box variant
         self.frame_size = (0, 0)
@@ -164,6 +169,12 @@ class CameraPipeline:
         """Run one frame taken at stream time ``t`` (seconds); return the events it completes."""
         s = self.settings
         t0 = time.perf_counter()
+        idle = self.motion.idle(frame, t, following=bool(self.tracker.tracks))
+        t0 = self._timed("motion", t0)
+        if idle:
+            self.idle_frames += 1
+            self.last_detections, self.last_reads, self.last_crops = [], [], {}
+            return []
         det = self.models.detector
         x, lb = det.preprocess(frame)
         t1 = self._timed("preprocess", t0)

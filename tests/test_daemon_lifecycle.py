@@ -53,13 +53,14 @@ def test_notify_protocol_reload_and_clean_stop(tmp_path: Path, tiny_models: Path
         assert proc.poll() is None
         status = json.loads((state / "status.json").read_text())
         assert status["cameras"]["a"]["frames_in"] > 0 and status["cameras"]["b"]["state"] == "streaming"
+        assert 0 <= status["cameras"]["a"]["idle"] <= status["cameras"]["a"]["frames_out"]  # frames with no detector
         # `anpr-edge status` reads the same numbers (given a valid config again).
         data["cameras"][1]["target_fps"] = 5
         cfg.write_text(yaml.safe_dump(data))
         r = subprocess.run(
             [sys.executable, "-m", "anpr_edge.cli", "status", "--config", str(cfg)], capture_output=True, text=True
         )
-        assert r.returncode == 0 and "streaming" in r.stdout, r.stderr
+        assert r.returncode == 0 and "streaming" in r.stdout and " idle " in r.stdout, r.stderr
         t0 = time.monotonic()
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(10) == 0
