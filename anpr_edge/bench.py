@@ -59,7 +59,6 @@ def run_bench(
         if frames == warmup:
             pipe.timings = times
             wall_start = time.perf_counter()
-        if frames == warmup:
             idle_start = pipe.idle_frames
         if frames >= warmup:
             times.add("decode_video", dt)

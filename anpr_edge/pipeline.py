@@ -170,14 +170,14 @@ class CameraPipeline:
         s = self.settings
         t0 = time.perf_counter()
         idle = self.motion.idle(frame, t, following=bool(self.tracker.tracks))
-        t0 = self._timed("motion", t0)
+        t_checked = self._timed("motion", t0)
         if idle:
             self.idle_frames += 1
             self.last_detections, self.last_reads, self.last_crops = [], [], {}
             return []
         det = self.models.detector
         x, lb = det.preprocess(frame)
-        t1 = self._timed("preprocess", t0)
+        t1 = self._timed("preprocess", t_checked)
         raw = det.backend.infer(x)
         t2 = self._timed("detector", t1)
         h, w = frame.shape[:2]
