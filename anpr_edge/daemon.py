@@ -276,6 +276,12 @@ class Daemon:
             for name, cam in fresh.items():
                 if name not in old:
                     logger.info("reload: camera %s added", name)
+                    try:
+                        assert self.router is not None
+                        self.router.csv_for(name)  # as at start: a bad CSV path keeps the camera off
+                    except AnprError as exc:
+                        logger.error("reload: camera %s not started: %s", name, exc)
+                        continue
                     self.start_camera(cam)
                 elif self._capture_key(cam) != self._capture_key(old[name]):
                     logger.info("reload: camera %s source changed: restarting it", name)

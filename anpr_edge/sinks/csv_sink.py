@@ -1,20 +1,20 @@
 """Append-only CSV of events: header written once, one flushed (and fsynced) row per event.
 
-An existing file is never truncated. If its header differs from the configured columns the sink
-refuses to start (naming the file) rather than mixing two layouts.
+An existing file is never truncated (:class:`~anpr_edge.sinks.append_file.AppendFile`: a row the disk
+refuses is held and written later). If its header differs from the configured columns the sink refuses
+to start (naming the file) rather than mixing two layouts.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
-from typing import TextIO
 
 from anpr_edge.errors import InputError
 from anpr_edge.results import PlateEvent
+from anpr_edge.sinks.append_file import AppendFile
 
 #: Optional columns a daemon CSV may add after ``time;plate_num``.
 EXTRA_COLUMNS: dict[str, Callable[[PlateEvent], str]] = {
@@ -50,42 +50,31 @@ class CsvSink:
             raise InputError(f"unknown CSV column(s) {unknown}; choose from {sorted(EXTRA_COLUMNS)}")
         self.path, self.time_format, self.extra, self.delimiter = path, time_format, list(extra), delimiter
         self.header = delimiter.join(["time", "plate_num", *self.extra])
-        self._fh: TextIO | None = None
+        self.file = AppendFile(path, self.header)
         self.rows = 0
 
     def open(self) -> CsvSink:
+        """Open (at start: a file that cannot be opened, or has other columns, is an error naming it)."""
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
             existing = self.path.read_text(encoding="utf-8").splitlines()[:1] if self.path.exists() else []
             if existing and existing[0] != self.header:
                 raise InputError(
                     f"{self.path}: existing CSV has columns {existing[0]!r}, configured {self.header!r}; "
                     "move the old file away or change outputs.csv"
                 )
-            self._fh = self.path.open("a", encoding="utf-8", newline="")
-            if not existing and self._fh.tell() == 0:
-                self._write_line(self.header)
+            self.file.open()
         except OSError as exc:
             raise InputError(f"{self.path}: cannot open CSV for appending ({exc.strerror})") from None
         return self
 
-    def _write_line(self, line: str) -> None:
-        assert self._fh is not None
-        self._fh.write(line + "\n")
-        self._fh.flush()
-        os.fsync(self._fh.fileno())
-
     def write(self, event: PlateEvent) -> None:
-        if self._fh is None:
-            self.open()
+        """Append the event's row; if the disk fails it is held and written later (:class:`AppendFile`)."""
         cells = [self.time_format(event.first_seen), event.plate, *(EXTRA_COLUMNS[c](event) for c in self.extra)]
-        self._write_line(self.delimiter.join(cells))
+        self.file.append(self.delimiter.join(cells))
         self.rows += 1
 
     def close(self) -> None:
-        if self._fh is not None:
-            self._fh.close()
-            self._fh = None
+        self.file.close()
 
     def __enter__(self) -> CsvSink:
         return self.open()

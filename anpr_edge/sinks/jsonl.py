@@ -1,13 +1,14 @@
-"""Events as JSON lines (the same payload MQTT carries), appended and flushed per event."""
+"""Events as JSON lines (the same payload MQTT carries), appended and fsynced per event."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 from types import TracebackType
-from typing import Any, TextIO
+from typing import Any
 
 from anpr_edge.results import PlateEvent
+from anpr_edge.sinks.append_file import AppendFile
 
 PAYLOAD_VERSION = 1
 
@@ -38,20 +39,18 @@ def event_payload(e: PlateEvent, time_iso: str | None = None) -> dict[str, Any]:
 
 
 class JsonlSink:
+    """One JSON object per line, flushed and fsynced per event; held while the disk fails (:class:`AppendFile`)."""
+
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._fh: TextIO | None = None
+        self.file = AppendFile(path)
 
     def __enter__(self) -> JsonlSink:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._fh = self.path.open("a", encoding="utf-8")
+        self.file.open()
         return self
 
     def write(self, event: PlateEvent, extra: dict[str, Any] | None = None) -> None:
-        assert self._fh is not None
-        self._fh.write(json.dumps({**event_payload(event), **(extra or {})}, ensure_ascii=False) + "\n")
-        self._fh.flush()
+        self.file.append(json.dumps({**event_payload(event), **(extra or {})}, ensure_ascii=False))
 
     def __exit__(self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None) -> None:
-        if self._fh is not None:
-            self._fh.close()
+        self.file.close()

@@ -4,10 +4,12 @@
 * ``<prefix>/<camera>/plate`` events, QoS 1, not retained, JSON (``docs/event.schema.json``);
 * ``<prefix>/stats`` retained JSON, periodic.
 
-``publish_event`` only writes to the outbox (never blocks recognition). A sender thread hands rows to
-paho while connected; a row is deleted on PUBACK. paho re-sends its own in-flight QoS 1 messages
-after a reconnect, so the sender only hands over rows newer than the last one it gave paho in this
-process; after a restart everything still in the outbox is sent again, oldest first.
+``publish_event`` only writes to the outbox (never blocks recognition); while the outbox's disk
+refuses writes (full, failing) events wait in memory, in order, and go into the outbox when it can.
+A sender thread hands rows to paho while connected; a row is deleted on PUBACK. paho re-sends its own
+in-flight QoS 1 messages after a reconnect, so the sender only hands over rows newer than the last one
+it gave paho in this process; after a restart everything still in the outbox is sent again, oldest
+first.
 """
 
 from __future__ import annotations
@@ -15,9 +17,11 @@ from __future__ import annotations
 import json
 import logging
 import os
+import sqlite3
 import ssl
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -82,6 +86,9 @@ class MqttSink:
         self._pending: list[tuple[mqtt.MQTTMessageInfo, int]] = []  # handed to paho, not yet acked
         self.published = 0
         self.last_error = ""
+        self._held: deque[tuple[str, bytes]] = deque()  # events the outbox could not take yet
+        self._held_lock = threading.Lock()
+        self._held_error = False
         proto = mqtt.MQTTv5 if cfg.protocol == "5" else mqtt.MQTTv311
         self.client = mqtt.Client(
             CallbackAPIVersion.VERSION2,
@@ -135,8 +142,37 @@ class MqttSink:
 
     def publish_event(self, camera: str, payload: dict[str, Any]) -> None:
         """Queue an event durably; the sender publishes it when the broker is reachable."""
-        self.outbox.add(f"{self.prefix}/{camera}/plate", json.dumps(payload, ensure_ascii=False).encode())
+        self._held.append((f"{self.prefix}/{camera}/plate", json.dumps(payload, ensure_ascii=False).encode()))
+        self.store_held()
         self._wake.set()
+
+    @property
+    def held(self) -> int:
+        """Events waiting in memory for the outbox's disk."""
+        return len(self._held)
+
+    def store_held(self) -> None:
+        """Move waiting events into the outbox, oldest first, as far as its disk takes them."""
+        with self._held_lock:
+            failing = False
+            while self._held:
+                topic, data = self._held[0]
+                try:
+                    self.outbox.add(topic, data)
+                except sqlite3.Error as exc:
+                    if not self._held_error:
+                        logger.error(
+                            "outbox %s: cannot store events (%s); %d held in memory and stored when it can",
+                            self.outbox.path,
+                            exc,
+                            len(self._held),
+                        )
+                    self._held_error = failing = True
+                    break
+                self._held.popleft()
+            if self._held_error and not failing:
+                logger.warning("outbox %s: writable again; the held events are stored", self.outbox.path)
+                self._held_error = False
 
     def _reap(self) -> None:
         """Delete from the outbox every row the broker acknowledged (PUBACK)."""
@@ -154,6 +190,8 @@ class MqttSink:
             self._wake.wait(0.05 if self._pending else 0.5)
             self._wake.clear()
             try:
+                if self._held:
+                    self.store_held()
                 self._reap()
                 while self.connected.is_set() and not self._stop.is_set() and len(self._pending) < 2 * BATCH:
                     rows = self.outbox.after(self._handed, BATCH)
@@ -201,3 +239,8 @@ class MqttSink:
             self.client.publish(f"{self.prefix}/status", "offline", qos=1, retain=True).wait_for_publish(1.0)
         self.client.disconnect()
         self.client.loop_stop()
+        self.store_held()
+        for topic, data in self._held:
+            logger.error(
+                "outbox %s: event not stored, disk still failing: %s %s", self.outbox.path, topic, data.decode()
+            )

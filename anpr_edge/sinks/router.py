@@ -1,4 +1,8 @@
-"""Fan-out of the daemon's events: CSV per camera, JSON lines, MQTT outbox, snapshots — in order, one lock."""
+"""Fan-out of the daemon's events: CSV per camera, JSON lines, MQTT outbox, snapshots — in order, one lock.
+
+A sink whose disk refuses writes holds the event in memory and writes it later (``AppendFile``,
+``MqttSink.store_held``); a snapshot that cannot be saved is logged and the event goes on without it.
+"""
 
 from __future__ import annotations
 
@@ -69,7 +73,10 @@ class EventRouter:
 
     def emit(self, event: PlateEvent, frame: Any = None) -> None:
         with self._lock:
-            event = self.snapshot(event, frame)
+            try:
+                event = self.snapshot(event, frame)
+            except (OSError, cv2.error) as exc:  # a full disk loses the picture, never the event
+                logger.error("snapshot of event %s not saved: %s", event.event_id[:8], exc)
             sink = self.csv_for(event.camera)
             if sink:
                 sink.write(event)

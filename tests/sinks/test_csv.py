@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import logging
+import os
 from pathlib import Path
 
 import pytest
@@ -67,3 +69,65 @@ def test_event_payload_matches_the_documented_schema() -> None:
     import re
 
     assert re.fullmatch(schema["properties"]["plate"]["pattern"], payload["plate"])
+
+
+def fill_disk_under(sink: CsvSink) -> None:
+    """The disk fills under an open CSV: its descriptor now writes to /dev/full, so the next write gets a
+    real ENOSPC from the kernel (the closest to a full disk a test can have without mounting one)."""
+    full = os.open("/dev/full", os.O_WRONLY)
+    assert sink.file._fh is not None
+    os.dup2(full, sink.file._fh.fileno())
+    os.close(full)
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full (Linux) to fill a disk")
+def test_a_full_disk_holds_rows_in_order_and_the_file_never_gets_half_a_row(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "events.csv"
+    sink = CsvSink(path, video_time).open()
+    sink.write(event("A123BC77", 1.0))
+    fill_disk_under(sink)
+    with caplog.at_level(logging.ERROR):
+        sink.write(event("K777KK777", 2.0))  # no exception: the row is held
+    assert "cannot append (No space left on device)" in caplog.text and sink.file.held
+    # The disk stays bad a while (here: the path cannot be opened), and a cut-off row is left behind.
+    with path.open("a") as fh:
+        fh.write("00:02.00;K77")
+    path.rename(tmp_path / "aside.csv")
+    path.mkdir()
+    sink.write(event("X623EM199", 3.0))
+    assert len(sink.file.held) == 2
+    path.rmdir()
+    (tmp_path / "aside.csv").rename(path)
+    sink.write(event("E014CX86", 4.0))  # writable again: held rows first, in order, then this one
+    assert not sink.file.held
+    sink.close()
+    assert path.read_text().splitlines() == [
+        "time;plate_num",
+        "00:01.00;A123BC77",
+        "00:02.00;K777KK777",
+        "00:03.00;X623EM199",
+        "00:04.00;E014CX86",
+    ]
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full (Linux) to fill a disk")
+def test_rows_still_held_at_shutdown_go_to_the_log_in_full(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    path = tmp_path / "events.csv"
+    sink = CsvSink(path, video_time).open()
+    fill_disk_under(sink)
+    path.unlink()
+    path.mkdir()  # and it cannot be reopened before shutdown
+    with caplog.at_level(logging.ERROR):
+        sink.write(event("K777KK777", 2.0))
+        sink.close()
+    assert "not written, disk still failing: 00:02.00;K777KK777" in caplog.text
+
+
+def test_a_hand_edited_file_without_a_last_newline_gets_one(tmp_path: Path) -> None:
+    path = tmp_path / "events.csv"
+    path.write_text("time;plate_num\n00:01.00;A123BC77")
+    with CsvSink(path, video_time) as s:
+        s.write(event("K777KK777", 2.0))
+    assert path.read_text().splitlines() == ["time;plate_num", "00:01.00;A123BC77", "00:02.00;K777KK777"]

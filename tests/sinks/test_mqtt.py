@@ -95,6 +95,33 @@ def test_broker_outage_of_30_s_loses_nothing_and_keeps_order(tmp_path: Path) -> 
         broker.stop()
 
 
+def test_events_wait_in_memory_while_the_outbox_disk_refuses_writes(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    broker = Broker(tmp_path / "b").start()
+    sub = Subscriber(broker.port, "anpr/dev1/+/plate")
+    sink = sink_for(broker.port, tmp_path)
+    sink.start()
+    db = sink.outbox._db
+    try:
+        sink.publish_event("gate", {"event_id": "e0", "n": 0})
+        assert [p["n"] for p in sub.wait_for(1, 20)] == [0]
+        with sink.outbox._lock:
+            db.execute("PRAGMA query_only = ON")  # SQLite refuses every write now, as on a full or failing disk
+        with caplog.at_level(logging.ERROR):
+            for n in range(1, 4):
+                sink.publish_event("gate", {"event_id": f"e{n}", "n": n})  # no exception reaches the camera
+        assert sink.held == 3 and "cannot store events" in caplog.text
+        with sink.outbox._lock:
+            db.execute("PRAGMA query_only = OFF")
+        got = sub.wait_for(4, 20)  # the sender stores them, oldest first, and sends them
+        assert list(dict.fromkeys(p["n"] for p in got)) == [0, 1, 2, 3] and sink.held == 0
+    finally:
+        sink.stop()
+        sub.close()
+        broker.stop()
+
+
 def test_daemon_killed_with_events_in_outbox_delivers_after_restart(tmp_path: Path) -> None:
     broker = Broker(tmp_path / "b")
     state = tmp_path / "state"
