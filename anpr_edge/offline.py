@@ -124,6 +124,9 @@ def process(models: Models, settings: RecognitionSettings, opts: ProcessOptions)
             progress.close()
             if writer is not None:
                 writer.release()
+    for path, file in [(opts.out, csv_sink.file), *([(opts.json, jsonl.file)] if jsonl else [])]:
+        if file.held:  # the disk refused them to the end; close() logged each in full
+            raise InputError(f"{path}: {len(file.held)} of {events_n} event(s) not written (disk full or failing)")
     return events_n
 
 

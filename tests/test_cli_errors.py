@@ -8,6 +8,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import pytest
 
 from tests.daemon_helpers import write_video
 
@@ -113,3 +114,10 @@ def test_show_without_display_is_clear(tiny_models: Path, tmp_path: Path) -> Non
         env=env,
     )
     assert_one_line_error(r, "--show needs a display")
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full (Linux): every write to it fails")
+def test_a_full_disk_for_the_csv_is_one_clear_line(tiny_models: Path, tmp_path: Path) -> None:
+    video = write_video(tmp_path / "v.mp4", frames=10)
+    r = cli("process", str(video), "--out", "/dev/full", "--models", str(tiny_models))
+    assert_one_line_error(r, "/dev/full: cannot open CSV for appending (No space left on device)")

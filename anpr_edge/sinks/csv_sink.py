@@ -56,10 +56,13 @@ class CsvSink:
     def open(self) -> CsvSink:
         """Open (at start: a file that cannot be opened, or has other columns, is an error naming it)."""
         try:
-            existing = self.path.read_text(encoding="utf-8").splitlines()[:1] if self.path.exists() else []
-            if existing and existing[0] != self.header:
+            first = ""
+            if self.path.is_file():  # not a device or pipe (/dev/stdout): nothing there to read back
+                with self.path.open(encoding="utf-8", errors="replace", newline="") as fh:
+                    first = fh.readline(4096).rstrip("\r\n")
+            if first and first != self.header:
                 raise InputError(
-                    f"{self.path}: existing CSV has columns {existing[0]!r}, configured {self.header!r}; "
+                    f"{self.path}: existing CSV has columns {first[:200]!r}, configured {self.header!r}; "
                     "move the old file away or change outputs.csv"
                 )
             self.file.open()
