@@ -15,7 +15,7 @@ import numpy as np
 
 from anpr_edge.evaluation import iou
 from anpr_edge.inference.ocr import CharThresholds
-from anpr_edge.plates import constrain
+from anpr_edge.plates import UNREAD, constrain
 from anpr_edge.results import Box, Detection, PlateRead
 
 
@@ -26,6 +26,22 @@ class TrackerConfig:
     #: When IoU fails (a fast car, a low frame rate), a detection whose centre is within this many
     #: plate widths of the track's, with a width ratio within 1.6x, still continues the track.
     max_jump: float = 1.5
+    #: A read this many edits away from the track's last read (:func:`read_distance`) is another plate:
+    #: it starts a track of its own, however close its box (the next car in the lane).
+    other_plate_edits: int = 4
+
+
+def read_distance(a: str, b: str) -> int:
+    """Edits (insert, delete, change) from one read to the other; ``#`` matches any character, so an
+    unread character is no evidence, and a character read twice or missed costs one edit, not a shift."""
+    prev = list(range(len(b) + 1))
+    for i, x in enumerate(a, 1):
+        cur = [i]
+        for j, y in enumerate(b, 1):
+            same = x == y or UNREAD in (x, y)
+            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (0 if same else 1)))
+        prev = cur
+    return prev[-1]
 
 
 def association_score(a: Box, b: Box, cfg: TrackerConfig) -> float:
@@ -55,6 +71,7 @@ class Track:
     misses: int = 0
     votes: dict[int, np.ndarray] = field(default_factory=dict)  # length -> summed probs (length, classes)
     reads_by_len: dict[int, int] = field(default_factory=dict)
+    last_text: str = ""  # the latest plate-shaped read
     emitted: bool = False
 
     @property
@@ -68,6 +85,13 @@ class Track:
         acc = self.votes.get(n)
         self.votes[n] = read.probs.copy() if acc is None else acc + read.probs
         self.reads_by_len[n] = self.reads_by_len.get(n, 0) + 1
+        self.last_text = read.text
+
+    def other_plate(self, read: PlateRead | None, cfg: TrackerConfig) -> bool:
+        """True when ``read`` is plainly not this track's plate (``TrackerConfig.other_plate_edits``)."""
+        if read is None or not self.last_text or len(read.text) not in (8, 9):
+            return False
+        return read_distance(self.last_text, read.text) >= cfg.other_plate_edits
 
     def plate(self, alphabet: str, thr: CharThresholds) -> tuple[str, tuple[tuple[str, float], ...]] | None:
         """The voted plate and per-position (char, mean probability), or None before any read."""
@@ -94,7 +118,7 @@ class Tracker:
         cfg = self.config
         pairs = sorted(
             (
-                (association_score(tr.box, d.box, cfg), ti, di)
+                (0.0 if tr.other_plate(reads[di], cfg) else association_score(tr.box, d.box, cfg), ti, di)
                 for ti, tr in enumerate(self.tracks)
                 for di, d in enumerate(detections)
             ),

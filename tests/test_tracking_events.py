@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 
 import numpy as np
@@ -11,7 +12,7 @@ from anpr_edge.events import EventConfig, EventGate, compatible
 from anpr_edge.inference.ocr import CharThresholds
 from anpr_edge.plates import DIGITS, LETTERS
 from anpr_edge.results import Detection, PlateRead
-from anpr_edge.tracking import Tracker, TrackerConfig
+from anpr_edge.tracking import Tracker, TrackerConfig, read_distance
 
 ALPHABET = DIGITS + LETTERS
 THR = CharThresholds(0.5, 0.5)
@@ -129,6 +130,40 @@ def test_fast_car_at_low_frame_rate_stays_one_track() -> None:
     for i in range(4):  # moves 90 px per processed frame: IoU 0 between frames, but a plausible jump
         step(tr, gate, [read("A123BC77", box_at(90 * i))], i * 0.3)
     assert len(tr.tracks) == 1 and tr.tracks[0].reads == 4
+
+
+def test_the_next_car_where_the_last_one_left_is_a_new_track_and_event() -> None:
+    """At a low frame rate a track outlives its car (max_misses frames); the next car, close enough for a
+    plausible jump, must not be glued to it (its event was already sent: the car would never be)."""
+    tr, gate = make(max_misses=5)
+    out = []
+    for i in range(6):
+        out += step(tr, gate, [read("X623EM199", box_at(10 * i))], i * 0.125)
+    out += step(tr, gate, [], 0.75) + step(tr, gate, [], 0.875)  # the car has gone; its track has not
+    for i in range(6):
+        out += step(tr, gate, [read("E014CX86", box_at(150 + 2 * i))], 1.0 + i * 0.125)
+    assert out == ["X623EM199", "E014CX86"]
+
+
+def test_a_misread_or_a_shifted_read_stays_on_its_track() -> None:
+    tr, gate = make(EventConfig(min_reads=100))
+    for i, text in enumerate(["A123BC77", "A128BC77", "AA123BC77", "A12#B#77", "A123BC777"]):
+        r = dataclasses.replace(read(text.replace("#", "0"), box_at(90 * i)), text=text)
+        step(tr, gate, [r], i * 0.3)  # jumps only: the read decides
+    assert len(tr.tracks) == 1 and tr.tracks[0].reads == 5
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "edits"),
+    [
+        ("A123BC77", "A123BC77", 0),
+        ("A1#3BC77", "A123BC77", 0),
+        ("T046YC98", "CT046AC93", 3),
+        ("X623EM199", "E014CX86", 9),
+    ],
+)
+def test_read_distance(a: str, b: str, edits: int) -> None:
+    assert read_distance(a, b) == read_distance(b, a) == edits
 
 
 def test_two_cars_side_by_side_are_two_events() -> None:
