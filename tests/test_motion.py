@@ -13,6 +13,7 @@ import pytest
 
 from anpr_edge.motion import THUMB_SIZE, MotionGate, change, thumbnail
 from tests.conftest import MODELS, needs_models
+from tests.test_end_to_end import font_available
 
 
 def street(seed: int = 0) -> np.ndarray:
@@ -72,7 +73,9 @@ def test_idle_frames_skip_the_detector_and_lose_no_event(tmp_path: Path) -> None
         plates += [e.plate for e in pipe.flush(9.0)]
         results[threshold] = (plates, pipe.idle_frames, pipe.frame_index)
     (on, idle, looked), (off, idle_off, looked_off) = results[8.0], results[0.0]
-    assert on == off == ["A123BC77", "E014CX86"]
+    assert on == off and len(on) == 2  # the same events with and without idle frames
+    if font_available():  # the plate font the OCR learnt (else a fallback font: partial reads)
+        assert on == ["A123BC77", "E014CX86"]
     assert idle_off == 0 and looked_off == 90
     # Empty lane: 0-1.5 s, about 5.5-6 s after the first car's track ends; the detector still looks once a second.
     assert idle >= 15 and idle + looked == 90
