@@ -32,7 +32,7 @@ class AppendFile:
         self.lost = 0  # lines dropped because more than max_held were held
         self._fh: TextIO | None = None
         self._good_size: int | None = None  # file size after the last whole line written here
-        self._failing: str | None = None
+        self._failing = False  # the last write failed (logged once per failure)
 
     def open(self) -> AppendFile:
         """Open for appending (``OSError`` if the file cannot be opened); a file whose last line has no
@@ -87,18 +87,18 @@ class AppendFile:
                 self.held.popleft()
         except OSError as exc:
             self._drop_handle()
-            if self._failing is None:
+            if not self._failing:
                 logger.error(
                     "%s: cannot append (%s); %d line(s) held in memory and written when it can",
                     self.path,
                     exc.strerror or exc,
                     len(self.held),
                 )
-            self._failing = str(exc)
+            self._failing = True
             return
-        if self._failing is not None:
+        if self._failing:
             logger.warning("%s: writable again; the held lines are written", self.path)
-            self._failing = None
+            self._failing = False
 
     def _drop_handle(self) -> None:
         fh, self._fh = self._fh, None
