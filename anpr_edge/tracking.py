@@ -8,6 +8,7 @@ often, ``#`` where the averaged probability stays under the threshold.
 from __future__ import annotations
 
 import itertools
+from collections import deque
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
@@ -26,8 +27,8 @@ class TrackerConfig:
     #: When IoU fails (a fast car, a low frame rate), a detection whose centre is within this many
     #: plate widths of the track's, with a width ratio within 1.6x, still continues the track.
     max_jump: float = 1.5
-    #: A read this many edits away from the track's last read (:func:`read_distance`) is another plate:
-    #: it starts a track of its own, however close its box (the next car in the lane).
+    #: A read this many edits away from each of the track's last 3 reads (:func:`read_distance`) is another
+    #: plate: it starts a track of its own, however close its box (the next car in the lane).
     other_plate_edits: int = 4
 
 
@@ -71,7 +72,7 @@ class Track:
     misses: int = 0
     votes: dict[int, np.ndarray] = field(default_factory=dict)  # length -> summed probs (length, classes)
     reads_by_len: dict[int, int] = field(default_factory=dict)
-    last_text: str = ""  # the latest plate-shaped read
+    recent: deque[str] = field(default_factory=lambda: deque(maxlen=3))  # the latest plate-shaped reads
     emitted: bool = False
 
     @property
@@ -85,13 +86,13 @@ class Track:
         acc = self.votes.get(n)
         self.votes[n] = read.probs.copy() if acc is None else acc + read.probs
         self.reads_by_len[n] = self.reads_by_len.get(n, 0) + 1
-        self.last_text = read.text
+        self.recent.append(read.text)
 
     def other_plate(self, read: PlateRead | None, cfg: TrackerConfig) -> bool:
         """True when ``read`` is plainly not this track's plate (``TrackerConfig.other_plate_edits``)."""
-        if read is None or not self.last_text or len(read.text) not in (8, 9):
+        if read is None or not self.recent or len(read.text) not in (8, 9):
             return False
-        return read_distance(self.last_text, read.text) >= cfg.other_plate_edits
+        return min(read_distance(r, read.text) for r in self.recent) >= cfg.other_plate_edits
 
     def plate(self, alphabet: str, thr: CharThresholds) -> tuple[str, tuple[tuple[str, float], ...]] | None:
         """The voted plate and per-position (char, mean probability), or None before any read."""

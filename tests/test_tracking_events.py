@@ -153,6 +153,14 @@ def test_a_misread_or_a_shifted_read_stays_on_its_track() -> None:
     assert len(tr.tracks) == 1 and tr.tracks[0].reads == 5
 
 
+def test_a_bad_read_on_the_track_does_not_split_it_at_the_next_good_one() -> None:
+    """H128EC77 (3 edits off) joins the track; A123BC71 is 4 edits from it but 1 from the reads before."""
+    tr, gate = make(EventConfig(min_reads=100))
+    for i, text in enumerate(["A123BC77", "A123BC77", "H128EC77", "A123BC71", "A123BC77"]):
+        step(tr, gate, [read(text, box_at(90 * i))], i * 0.3)
+    assert len(tr.tracks) == 1 and tr.tracks[0].reads == 5
+
+
 @pytest.mark.parametrize(
     ("a", "b", "edits"),
     [
