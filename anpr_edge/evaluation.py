@@ -11,8 +11,13 @@ from anpr_edge.plates import UNREAD
 Box = tuple[float, float, float, float]
 
 
-def edit_ops(ref: str, hyp: str) -> tuple[int, list[tuple[str, str]]]:
-    """Levenshtein distance and the substituted ``(ref_char, hyp_char)`` pairs of one best path."""
+def edit_ops(ref: str, hyp: str, wildcard: str | None = None) -> tuple[int, list[tuple[str, str]]]:
+    """Levenshtein distance and the substituted ``(ref_char, hyp_char)`` pairs of one best path;
+    a ``wildcard`` character on either side matches any character."""
+
+    def differ(a: str, b: str) -> bool:
+        return a != b and wildcard not in (a, b)
+
     n, m = len(ref), len(hyp)
     d = [[0] * (m + 1) for _ in range(n + 1)]
     for i in range(n + 1):
@@ -21,13 +26,12 @@ def edit_ops(ref: str, hyp: str) -> tuple[int, list[tuple[str, str]]]:
         d[0][j] = j
     for i in range(1, n + 1):
         for j in range(1, m + 1):
-            cost = 0 if ref[i - 1] == hyp[j - 1] else 1
-            d[i][j] = min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost)
+            d[i][j] = min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + differ(ref[i - 1], hyp[j - 1]))
     subs: list[tuple[str, str]] = []
     i, j = n, m
     while i > 0 and j > 0:
-        if d[i][j] == d[i - 1][j - 1] + (ref[i - 1] != hyp[j - 1]):
-            if ref[i - 1] != hyp[j - 1]:
+        if d[i][j] == d[i - 1][j - 1] + differ(ref[i - 1], hyp[j - 1]):
+            if differ(ref[i - 1], hyp[j - 1]):
                 subs.append((ref[i - 1], hyp[j - 1]))
             i, j = i - 1, j - 1
         elif d[i][j] == d[i - 1][j] + 1:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from anpr_edge.evaluation import iou
+from anpr_edge.evaluation import edit_ops, iou
 from anpr_edge.inference.ocr import CharThresholds
 from anpr_edge.plates import UNREAD, constrain
 from anpr_edge.results import Box, Detection, PlateRead
@@ -35,14 +35,7 @@ class TrackerConfig:
 def read_distance(a: str, b: str) -> int:
     """Edits (insert, delete, change) from one read to the other; ``#`` matches any character, so an
     unread character is no evidence, and a character read twice or missed costs one edit, not a shift."""
-    prev = list(range(len(b) + 1))
-    for i, x in enumerate(a, 1):
-        cur = [i]
-        for j, y in enumerate(b, 1):
-            same = x == y or UNREAD in (x, y)
-            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (0 if same else 1)))
-        prev = cur
-    return prev[-1]
+    return edit_ops(a, b, UNREAD)[0]
 
 
 def association_score(a: Box, b: Box, cfg: TrackerConfig) -> float:
