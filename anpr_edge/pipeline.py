@@ -107,6 +107,16 @@ def inside(poly: np.ndarray | None, box: tuple[float, float, float, float]) -> b
     return cv2.pointPolygonTest(poly, c, False) >= 0
 
 
+def roi_view(frame: np.ndarray, poly: np.ndarray | None) -> np.ndarray:
+    """The part of the frame inside the ROI polygon's bounding rectangle (the whole frame without one)."""
+    if poly is None:
+        return frame
+    h, w = frame.shape[:2]
+    x, y, rw, rh = cv2.boundingRect(poly.reshape(-1, 2))
+    x1, y1, x2, y2 = max(x, 0), max(y, 0), min(x + rw, w), min(y + rh, h)
+    return frame[y1:y2, x1:x2] if x2 - x1 >= 32 and y2 - y1 >= 18 else frame
+
+
 def touches_edge(box: tuple[float, float, float, float], w: int, h: int, margin: float = 2.0) -> bool:
     """True when the box reaches within ``margin`` px of the frame border."""
     return box[0] <= margin or box[1] <= margin or box[2] >= w - margin or box[3] >= h - margin
@@ -169,7 +179,8 @@ class CameraPipeline:
         """Run one frame taken at stream time ``t`` (seconds); return the events it completes."""
         s = self.settings
         t0 = time.perf_counter()
-        idle = self.motion.idle(frame, t, following=bool(self.tracker.tracks))
+        # A plate counts only inside the ROI: motion elsewhere need not wake the detector.
+        idle = self.motion.idle(roi_view(frame, self.roi), t, following=bool(self.tracker.tracks))
         t_checked = self._timed("motion", t0)
         if idle:
             self.idle_frames += 1

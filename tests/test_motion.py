@@ -93,3 +93,32 @@ def test_bench_reports_idle_frames(tmp_path: Path) -> None:
     report = json.loads(out.stdout)
     assert report["frames"] == 20 and report["idle_frames"] >= 15  # an empty lane: a look a second
     assert report["stages_ms"]["motion"]["p50"] > 0
+
+
+def test_roi_view_is_the_polygons_box_clipped_to_the_frame() -> None:
+    from anpr_edge.pipeline import roi_view
+
+    frame = street()
+    poly = np.array([[100, 500], [900, 480], [950, 1200], [50, 1000]], np.float32).reshape(-1, 1, 2)
+    assert roi_view(frame, poly).shape == (600, 901, 3)  # y 480-1080 (clipped), x 50-950
+    assert roi_view(frame, None) is frame
+    tiny = np.array([[10, 10], [20, 10], [20, 15]], np.float32).reshape(-1, 1, 2)
+    assert roi_view(frame, tiny) is frame  # too small for 32x18 cells: the whole frame
+
+
+@needs_models
+def test_motion_outside_the_roi_does_not_wake_the_detector() -> None:
+    from anpr_edge.pipeline import CameraPipeline, Models, RecognitionSettings
+
+    models = Models.load(MODELS / "plate_detector", MODELS / "plate_ocr", "cpu")
+    left_half = [(0.0, 0.0), (960.0, 0.0), (960.0, 1080.0), (0.0, 1080.0)]
+    pipe = CameraPipeline("cam", models, RecognitionSettings(), roi=left_half)
+    still = street()
+    right, left = still.copy(), still.copy()
+    right[300:700, 1300:1800] = 250
+    left[300:700, 200:700] = 250
+    pipe.process(still, 0.0)  # the first frame is looked at
+    pipe.process(right, 0.1)
+    assert pipe.idle_frames == 1 and pipe.frame_index == 1  # a change outside the ROI: idle
+    pipe.process(left, 0.2)
+    assert pipe.idle_frames == 1 and pipe.frame_index == 2  # inside it: the detector looks
