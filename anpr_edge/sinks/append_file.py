@@ -13,26 +13,22 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-from collections import deque
 from pathlib import Path
 from typing import TextIO
 
-logger = logging.getLogger(__name__)
+from anpr_edge.sinks.held import MAX_HELD, Held
 
-#: Lines held in memory at most while the file fails; beyond, the oldest go (counted, logged).
-MAX_HELD = 100_000
+logger = logging.getLogger(__name__)
 
 
 class AppendFile:
     """``append(line)``; ``header`` is written first into an empty file (a new one, or one moved away)."""
 
     def __init__(self, path: Path, header: str | None = None, max_held: int = MAX_HELD) -> None:
-        self.path, self.header, self.max_held = path, header, max_held
-        self.held: deque[str] = deque()
-        self.lost = 0  # lines dropped because more than max_held were held
+        self.path, self.header = path, header
+        self.held: Held[str] = Held(str(path), self._write, (OSError,), "cannot append", "not written", max_held)
         self._fh: TextIO | None = None
         self._good_size: int | None = None  # file size after the last whole line written here
-        self._failing = False  # the last write failed (logged once per failure)
 
     def open(self) -> AppendFile:
         """Open for appending (``OSError`` if the file cannot be opened); a file whose last line has no
@@ -67,38 +63,20 @@ class AppendFile:
 
     def append(self, line: str) -> bool:
         """Write ``line`` (without its newline) after any held lines; False when it is held for later."""
-        self.held.append(line)
-        if len(self.held) > self.max_held:
-            self.held.popleft()
-            self.lost += 1
-            logger.error("%s: over %d lines held; the oldest dropped (%d so far)", self.path, self.max_held, self.lost)
-        self.flush_held()
+        self.held.put(line)
         return not self.held
 
-    def flush_held(self) -> None:
-        """Write the held lines, oldest first, as far as the file takes them."""
+    def _write(self, line: str) -> None:
+        """One whole line, or ``OSError`` with the handle dropped (the next write reopens the file)."""
         try:
             if self._fh is None:
                 self.open()
             assert self._fh is not None
-            while self.held:
-                self._fh.write(self.held[0] + "\n")
-                self._sync()
-                self.held.popleft()
-        except OSError as exc:
+            self._fh.write(line + "\n")
+            self._sync()
+        except OSError:
             self._drop_handle()
-            if not self._failing:
-                logger.error(
-                    "%s: cannot append (%s); %d line(s) held in memory and written when it can",
-                    self.path,
-                    exc.strerror or exc,
-                    len(self.held),
-                )
-            self._failing = True
-            return
-        if self._failing:
-            logger.warning("%s: writable again; the held lines are written", self.path)
-            self._failing = False
+            raise
 
     def _drop_handle(self) -> None:
         fh, self._fh = self._fh, None
@@ -109,7 +87,5 @@ class AppendFile:
     def close(self) -> None:
         """Close; lines that still cannot be written are logged in full (the journal keeps them)."""
         if self.held:
-            self.flush_held()
-        for line in self.held:
-            logger.error("%s: not written, disk still failing: %s", self.path, line)
+            self.held.close()
         self._drop_handle()

@@ -21,7 +21,6 @@ import sqlite3
 import ssl
 import threading
 import time
-from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -31,6 +30,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from anpr_edge.config import MqttConfig
 from anpr_edge.errors import ConfigError
+from anpr_edge.sinks.held import Held
 from anpr_edge.sinks.outbox import Outbox
 
 logger = logging.getLogger(__name__)
@@ -86,9 +86,14 @@ class MqttSink:
         self._pending: list[tuple[mqtt.MQTTMessageInfo, int]] = []  # handed to paho, not yet acked
         self.published = 0
         self.last_error = ""
-        self._held: deque[tuple[str, bytes]] = deque()  # events the outbox could not take yet
-        self._held_lock = threading.Lock()
-        self._held_error = False
+        # Events the outbox's disk could not take yet.
+        self._held: Held[tuple[str, bytes]] = Held(
+            f"outbox {outbox.path}",
+            lambda item: outbox.add(*item),
+            (sqlite3.Error,),
+            "cannot store events",
+            "event not stored",
+        )
         proto = mqtt.MQTTv5 if cfg.protocol == "5" else mqtt.MQTTv311
         self.client = mqtt.Client(
             CallbackAPIVersion.VERSION2,
@@ -142,37 +147,13 @@ class MqttSink:
 
     def publish_event(self, camera: str, payload: dict[str, Any]) -> None:
         """Queue an event durably; the sender publishes it when the broker is reachable."""
-        self._held.append((f"{self.prefix}/{camera}/plate", json.dumps(payload, ensure_ascii=False).encode()))
-        self.store_held()
+        self._held.put((f"{self.prefix}/{camera}/plate", json.dumps(payload, ensure_ascii=False).encode()))
         self._wake.set()
 
     @property
     def held(self) -> int:
         """Events waiting in memory for the outbox's disk."""
         return len(self._held)
-
-    def store_held(self) -> None:
-        """Move waiting events into the outbox, oldest first, as far as its disk takes them."""
-        with self._held_lock:
-            failing = False
-            while self._held:
-                topic, data = self._held[0]
-                try:
-                    self.outbox.add(topic, data)
-                except sqlite3.Error as exc:
-                    if not self._held_error:
-                        logger.error(
-                            "outbox %s: cannot store events (%s); %d held in memory and stored when it can",
-                            self.outbox.path,
-                            exc,
-                            len(self._held),
-                        )
-                    self._held_error = failing = True
-                    break
-                self._held.popleft()
-            if self._held_error and not failing:
-                logger.warning("outbox %s: writable again; the held events are stored", self.outbox.path)
-                self._held_error = False
 
     def _reap(self) -> None:
         """Delete from the outbox every row the broker acknowledged (PUBACK)."""
@@ -191,7 +172,7 @@ class MqttSink:
             self._wake.clear()
             try:
                 if self._held:
-                    self.store_held()
+                    self._held.drain()
                 self._reap()
                 while self.connected.is_set() and not self._stop.is_set() and len(self._pending) < 2 * BATCH:
                     rows = self.outbox.after(self._handed, BATCH)
@@ -239,8 +220,4 @@ class MqttSink:
             self.client.publish(f"{self.prefix}/status", "offline", qos=1, retain=True).wait_for_publish(1.0)
         self.client.disconnect()
         self.client.loop_stop()
-        self.store_held()
-        for topic, data in self._held:
-            logger.error(
-                "outbox %s: event not stored, disk still failing: %s %s", self.outbox.path, topic, data.decode()
-            )
+        self._held.close(lambda item: f"{item[0]} {item[1].decode()}")

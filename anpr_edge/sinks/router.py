@@ -1,7 +1,8 @@
 """Fan-out of the daemon's events: CSV per camera, JSON lines, MQTT outbox, snapshots — in order, one lock.
 
-A sink whose disk refuses writes holds the event in memory and writes it later (``AppendFile``,
-``MqttSink.store_held``); a snapshot that cannot be saved is logged and the event goes on without it.
+A sink whose disk refuses writes holds the event in memory and writes it later (``sinks.held.Held``,
+used by the line files and the MQTT outbox); a snapshot that cannot be saved is logged and the event
+goes on without it.
 """
 
 from __future__ import annotations
