@@ -27,6 +27,15 @@ def _export(weights: Path, fmt: str, imgsz: tuple[int, int], **kw: object) -> Pa
     return Path(str(YOLO(str(weights)).export(format=fmt, imgsz=list(imgsz), **kw)))
 
 
+def architecture_of(weights: Path) -> str:
+    """The architecture file the weights were built from and their size, e.g. ``yolo11n-slim.yaml, 0.59 M``."""
+    from ultralytics import YOLO
+
+    model = YOLO(str(weights)).model
+    params = sum(p.numel() for p in model.parameters())
+    return f"{Path(str(model.yaml.get('yaml_file', '?'))).name}, {params / 1e6:.2f} M parameters"
+
+
 def recall_of(stem: Path, real_dev: Path, device: str = "cpu") -> tuple[float, float, str]:
     """(recall, precision, summary) of a model on the untrained real-dev split, with our runtime."""
     from anpr_edge.evaluation import DetScore
@@ -87,7 +96,13 @@ def main(argv: list[str] | None = None) -> int:
     ov.save_model(ov.convert_model(str(onnx)), str(fp32_dir / "plate_detector.xml"), compress_to_fp16=False)
     spec = DetectorSpec(a.width, a.height, conf=a.conf)
     write_spec(fp32_dir / "plate_detector", spec)
-    info: dict[str, object] = {"weights": str(a.weights), "imgsz": [a.width, a.height], "dynamic_input": True}
+    arch = architecture_of(a.weights)
+    info: dict[str, object] = {
+        "weights": str(a.weights),
+        "architecture": arch,
+        "imgsz": [a.width, a.height],
+        "dynamic_input": True,
+    }
     have_real = (a.real_dev / "labels.csv").exists()
     r32 = recall_of(fp32_dir / "plate_detector", a.real_dev) if have_real else None
     chosen_dir, precision = fp32_dir, "FP32"
@@ -119,6 +134,7 @@ def main(argv: list[str] | None = None) -> int:
     write_spec(a.out, spec, info)
     facts: dict[str, object] = {
         "from": f"`{a.weights}`",
+        "architecture": arch,
         "input": f"{a.width}x{a.height}",
         "precision": precision,
         "conf": a.conf,

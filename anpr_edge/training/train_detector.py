@@ -21,6 +21,10 @@ from pathlib import Path
 logger = logging.getLogger("anpr_edge.training.train_detector")
 
 
+# Architecture files: ultralytics' own, or ours beside this module (package data).
+ARCHITECTURES = {"yolo11n": "yolo11n.yaml", "yolo11n-slim": str(Path(__file__).with_name("yolo11n-slim.yaml"))}
+
+
 def offline_ultralytics(config_dir: Path) -> None:
     """Make ultralytics work with no network; call before importing it."""
     config_dir.mkdir(parents=True, exist_ok=True)
@@ -52,6 +56,13 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--lr0", type=float, default=0.0, help="AdamW learning rate (0: ultralytics' automatic choice)")
     p.add_argument("--no-mosaic", action="store_true", help="train on plain tiles (fine-tuning)")
     p.add_argument(
+        "--arch",
+        choices=sorted(ARCHITECTURES),
+        default="yolo11n",
+        help="architecture when training from scratch: ultralytics' yolo11n, or yolo11n-slim (width 0.125, "
+        "4 DFL bins; about 3x faster on CPU, see anpr_edge/training/yolo11n-slim.yaml)",
+    )
+    p.add_argument(
         "--init", type=Path, help="start from these weights (fine-tuning, e.g. models/checkpoints/plate_yolo11n.pt)"
     )
     return p
@@ -72,7 +83,7 @@ def main(argv: list[str] | None = None) -> None:
         logger.info("resuming from %s", last)
         YOLO(str(last)).train(resume=True)
         return
-    model = YOLO(str(a.init) if a.init else "yolo11n.yaml")
+    model = YOLO(str(a.init) if a.init else ARCHITECTURES[a.arch])
     model.train(
         data=str(a.data.resolve()),
         imgsz=a.imgsz,

@@ -7,6 +7,7 @@ venv, see ../shared/TOOLCHAIN.md), so this runs the training tools with the inte
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import subprocess
@@ -60,7 +61,15 @@ def write_yolo_set(root: Path, n_train: int = 8, n_val: int = 2) -> None:
     (root / "data.yaml").write_text("names: [car, plate]\n")
 
 
-def test_fine_tune_export_and_load(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "start",
+    [
+        ["--init", str(MODELS / "checkpoints" / "plate_yolo11n.pt")],  # fine-tune the shipped weights
+        ["--arch", "yolo11n-slim"],  # our slim architecture, from scratch
+    ],
+    ids=["fine-tune", "slim-from-scratch"],
+)
+def test_train_export_and_load(tmp_path: Path, start: list[str]) -> None:
     write_yolo_set(tmp_path / "set")
     report = import_yolo(tmp_path / "set", tmp_path / "det_mine")
     assert report.kept == 10 and report.classes == "1=plate (by name)"
@@ -70,8 +79,7 @@ def test_fine_tune_export_and_load(tmp_path: Path) -> None:
         "anpr_edge.training.train_detector",
         "--data",
         str(tmp_path / "det_mine" / "data.yaml"),
-        "--init",
-        str(MODELS / "checkpoints" / "plate_yolo11n.pt"),
+        *start,
         "--project",
         str(tmp_path / "runs"),
         "--name",
@@ -105,5 +113,8 @@ def test_fine_tune_export_and_load(tmp_path: Path) -> None:
     frame = cv2.imread(str(tmp_path / "set" / "images" / "val" / "0.jpg"))
     assert frame is not None
     assert isinstance(det(frame), list)  # loads, runs, boxes in frame pixels (what it finds is not the point)
+    arch = json.loads(out.with_suffix(".json").read_text())["info"]["architecture"]
+    # yolo11n: 2.59 M parameters; the slim file (width 0.125, 4 DFL bins): 0.59 M
+    assert arch == ("yolo11n-slim.yaml, 0.59 M parameters" if "--arch" in start else "yolo11n.yaml, 2.59 M parameters")
     card = (tmp_path / "models" / "README.md").read_text()
     assert "### `plate_detector` as last exported" in card and f"`{weights}`" in card and "FP32" in card
