@@ -5,9 +5,10 @@ is placed where ultralytics looks for Arial), settings sync off. Resumes from ``
 
     python -m anpr_edge.training.train_detector --data work/det_data/data.yaml --hours 1.5
 
-To fine-tune on imported data mixed with synthetic scenes, list both in one data.yaml
-(``train: [/path/work/det_data/images/train, /path/work/det_mine/images/train]``; the ratio is the
-ratio of their sizes) and pass ``--init models/checkpoints/plate_yolo11n.pt``.
+To train on several datasets at once (imported photos mixed with synthetic scenes, or several tile sets),
+give ``--data`` once for each: their training images are pooled (the ratio is the ratio of their sizes)
+and the first one's validation images are used. To fine-tune, add
+``--init models/checkpoints/plate_yolo11n.pt``.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ import logging
 import os
 import shutil
 from pathlib import Path
+
+import yaml
 
 logger = logging.getLogger("anpr_edge.training.train_detector")
 
@@ -41,10 +44,37 @@ def offline_ultralytics(config_dir: Path) -> None:
         shutil.copyfile(dejavu, arial)
 
 
+def _folders(data: Path, key: str) -> list[Path]:
+    """The image folders a data.yaml names under ``key`` (a path or a list), resolved as ultralytics does."""
+    spec = yaml.safe_load(data.read_text())
+    if not isinstance(spec, dict) or key not in spec:
+        raise SystemExit(f"{data}: no '{key}' entry (a YOLO data.yaml names its train and val images)")
+    root = Path(spec.get("path") or data.parent)
+    root = root if root.is_absolute() else data.parent / root
+    names = spec[key] if isinstance(spec[key], list) else [spec[key]]
+    return [(root / str(n)).resolve() for n in names]
+
+
+def pooled_data(datas: list[Path], out: Path) -> Path:
+    """One data.yaml for several: every training folder of each, the first one's validation images."""
+    if len(datas) == 1:
+        return datas[0].resolve()
+    train = [str(f) for d in datas for f in _folders(d, "train")]
+    val = [str(f) for f in _folders(datas[0], "val")]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(yaml.safe_dump({"train": train, "val": val, "names": {0: "plate"}}, sort_keys=False))
+    return out.resolve()
+
+
 def parser() -> argparse.ArgumentParser:
     """The command line (also used by ``reproduce`` to check its recipe)."""
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--data", type=Path, default=Path("work/det_data/data.yaml"))
+    p.add_argument(
+        "--data",
+        type=Path,
+        action="append",
+        help="a YOLO data.yaml (default work/det_data/data.yaml); repeat it to pool the training images of several",
+    )
     p.add_argument("--project", type=Path, default=Path("work/det_runs"))
     p.add_argument("--name", default="plate_yolo11n")
     p.add_argument("--imgsz", type=int, default=320)
@@ -85,7 +115,7 @@ def main(argv: list[str] | None = None) -> None:
         return
     model = YOLO(str(a.init) if a.init else ARCHITECTURES[a.arch])
     model.train(
-        data=str(a.data.resolve()),
+        data=str(pooled_data(a.data or [Path("work/det_data/data.yaml")], a.project / f"{a.name}.data.yaml")),
         imgsz=a.imgsz,
         epochs=a.epochs,
         time=a.hours or None,

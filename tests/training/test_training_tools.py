@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 
 from anpr_edge.evaluation import DetScore, OcrScore, edit_ops
 from anpr_edge.labels import read_labels
@@ -254,3 +255,22 @@ def test_a_watermark_with_a_year_is_no_unboxed_plate_under_the_stricter_rule() -
     assert not unboxed_plate("H627##046", max_unread=1)
     assert unboxed_plate("M209OO77", 1) and unboxed_plate("#188EA98", 1)
     assert not unboxed_plate("Y80#", 1)
+
+
+def test_pooled_detector_data(tmp_path: Path) -> None:
+    """Several --data files pool their training folders (relative to each file's path) and keep the first val."""
+    from anpr_edge.training.train_detector import pooled_data
+
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.mkdir()
+    b.mkdir()
+    (a / "data.yaml").write_text("path: .\ntrain: images/train\nval: images/val\nnames:\n  0: plate\n")
+    (b / "data.yaml").write_text(f"path: {b}\ntrain: [images/train, extra]\nval: images/val\nnames: [plate]\n")
+    assert pooled_data([a / "data.yaml"], tmp_path / "out.yaml") == (a / "data.yaml").resolve()
+    out = pooled_data([a / "data.yaml", b / "data.yaml"], tmp_path / "runs" / "x.data.yaml")
+    spec = yaml.safe_load(out.read_text())
+    assert spec["train"] == [str(a / "images/train"), str(b / "images/train"), str(b / "extra")]
+    assert spec["val"] == [str(a / "images/val")] and spec["names"] == {0: "plate"}
+    (b / "bad.yaml").write_text("val: images/val\n")
+    with pytest.raises(SystemExit, match=r"bad\.yaml: no 'train' entry"):
+        pooled_data([a / "data.yaml", b / "bad.yaml"], out)
