@@ -100,7 +100,10 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    a = parser().parse_args(argv)
+    p = parser()
+    a = p.parse_args(argv)
+    if a.init and a.arch != "yolo11n":
+        p.error("--arch is for training from scratch; --init weights bring their own architecture")
     offline_ultralytics(Path("work/yolo_config").resolve())
     import torch
 
