@@ -28,7 +28,8 @@ def _export(weights: Path, fmt: str, imgsz: tuple[int, int], **kw: object) -> Pa
 
 
 def architecture_of(weights: Path) -> str:
-    """The architecture file the weights were built from and their size, e.g. ``yolo11n-slim.yaml, 0.59 M``."""
+    """The architecture file the weights were built from and their size, e.g. ``yolo11n-slim.yaml, 0.60 M parameters``
+    (unfused: batch-norm parameters counted)."""
     from ultralytics import YOLO
 
     model = YOLO(str(weights)).model

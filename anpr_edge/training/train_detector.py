@@ -45,7 +45,8 @@ def offline_ultralytics(config_dir: Path) -> None:
 
 
 def _folders(data: Path, key: str) -> list[Path]:
-    """The image folders a data.yaml names under ``key`` (a path or a list), resolved as ultralytics does."""
+    """The image folders a data.yaml names under ``key`` (a path or a list), under its ``path``; a relative
+    ``path``, or none, is taken from the file's own folder (ultralytics alone would try the working directory)."""
     spec = yaml.safe_load(data.read_text())
     if not isinstance(spec, dict) or key not in spec:
         raise SystemExit(f"{data}: no '{key}' entry (a YOLO data.yaml names its train and val images)")
