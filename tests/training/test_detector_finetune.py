@@ -66,8 +66,9 @@ def write_yolo_set(root: Path, n_train: int = 8, n_val: int = 2) -> None:
     [
         ["--init", str(MODELS / "checkpoints" / "plate_yolo11n.pt")],  # fine-tune the shipped weights
         ["--arch", "yolo11n-slim"],  # our slim architecture, from scratch
+        ["--arch", "yolo11n-slim", "--teacher", str(MODELS / "checkpoints" / "plate_yolo11n.pt")],  # distilled
     ],
-    ids=["fine-tune", "slim-from-scratch"],
+    ids=["fine-tune", "slim-from-scratch", "slim-distilled"],
 )
 def test_train_export_and_load(tmp_path: Path, start: list[str]) -> None:
     write_yolo_set(tmp_path / "set")
@@ -94,6 +95,12 @@ def test_train_export_and_load(tmp_path: Path, start: list[str]) -> None:
     assert r.returncode == 0, r.stderr[-3000:]
     weights = tmp_path / "runs" / "ft" / "weights" / "best.pt"
     assert weights.is_file()
+    log = (tmp_path / "runs" / "ft" / "results.csv").read_text().splitlines()
+    columns = dict(zip([c.strip() for c in log[0].split(",")], log[1].split(","), strict=True))
+    if "--teacher" in start:  # the teacher ran and its feature loss was logged
+        assert float(columns["train/dis_loss"]) > 0
+    else:
+        assert "train/dis_loss" not in columns
     out = tmp_path / "models" / "plate_detector"
     export = [
         TRAIN_PYTHON,

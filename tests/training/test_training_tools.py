@@ -274,3 +274,14 @@ def test_pooled_detector_data(tmp_path: Path) -> None:
     (b / "bad.yaml").write_text("val: images/val\n")
     with pytest.raises(SystemExit, match=r"bad\.yaml: no 'train' entry"):
         pooled_data([a / "data.yaml", b / "bad.yaml"], out)
+
+
+@pytest.mark.parametrize("flag", ["--init", "--teacher"])
+def test_train_detector_names_missing_weights(tmp_path: Path, flag: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """A weights file that is not there is one line naming the flag and the path, before ultralytics loads."""
+    from anpr_edge.training.train_detector import main
+
+    with pytest.raises(SystemExit) as stop:
+        main([flag, str(tmp_path / "nope.pt"), "--project", str(tmp_path / "runs")])
+    assert stop.value.code == 2
+    assert f"{flag} {tmp_path / 'nope.pt'}: no such weights file" in capsys.readouterr().err
