@@ -195,15 +195,15 @@ def jitter_box(
 
 
 def ocr_training_crop(
-    text: str, rng: random.Random, wide_roll: float = 0.0
+    text: str, rng: random.Random, wide_roll: float = 0.0, plate_width: tuple[float, float] = (50.0, 320.0)
 ) -> tuple[np.ndarray, tuple[float, float, float, float]]:
     """A degraded scene around one plate and its (jittered) detector-like box, at camera resolution.
 
     The plate is rendered large, warped (``wide_roll``: :func:`perspective_quad`), lit, then shrunk to a
-    random camera resolution (plate width 50-320 px, log-uniform) where blur, noise and JPEG happen, as in
-    a real frame.
+    random camera resolution (plate width in ``plate_width`` px, log-uniform) where blur, noise and JPEG
+    happen, as in a real frame.
     """
-    target_w = math.exp(rng.uniform(math.log(50), math.log(320)))
+    target_w = math.exp(rng.uniform(math.log(plate_width[0]), math.log(plate_width[1])))
     # Render at about twice the final size: enough detail to shrink from, cheap to warp.
     scene, corners = plate_in_scene(text, rng, int(min(520, max(200, 2.2 * target_w))), wide_roll)
     scene = photometric(scene, rng)

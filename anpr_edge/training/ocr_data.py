@@ -67,32 +67,55 @@ class LabelledCrop:
 SCENE_FILE = "synthetic.json"
 
 
-def save_wide_roll(data_dir: Path, wide_roll: float) -> None:
-    """Record a data folder's share of wide-roll plates (:func:`augment.perspective_quad`)."""
+@dataclass(frozen=True, slots=True)
+class Synthesis:
+    """How a data folder's synthetic plates are made, beyond the crop cut (recorded in ``synthetic.json``)."""
+
+    wide_roll: float = 0.0  # share of plates rolled uniformly up to 18 degrees (augment.perspective_quad)
+    plate_width: tuple[float, float] = (50.0, 320.0)  # plate width at camera resolution, px, log-uniform
+
+    def problem(self) -> str | None:
+        """What is wrong with these settings, in the words of ``train_ocr gen``'s options, or None."""
+        lo, hi = self.plate_width
+        if not 0.0 <= self.wide_roll <= 1.0:
+            return f"--wide-roll {self.wide_roll:g}: must be a share, 0-1"
+        if not 16.0 <= lo < hi <= 520.0:
+            return f"--plate-width {lo:g} {hi:g}: must be MIN < MAX within 16-520 px"
+        return None
+
+    def describe(self) -> str:
+        return f"--wide-roll {self.wide_roll:g} --plate-width {self.plate_width[0]:g} {self.plate_width[1]:g}"
+
+
+def save_synthesis(data_dir: Path, synthesis: Synthesis) -> None:
+    """Record how a data folder's plates were made."""
     data_dir.mkdir(parents=True, exist_ok=True)
-    (data_dir / SCENE_FILE).write_text(json.dumps({"wide_roll": wide_roll}, indent=2) + "\n")
+    (data_dir / SCENE_FILE).write_text(json.dumps(asdict(synthesis), indent=2) + "\n")
 
 
-def load_wide_roll(data_dir: Path) -> float:
-    """A data folder's share of wide-roll plates (0 for folders from before the file existed)."""
+def load_synthesis(data_dir: Path) -> Synthesis:
+    """How a data folder's plates were made; keys a folder's file predates take their defaults."""
     path = data_dir / SCENE_FILE
-    return float(json.loads(path.read_text())["wide_roll"]) if path.exists() else 0.0
+    held = json.loads(path.read_text()) if path.exists() else {}
+    default = Synthesis()
+    lo, hi = held.get("plate_width", default.plate_width)
+    return Synthesis(float(held.get("wide_roll", default.wide_roll)), (float(lo), float(hi)))
 
 
-def synthetic_sample(seed: int, spec: CropSpec, wide_roll: float = 0.0) -> LabelledCrop:
+def synthetic_sample(seed: int, spec: CropSpec, synthesis: Synthesis = Synthesis()) -> LabelledCrop:
     """The synthetic sample number ``seed``: same seed, same pixels."""
     rng = random.Random(seed)
     text = random_plate(rng)
-    scene, box = ocr_training_crop(text, rng, wide_roll)
+    scene, box = ocr_training_crop(text, rng, synthesis.wide_roll, synthesis.plate_width)
     return LabelledCrop(spec.cut(scene, box), text)
 
 
-def generate(n: int, seed: int, spec: CropSpec, out: Path, wide_roll: float = 0.0) -> Path:
+def generate(n: int, seed: int, spec: CropSpec, out: Path, synthesis: Synthesis = Synthesis()) -> Path:
     """Write ``n`` synthetic samples (sample seeds ``seed*10^7 + i``) to ``out`` (.npz)."""
     images = np.empty((n, spec.height, spec.width), np.uint8)
     texts: list[str] = []
     for i in range(n):
-        s = synthetic_sample(seed * 10_000_000 + i, spec, wide_roll)
+        s = synthetic_sample(seed * 10_000_000 + i, spec, synthesis)
         images[i] = s.image
         texts.append(s.text)
     out.parent.mkdir(parents=True, exist_ok=True)

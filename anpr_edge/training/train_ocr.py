@@ -30,14 +30,15 @@ from anpr_edge.training.ocr_data import (
     CropSpec,
     LabelledCrop,
     RealPlate,
+    Synthesis,
     generate,
     load_npz,
     load_spec,
-    load_wide_roll,
+    load_synthesis,
     random_jitter,
     real_plates,
     save_spec,
-    save_wide_roll,
+    save_synthesis,
 )
 
 logger = logging.getLogger("anpr_edge.training.train_ocr")
@@ -81,27 +82,28 @@ def chunk_paths(data_dir: Path) -> list[Path]:
 def cmd_gen(args: argparse.Namespace) -> None:
     if not 0.0 <= args.deskew_rise <= 1.0 or (args.deskew_rise != 1.0 and not args.deskew):
         raise SystemExit(f"--deskew-rise {args.deskew_rise}: must be 0-1, and only with --deskew")
-    if not 0.0 <= args.wide_roll <= 1.0:
-        raise SystemExit(f"--wide-roll {args.wide_roll}: must be a share, 0-1")
+    synthesis = Synthesis(args.wide_roll, (args.plate_width[0], args.plate_width[1]))
+    if problem := synthesis.problem():
+        raise SystemExit(problem)
     spec = CropSpec(deskew=args.deskew, deskew_rise=args.deskew_rise)
     cached = chunk_paths(args.data_dir) or (args.data_dir / "val.npz").exists()
     if cached and load_spec(args.data_dir) != spec:
         raise SystemExit(f"{args.data_dir} holds crops cut as {load_spec(args.data_dir)}, not {spec}")
-    held = load_wide_roll(args.data_dir)
-    if cached and held != args.wide_roll:
-        raise SystemExit(f"{args.data_dir} holds plates made with --wide-roll {held}, not {args.wide_roll}")
+    held = load_synthesis(args.data_dir)
+    if cached and held != synthesis:
+        raise SystemExit(f"{args.data_dir} holds plates made with {held.describe()}, not {synthesis.describe()}")
     save_spec(args.data_dir, spec)
-    save_wide_roll(args.data_dir, args.wide_roll)
+    save_synthesis(args.data_dir, synthesis)
     val = args.data_dir / "val.npz"
     if not val.exists():
-        generate(args.val_size, VAL_SEED, spec, val, args.wide_roll)
+        generate(args.val_size, VAL_SEED, spec, val, synthesis)
         logger.info("wrote %s", val)
     for k in range(args.first, args.first + args.chunks):
         path = args.data_dir / f"chunk_{k:04d}.npz"
         if path.exists():
             continue
         t = time.time()
-        generate(args.chunk_size, k, spec, path, args.wide_roll)
+        generate(args.chunk_size, k, spec, path, synthesis)
         logger.info("wrote %s (%d samples, %.0f s)", path, args.chunk_size, time.time() - t)
 
 
@@ -310,6 +312,15 @@ def parser() -> argparse.ArgumentParser:
         type=float,
         default=0.0,
         help="share (0-1) of plates rolled uniformly up to 18 degrees instead of the usual sd 4 (crooked plates)",
+    )
+    g.add_argument(
+        "--plate-width",
+        type=float,
+        nargs=2,
+        default=[50.0, 320.0],
+        metavar=("MIN", "MAX"),
+        help="plate width at camera resolution, px, drawn log-uniformly (default 50 320: from far-away plates "
+        "blown up to close ones)",
     )
     t = sub.add_parser("train", help="train (resumes from OUT/last.pt)")
     t.add_argument("--data-dir", type=Path, default=Path("work/ocr_data"))

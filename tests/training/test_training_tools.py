@@ -218,20 +218,43 @@ def test_wide_roll_rolls_that_share_of_plates_up_to_its_limit() -> None:
     assert 0.2 < (half > 8).mean() < (every > 8).mean()
 
 
-def test_ocr_data_folder_keeps_one_wide_roll_share(tmp_path: Path) -> None:
+def test_ocr_data_folder_keeps_one_way_of_making_plates(tmp_path: Path) -> None:
     pytest.importorskip("torch")
-    from anpr_edge.training.ocr_data import load_wide_roll
+    import json
+
+    from anpr_edge.training.ocr_data import Synthesis, load_synthesis
     from anpr_edge.training.train_ocr import main
 
     data = tmp_path / "data"
     small = ["--chunks", "1", "--chunk-size", "2", "--val-size", "2"]
-    main(["gen", "--data-dir", str(data), *small, "--wide-roll", "0.35"])
-    assert load_wide_roll(data) == 0.35 and (data / "chunk_0000.npz").is_file()
-    with pytest.raises(SystemExit, match=r"holds plates made with --wide-roll 0\.35, not 0\.0"):
-        main(["gen", "--data-dir", str(data), "--first", "1", "--chunks", "1", "--chunk-size", "2"])
-    assert load_wide_roll(tmp_path / "old") == 0.0  # folders from before synthetic.json
+    main(["gen", "--data-dir", str(data), *small, "--wide-roll", "0.35", "--plate-width", "80", "385"])
+    assert load_synthesis(data) == Synthesis(0.35, (80.0, 385.0)) and (data / "chunk_0000.npz").is_file()
+    more = ["gen", "--data-dir", str(data), "--first", "1", "--chunks", "1", "--chunk-size", "2"]
+    with pytest.raises(
+        SystemExit,
+        match=r"holds plates made with --wide-roll 0\.35 --plate-width 80 385, not --wide-roll 0 --plate-width 50 320",
+    ):
+        main(more)
+    main([*more, "--wide-roll", "0.35", "--plate-width", "80", "385"])  # the same settings add chunks
+    assert (data / "chunk_0001.npz").is_file()
+    assert load_synthesis(tmp_path / "old") == Synthesis()  # folders from before synthetic.json
+    (tmp_path / "roll").mkdir()
+    (tmp_path / "roll" / "synthetic.json").write_text(json.dumps({"wide_roll": 0.35}))  # from before --plate-width
+    assert load_synthesis(tmp_path / "roll") == Synthesis(0.35, (50.0, 320.0))
     with pytest.raises(SystemExit, match=r"--wide-roll 1\.5: must be a share, 0-1"):
         main(["gen", "--data-dir", str(tmp_path / "other"), "--wide-roll", "1.5"])
+    with pytest.raises(SystemExit, match=r"--plate-width 300 200: must be MIN < MAX within 16-520 px"):
+        main(["gen", "--data-dir", str(tmp_path / "other"), "--plate-width", "300", "200"])
+
+
+def test_plate_width_sets_the_camera_resolution_plate() -> None:
+    """The crop's box (before its detector-like jitter of a few per cent) is as wide as asked."""
+    from anpr_edge.training.augment import ocr_training_crop
+
+    for lo, hi in ((50.0, 60.0), (300.0, 320.0)):
+        rng = random.Random(1)
+        widths = [ocr_training_crop("A123BC77", rng, plate_width=(lo, hi))[1] for _ in range(20)]
+        assert all(0.85 * lo <= x2 - x1 <= 1.15 * hi for x1, _, x2, _ in widths)
 
 
 def test_grilles_are_drawn_clipped_and_never_over_a_plate() -> None:
