@@ -121,10 +121,13 @@ def main(argv: list[str] | None = None) -> None:
             p.error(f"{flag} {path}: no such weights file")
     offline_ultralytics(Path("work/yolo_config").resolve())
     import torch
-
-    torch.set_num_threads(a.threads)
+    import ultralytics.utils.torch_utils as yolo_torch
     from ultralytics import YOLO, settings
 
+    # ultralytics sets torch to NUM_THREADS (CPU count - 1: one thread on two cores) when it picks the
+    # device, after anything we set; --threads goes into that constant so training uses the cores asked for.
+    yolo_torch.NUM_THREADS = a.threads
+    torch.set_num_threads(a.threads)
     settings.update({"sync": False})
     last = a.project.resolve() / a.name / "weights" / "last.pt"
     if last.exists():
