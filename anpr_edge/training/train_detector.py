@@ -126,6 +126,8 @@ def main(argv: list[str] | None = None) -> None:
 
     # ultralytics sets torch to NUM_THREADS (CPU count - 1: one thread on two cores) when it picks the
     # device, after anything we set; --threads goes into that constant so training uses the cores asked for.
+    if not hasattr(yolo_torch, "NUM_THREADS"):
+        logger.warning("ultralytics has no torch_utils.NUM_THREADS: it may train on fewer threads than %d", a.threads)
     yolo_torch.NUM_THREADS = a.threads
     torch.set_num_threads(a.threads)
     settings.update({"sync": False})
