@@ -194,8 +194,12 @@ def jitter_box(
     )
 
 
+#: Default plate width at camera resolution for OCR crops, px, drawn log-uniformly: far plates blown up to close ones.
+PLATE_WIDTH = (50.0, 320.0)
+
+
 def ocr_training_crop(
-    text: str, rng: random.Random, wide_roll: float = 0.0, plate_width: tuple[float, float] = (50.0, 320.0)
+    text: str, rng: random.Random, wide_roll: float = 0.0, plate_width: tuple[float, float] = PLATE_WIDTH
 ) -> tuple[np.ndarray, tuple[float, float, float, float]]:
     """A degraded scene around one plate and its (jittered) detector-like box, at camera resolution.
 

@@ -17,7 +17,7 @@ import numpy as np
 
 from anpr_edge.inference.ocr_core import crop_plate, jitter_box, skew_angle
 from anpr_edge.labels import read_labels
-from anpr_edge.training.augment import ocr_training_crop
+from anpr_edge.training.augment import PLATE_WIDTH, ocr_training_crop
 from anpr_edge.training.render import random_plate
 
 logger = logging.getLogger(__name__)
@@ -72,7 +72,7 @@ class Synthesis:
     """How a data folder's synthetic plates are made, beyond the crop cut (recorded in ``synthetic.json``)."""
 
     wide_roll: float = 0.0  # share of plates rolled uniformly up to 18 degrees (augment.perspective_quad)
-    plate_width: tuple[float, float] = (50.0, 320.0)  # plate width at camera resolution, px, log-uniform
+    plate_width: tuple[float, float] = PLATE_WIDTH  # plate width at camera resolution, px, log-uniform
 
     def problem(self) -> str | None:
         """What is wrong with these settings, in the words of ``train_ocr gen``'s options, or None."""
@@ -84,6 +84,7 @@ class Synthesis:
         return None
 
     def describe(self) -> str:
+        """These settings as the ``train_ocr gen`` options that make them."""
         return f"--wide-roll {self.wide_roll:g} --plate-width {self.plate_width[0]:g} {self.plate_width[1]:g}"
 
 

@@ -317,7 +317,7 @@ def parser() -> argparse.ArgumentParser:
         "--plate-width",
         type=float,
         nargs=2,
-        default=[50.0, 320.0],
+        default=list(Synthesis().plate_width),
         metavar=("MIN", "MAX"),
         help="plate width at camera resolution, px, drawn log-uniformly (default 50 320: from far-away plates "
         "blown up to close ones)",
