@@ -308,3 +308,25 @@ def test_train_detector_names_missing_weights(tmp_path: Path, flag: str, capsys:
         main([flag, str(tmp_path / "nope.pt"), "--project", str(tmp_path / "runs")])
     assert stop.value.code == 2
     assert f"{flag} {tmp_path / 'nope.pt'}: no such weights file" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ([], "--dis weighs the distillation loss: it needs --teacher"),
+        (["--teacher", "{teacher}"], "--dis 0.0: the weight must be > 0"),
+    ],
+)
+def test_train_detector_checks_distillation_weight(
+    tmp_path: Path, extra: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--dis without a teacher, or a weight that is not positive, is a parser error before ultralytics loads."""
+    from anpr_edge.training.train_detector import main
+
+    teacher = tmp_path / "teacher.pt"
+    teacher.write_bytes(b"not read: the check comes first")
+    args = [x.format(teacher=teacher) for x in extra] + ["--dis", "0", "--project", str(tmp_path / "runs")]
+    with pytest.raises(SystemExit) as stop:
+        main(args)
+    assert stop.value.code == 2
+    assert message in capsys.readouterr().err
