@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -9,6 +10,26 @@ from dataclasses import dataclass, field
 from anpr_edge.plates import UNREAD
 
 Box = tuple[float, float, float, float]
+
+
+def wilson_interval(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """The Wilson score interval of a proportion ``k / n`` (95 % at the default ``z``).
+
+    On a few dozen plates one plate moves a rate by 2 points: the interval says how far the true rate
+    may lie from the measured one (48 plates, 46 right: 86.0-98.8 %).
+    """
+    if n <= 0:
+        return 0.0, 1.0
+    p = k / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def rate(k: int, n: int) -> str:
+    """``k / n`` as a percentage with its count and 95 % Wilson interval: ``95.8% (46/48, CI 86.0%-98.8%)``."""
+    lo, hi = wilson_interval(k, n)
+    return f"{k / n if n else 0.0:.1%} ({k}/{n}, CI {lo:.1%}-{hi:.1%})"
 
 
 def edit_ops(ref: str, hyp: str, wildcard: str | None = None) -> tuple[int, list[tuple[str, str]]]:
@@ -81,7 +102,7 @@ class OcrScore:
     def summary(self) -> str:
         pairs = ", ".join(f"{a}→{b} ×{n}" for (a, b), n in self.confusions.most_common(8)) or "none"
         return (
-            f"plates {self.plates}  exact {self.exact_acc:.1%}  chars {self.char_acc:.1%}  "
+            f"plates {self.plates}  exact {rate(self.exact, self.plates)}  chars {self.char_acc:.1%}  "
             f"unread(#) {self.unread_chars}  wrong {self.wrong_chars} (p≥0.5: {self.wrong_confident})  "
             f"confusions: {pairs}"
         )
@@ -159,6 +180,6 @@ class DetScore:
         )
         fppi = self.false_pos / self.images if self.images else 0.0
         return (
-            f"images {self.images}  plates {self.truths}  recall@{self.iou_thr:g} {self.recall:.1%}  "
+            f"images {self.images}  plates {self.truths}  recall@{self.iou_thr:g} {rate(self.found, self.truths)}  "
             f"precision {self.precision:.1%}  FP/image {fppi:.2f}  by width: {buckets}"
         )

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import yaml
 
-from anpr_edge.evaluation import DetScore, OcrScore, edit_ops
+from anpr_edge.evaluation import DetScore, OcrScore, edit_ops, wilson_interval
 from anpr_edge.labels import read_labels
 from anpr_edge.plates import is_valid
 from tests.conftest import REAL_DEV
@@ -115,6 +115,16 @@ def test_ocr_score_known_answers() -> None:
     assert s.char_acc == pytest.approx(1 - 2 / 24)
     assert s.confusions == {("3", "8"): 1} and s.wrong_confident == 1 and s.unread_chars == 1
     assert edit_ops("A123BC777", "A123BC77")[0] == 1
+    assert "exact 33.3% (1/3, CI 6.1%-79.2%)" in s.summary()
+
+
+def test_wilson_interval_known_answers() -> None:
+    """Closed forms: 0 of n has upper bound z²/(n + z²); the interval of n - k mirrors that of k."""
+    assert wilson_interval(0, 10) == pytest.approx((0.0, 1.96**2 / (10 + 1.96**2)))
+    lo, hi = wilson_interval(46, 48)
+    assert (lo, hi) == pytest.approx((0.8602, 0.9885), abs=1e-4)
+    assert wilson_interval(2, 48) == pytest.approx((1 - hi, 1 - lo))
+    assert wilson_interval(0, 0) == (0.0, 1.0)
 
 
 def test_det_score_known_answers() -> None:
@@ -123,6 +133,7 @@ def test_det_score_known_answers() -> None:
     d.add([(0, 0, 200, 40)], [], ignore=[])
     assert d.recall == pytest.approx(1 / 3) and d.precision == pytest.approx(1 / 2) and d.false_pos == 1
     assert d.by_bucket == {"80-150": [1, 1], "<80": [0, 1], ">150": [0, 1]}
+    assert "recall@0.5 33.3% (1/3, CI 6.1%-79.2%)" in d.summary()
 
 
 def test_labels_reader_rejects_bad_rows(tmp_path: Path) -> None:
