@@ -37,10 +37,11 @@ def find_models_dir(explicit: Path | None) -> Path:
     raise AnprError(f"no models found (looked for plate_detector.json in {tried}); pass --models DIR")
 
 
-def load_models(args: argparse.Namespace) -> Models:
+def load_models(args: argparse.Namespace, folder: Path | None = None) -> Models:
+    """The models of ``folder``, or of :func:`find_models_dir` (``--models``), with the command's options."""
     if args.ocr_engine not in OCR_ENGINES:
         raise AnprError(f"unknown --ocr_engine {args.ocr_engine!r}; available: {', '.join(OCR_ENGINES)}")
-    folder = find_models_dir(args.models)
+    folder = folder or find_models_dir(args.models)
     size = None
     if args.detector_input is not None:
         try:
@@ -160,16 +161,30 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from anpr_edge.model_eval import evaluate, evaluate_clips, labelled_images
+    from anpr_edge.model_eval import compare, evaluate, evaluate_clips, labelled_images
 
     settings = settings_from(args)
     if args.clips is not None and not 1 <= args.clips <= 250:
         raise AnprError(f"--clips must be 1-250 frames, got {args.clips}")
+    if args.against is not None and not (args.against / "plate_detector.json").is_file():
+        raise InputError(f"--against {args.against}: no plate_detector.json there (give a models folder)")
     by_image = labelled_images(args.folder, args.split)  # a bad folder fails before the models load
-    models = load_models(args)
-    print(evaluate(models, settings, args.folder, by_image, args.split, args.sweep))
-    if args.clips:
-        print("\n".join(evaluate_clips(models, settings, args.folder, by_image, args.clips)))
+    folders = [find_models_dir(args.models)] + ([args.against] if args.against is not None else [])
+    runs = [load_models(args, f) for f in folders]  # all load before scoring: a broken set fails early
+    outcomes = []
+    for i, models in enumerate(runs):
+        report = evaluate(models, settings, args.folder, by_image, args.split, args.sweep)
+        lines, outcome = report.lines(), report.outcomes()
+        if args.clips:
+            clips = evaluate_clips(models, settings, args.folder, by_image, args.clips)
+            lines += clips.lines()
+            outcome.update(clips.outcomes())
+        if args.against is not None:
+            lines.insert(0, f"{'against' if i else 'models'}: {folders[i]}")
+        print("\n".join(lines) + ("\n" if args.against is not None else ""), flush=True)
+        outcomes.append(outcome)
+    if args.against is not None:
+        print("\n".join(compare(outcomes[0], outcomes[1])))
     return 0
 
 
@@ -223,6 +238,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="also play each photo as an N-frame clip with camera shake through the video pipeline "
         "(as process and the daemon) and score its events",
+    )
+    ev.add_argument(
+        "--against",
+        type=Path,
+        metavar="DIR",
+        help="also score the models in DIR on the same plates, then compare the two plate by plate "
+        "(where one is right and the other not, with a sign test)",
     )
     add_model_options(ev)
     add_recognition_options(ev)

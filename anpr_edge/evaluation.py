@@ -74,10 +74,12 @@ class OcrScore:
     wrong_chars: int = 0
     wrong_confident: int = 0  # wrong characters read with p >= 0.5
     confusions: Counter[tuple[str, str]] = field(default_factory=Counter)
+    outcomes: list[bool] = field(default_factory=list)  # exact or not, per plate in the order added
 
     def add(self, truth: str, read: str, probs: Sequence[float] = ()) -> None:
         self.plates += 1
         self.exact += int(truth == read)
+        self.outcomes.append(truth == read)
         self.chars += len(truth)
         dist, subs = edit_ops(truth, read)
         self.char_errors += dist
@@ -135,6 +137,7 @@ class DetScore:
     predictions: int = 0
     false_pos: int = 0
     by_bucket: dict[str, list[int]] = field(default_factory=dict)  # name -> [found, total]
+    outcomes: list[bool] = field(default_factory=list)  # found or not, per truth box in the order added
 
     def add(self, truths: Iterable[Box], preds: Iterable[Box], ignore: Iterable[Box] = ()) -> list[bool]:
         """Score one image; predictions on ``ignore`` boxes (unscored plates) are neither TP nor FP."""
@@ -150,6 +153,7 @@ class DetScore:
             used_t.add(i)
             used_p.add(j)
         hits = [i in used_t for i in range(len(t))]
+        self.outcomes += hits
         for box, hit in zip(t, hits, strict=True):
             rec = self.by_bucket.setdefault(width_bucket(box), [0, 0])
             rec[0] += int(hit)
@@ -183,3 +187,29 @@ class DetScore:
             f"images {self.images}  plates {self.truths}  recall@{self.iou_thr:g} {rate(self.found, self.truths)}  "
             f"precision {self.precision:.1%}  FP/image {fppi:.2f}  by width: {buckets}"
         )
+
+
+def sign_test(only_a: int, only_b: int) -> float:
+    """Two-sided exact sign test (binomial, p = 1/2) on the discordant pairs of a paired comparison."""
+    n = only_a + only_b
+    if n == 0:
+        return 1.0
+    tail = sum(math.comb(n, i) for i in range(min(only_a, only_b) + 1)) / (1 << n)
+    return min(1.0, 2 * tail)
+
+
+def paired(a: Sequence[bool], b: Sequence[bool]) -> str:
+    """Two models' per-item outcomes on the same items: where they differ, and whether that is chance.
+
+    Only items one model gets right and the other wrong say anything about which is better (McNemar's
+    reasoning); the sign test gives the chance of a split at least that uneven if both were equal.
+    """
+    if len(a) != len(b):
+        raise ValueError(f"paired outcomes of different lengths: {len(a)} and {len(b)}")
+    only_a = sum(x and not y for x, y in zip(a, b, strict=True))
+    only_b = sum(y and not x for x, y in zip(a, b, strict=True))
+    both = sum(x and y for x, y in zip(a, b, strict=True))
+    return (
+        f"both right {both}, only this {only_a}, only the other {only_b}, both wrong {len(a) - both - only_a - only_b}"
+        f"  (sign test p = {sign_test(only_a, only_b):.2f})"
+    )

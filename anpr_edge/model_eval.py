@@ -1,6 +1,6 @@
 """``anpr-edge eval``: detector recall/precision and OCR accuracy on a real-dev style folder.
 
-Three measurements on the same images, with the shipped runtime (no torch):
+Measurements on the same images, with the shipped runtime (no torch):
 
 * detector: recall/precision at IoU 0.5 on the boxed plates, by plate width, false positives per image
   (predictions on boxed plates that are not scored — unreadable, occluded — are not counted as FP);
@@ -12,18 +12,22 @@ Three measurements on the same images, with the shipped runtime (no torch):
 * with ``clips``, the video path: each photo becomes a short clip with a little camera shake, run
   through :class:`~anpr_edge.pipeline.CameraPipeline` (what ``process`` and the daemon run: one crop
   per plate per frame, tracking, per-character voting, the event gate), and its events are scored.
+
+Each measurement keeps its per-plate outcomes, so two model folders scored on the same plates can be
+compared plate by plate (:func:`compare`, ``eval --against``).
 """
 
 from __future__ import annotations
 
 import zlib
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
 import numpy as np
 
 from anpr_edge.errors import InputError
-from anpr_edge.evaluation import DetScore, OcrScore, iou
+from anpr_edge.evaluation import DetScore, OcrScore, iou, paired
 from anpr_edge.events import EventConfig
 from anpr_edge.labels import LabelRow, rows_by_image
 from anpr_edge.pipeline import CameraPipeline, Models, RecognitionSettings
@@ -56,6 +60,40 @@ def second_look(models: Models, settings: RecognitionSettings) -> str:
     return f"zoom {settings.verify_zoom:g}, conf {settings.verify_conf:.2f}"
 
 
+@dataclass
+class EvalReport:
+    """What :func:`evaluate` measured; :meth:`lines` is the report ``anpr-edge eval`` prints."""
+
+    split: str
+    images: int
+    conf: float
+    second_look: str
+    det: DetScore = field(default_factory=DetScore)
+    false_boxes: int = 0
+    false_plates: int = 0
+    ocr_gt: dict[str, OcrScore] = field(default_factory=dict)
+    e2e: dict[str, OcrScore] = field(default_factory=dict)
+    swept: dict[float, DetScore] = field(default_factory=dict)
+
+    def lines(self) -> list[str]:
+        lines = [
+            f"split: {self.split}  ({self.images} images)",
+            f"detector  conf {self.conf:.2f}  {self.det.summary()}",
+            f"detector  boxes on no labelled plate: {self.false_boxes}, of which read as a plate: {self.false_plates}",
+            f"detector  second look: {self.second_look}",
+        ]
+        lines += [f"ocr[{q}] on labelled boxes   {self.ocr_gt[q].summary()}" for q in SCORED if q in self.ocr_gt]
+        lines += [f"end-to-end[{q}] on detections {self.e2e[q].summary()}" for q in SCORED if q in self.e2e]
+        return lines + [f"sweep conf {c:.2f}  {score.summary()}" for c, score in self.swept.items()]
+
+    def outcomes(self) -> dict[str, list[bool]]:
+        """Per plate, in a fixed order: found (detector), read exactly (OCR, end to end)."""
+        out = {"detector recall": self.det.outcomes}
+        out.update({f"ocr[{q}] on labelled boxes": self.ocr_gt[q].outcomes for q in SCORED if q in self.ocr_gt})
+        out.update({f"end-to-end[{q}] on detections": self.e2e[q].outcomes for q in SCORED if q in self.e2e})
+        return out
+
+
 def evaluate(
     models: Models,
     settings: RecognitionSettings,
@@ -63,56 +101,42 @@ def evaluate(
     by_image: dict[str, list[LabelRow]],
     split: str,
     sweep: bool = False,
-) -> str:
+) -> EvalReport:
     """Score ``by_image`` (from :func:`labelled_images`) of ``folder``; ``split`` only labels the report.
 
     ``sweep`` adds the detector's recall/precision at each confidence of :data:`SWEEP` (one detector
     run per image at the lowest; a higher threshold after NMS keeps the same boxes as before it).
     """
-    det = DetScore()
-    swept: dict[float, DetScore] = {c: DetScore() for c in SWEEP} if sweep else {}
-    ocr_gt: dict[str, OcrScore] = {}
-    e2e: dict[str, OcrScore] = {}
-    false_boxes = false_plates = 0
     thr = settings.thresholds
     conf = models.detector.conf if settings.conf is None else settings.conf
+    report = EvalReport(split, len(by_image), conf, second_look(models, settings))
+    swept = report.swept
+    if sweep:
+        swept.update({c: DetScore() for c in SWEEP})
     for name, rows in sorted(by_image.items()):
         img = read_image(folder / "images" / name)
         preds = models.verified(img, models.detector(img, min(conf, *swept) if swept else conf, settings.iou), settings)
         for c, score in swept.items():
             score.add([r.box for r in rows], [p.box for p in preds if p.score >= c])
         preds = [p for p in preds if p.score >= conf]
-        det.add([r.box for r in rows], [p.box for p in preds])
+        report.det.add([r.box for r in rows], [p.box for p in preds])
         pred_reads = models.ocr(img, preds, thr, settings.ocr_variants) if preds else []
         for pr in pred_reads:
             if max((iou(pr.detection.box, r.box) for r in rows), default=0.0) < 0.5:
-                false_boxes += 1
-                false_plates += int(plate_like(pr.text))
+                report.false_boxes += 1
+                report.false_plates += int(plate_like(pr.text))
         scored = [r for r in rows if r.quality in SCORED and r.plate]
         if not scored:
             continue
         gt_reads = models.ocr(img, [Detection(r.box, 1.0) for r in scored], thr, settings.ocr_variants)
         for r, read in zip(scored, gt_reads, strict=True):
-            ocr_gt.setdefault(r.quality, OcrScore()).add(r.plate, read.text, [p for _, p in read.chars])
+            report.ocr_gt.setdefault(r.quality, OcrScore()).add(r.plate, read.text, [p for _, p in read.chars])
             best = max(pred_reads, key=lambda pr: iou(pr.detection.box, r.box), default=None)
             text, probs = "", []
             if best is not None and iou(best.detection.box, r.box) >= 0.5:
                 text, probs = best.text, [p for _, p in best.chars]
-            e2e.setdefault(r.quality, OcrScore()).add(r.plate, text, probs)
-    lines = [
-        f"split: {split}  ({len(by_image)} images)",
-        f"detector  conf {conf:.2f}  {det.summary()}",
-        f"detector  boxes on no labelled plate: {false_boxes}, of which read as a plate: {false_plates}",
-        f"detector  second look: {second_look(models, settings)}",
-    ]
-    for q in SCORED:
-        if q in ocr_gt:
-            lines.append(f"ocr[{q}] on labelled boxes   {ocr_gt[q].summary()}")
-    for q in SCORED:
-        if q in e2e:
-            lines.append(f"end-to-end[{q}] on detections {e2e[q].summary()}")
-    lines += [f"sweep conf {c:.2f}  {score.summary()}" for c, score in swept.items()]
-    return "\n".join(lines)
+            report.e2e.setdefault(r.quality, OcrScore()).add(r.plate, text, probs)
+    return report
 
 
 def shake(width: int, height: int, frames: int, seed: int) -> list[np.ndarray]:
@@ -134,18 +158,40 @@ def unshake(box: Box, m: np.ndarray) -> Box:
     return ((x1 - tx) / s, (y1 - ty) / s, (x2 - tx) / s, (y2 - ty) / s)
 
 
+@dataclass
+class ClipReport:
+    """What :func:`evaluate_clips` measured; :meth:`lines` is its part of the ``eval`` report."""
+
+    frames: int
+    scores: dict[str, OcrScore] = field(default_factory=dict)
+    false_events: list[str] = field(default_factory=list)
+    duplicates: int = 0
+
+    def lines(self) -> list[str]:
+        lines = [
+            f"clips[{q}] {self.frames} frames, events {self.scores[q].summary()}" for q in SCORED if q in self.scores
+        ]
+        listed = f" ({', '.join(self.false_events)})" if self.false_events else ""
+        return [
+            *lines,
+            f"clips  events on no labelled plate {len(self.false_events)}{listed}  duplicate events {self.duplicates}",
+        ]
+
+    def outcomes(self) -> dict[str, list[bool]]:
+        """Per plate, in a fixed order: its event read exactly."""
+        return {f"clips[{q}]": self.scores[q].outcomes for q in SCORED if q in self.scores}
+
+
 def evaluate_clips(
     models: Models, settings: RecognitionSettings, folder: Path, by_image: dict[str, list[LabelRow]], frames: int
-) -> list[str]:
+) -> ClipReport:
     """Score the events of each photo played as a ``frames``-frame clip (see the module docstring).
 
     Each scored plate takes the event whose box (mapped back through that frame's shake) overlaps it at
     IoU ≥ 0.5; no event is an empty read. An event on no labelled plate is a false event; a second event
     on the same plate is a duplicate (one vehicle must be one event).
     """
-    scores: dict[str, OcrScore] = {}
-    false_events: list[str] = []
-    duplicates = 0
+    report = ClipReport(frames)
     for name, rows in sorted(by_image.items()):
         img = read_image(folder / "images" / name)
         h, w = img.shape[:2]
@@ -162,18 +208,21 @@ def evaluate_clips(
             box = unshake(event.box, maps[min(round(event.last_seen * CLIP_FPS), frames - 1)])
             best = max(range(len(rows)), key=lambda k: iou(box, rows[k].box), default=None)
             if best is None or iou(box, rows[best].box) < 0.5:
-                false_events.append(event.plate)
+                report.false_events.append(event.plate)
             else:
                 matched.setdefault(best, []).append(event)
-        duplicates += sum(len(evs) - 1 for evs in matched.values())
+        report.duplicates += sum(len(evs) - 1 for evs in matched.values())
         for k, r in enumerate(rows):
             if r.quality in SCORED and r.plate:
                 first = matched.get(k, [None])[0]
                 text, probs = ("", []) if first is None else (first.plate, [p for _, p in first.chars])
-                scores.setdefault(r.quality, OcrScore()).add(r.plate, text, probs)
-    lines = [f"clips[{q}] {frames} frames, events {scores[q].summary()}" for q in SCORED if q in scores]
-    listed = f" ({', '.join(false_events)})" if false_events else ""
-    return [*lines, f"clips  events on no labelled plate {len(false_events)}{listed}  duplicate events {duplicates}"]
+                report.scores.setdefault(r.quality, OcrScore()).add(r.plate, text, probs)
+    return report
+
+
+def compare(ours: dict[str, list[bool]], theirs: dict[str, list[bool]]) -> list[str]:
+    """Paired lines for every measurement both runs made on the same plates (see :func:`paired`)."""
+    return [f"paired {name}: {paired(ours[name], theirs[name])}" for name in ours if name in theirs]
 
 
 def plate_like(text: str) -> bool:

@@ -80,6 +80,35 @@ def test_eval_clips_score_the_video_pipeline_events(tmp_path: Path) -> None:
     assert bad.returncode == 2 and "--clips must be 1-250 frames, got 0" in bad.stderr
 
 
+@needs_models
+def test_eval_against_other_models_pairs_them_plate_by_plate(tmp_path: Path, tiny_models: Path) -> None:
+    """Both model sets are scored on the same plates, then compared where one is right and the other not."""
+    write_fixture(tmp_path / "set")
+    r = run_eval(str(tmp_path / "set"), "--against", str(tiny_models), "--clips", "3")
+    assert r.returncode == 0, r.stderr
+    out = r.stdout.splitlines()
+    assert out[0] == f"models: {ROOT / 'models'}" and f"against: {tiny_models}" in out
+    pairs = {line.split(": ", 1)[0]: line.split(": ", 1)[1] for line in out if line.startswith("paired ")}
+    assert list(pairs) == [
+        "paired detector recall",
+        "paired ocr[high] on labelled boxes",
+        "paired ocr[low] on labelled boxes",
+        "paired end-to-end[high] on detections",
+        "paired end-to-end[low] on detections",
+        "paired clips[high]",
+        "paired clips[low]",
+    ]
+    for name, line in pairs.items():  # the four counts cover every plate of the measurement
+        counts = [int(w) for w in line.split("  (")[0].replace(",", "").split() if w.isdigit()]
+        assert sum(counts) == (3 if name == "paired detector recall" else 2 if "high" in name else 1), line
+    if font_available():  # the shipped OCR reads both clear plates; the tiny model's reads are noise
+        assert pairs["paired ocr[high] on labelled boxes"] == (
+            "both right 0, only this 2, only the other 0, both wrong 0  (sign test p = 0.50)"
+        )
+    bad = run_eval(str(tmp_path / "set"), "--against", str(tmp_path / "nowhere"))
+    assert bad.returncode == 2 and f"--against {tmp_path / 'nowhere'}: no plate_detector.json there" in bad.stderr
+
+
 def test_eval_without_labels_is_one_line(tmp_path: Path) -> None:
     (tmp_path / "images").mkdir()
     r = run_eval(str(tmp_path))

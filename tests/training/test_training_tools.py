@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import yaml
 
-from anpr_edge.evaluation import DetScore, OcrScore, edit_ops, wilson_interval
+from anpr_edge.evaluation import DetScore, OcrScore, edit_ops, paired, sign_test, wilson_interval
 from anpr_edge.labels import read_labels
 from anpr_edge.plates import is_valid
 from tests.conftest import REAL_DEV
@@ -114,6 +114,7 @@ def test_ocr_score_known_answers() -> None:
     assert s.exact_acc == pytest.approx(1 / 3)
     assert s.char_acc == pytest.approx(1 - 2 / 24)
     assert s.confusions == {("3", "8"): 1} and s.wrong_confident == 1 and s.unread_chars == 1
+    assert s.outcomes == [True, False, False]
     assert edit_ops("A123BC777", "A123BC77")[0] == 1
     assert "exact 33.3% (1/3, CI 6.1%-79.2%)" in s.summary()
 
@@ -127,11 +128,24 @@ def test_wilson_interval_known_answers() -> None:
     assert wilson_interval(0, 0) == (0.0, 1.0)
 
 
+def test_paired_comparison_counts_discordant_plates_and_tests_them() -> None:
+    """Only plates one model gets and the other misses count; 5 to 0 is p = 2/32, 3 to 0 is 2/8."""
+    assert sign_test(5, 0) == pytest.approx(0.0625) and sign_test(0, 3) == pytest.approx(0.25)
+    assert sign_test(0, 0) == 1.0 and sign_test(4, 4) == 1.0
+    assert sign_test(10, 2) == pytest.approx(2 * (1 + 12 + 66) / 4096)
+    a = [True, True, False, True, False]
+    b = [True, False, False, False, True]
+    assert paired(a, b) == "both right 1, only this 2, only the other 1, both wrong 1  (sign test p = 1.00)"
+    with pytest.raises(ValueError, match="different lengths: 5 and 4"):
+        paired(a, b[:4])
+
+
 def test_det_score_known_answers() -> None:
     d = DetScore()
     d.add([(0, 0, 100, 20), (200, 200, 260, 215)], [(2, 1, 101, 21), (500, 500, 600, 520)])
     d.add([(0, 0, 200, 40)], [], ignore=[])
     assert d.recall == pytest.approx(1 / 3) and d.precision == pytest.approx(1 / 2) and d.false_pos == 1
+    assert d.outcomes == [True, False, False]
     assert d.by_bucket == {"80-150": [1, 1], "<80": [0, 1], ">150": [0, 1]}
     assert "recall@0.5 33.3% (1/3, CI 6.1%-79.2%)" in d.summary()
 
