@@ -66,7 +66,8 @@ def write_yolo_set(root: Path, n_train: int = 8, n_val: int = 2) -> None:
     [
         ["--init", str(MODELS / "checkpoints" / "plate_yolo11n.pt")],  # fine-tune the shipped weights
         ["--arch", "yolo11n-slim"],  # our slim architecture, from scratch
-        ["--arch", "yolo11n-slim", "--teacher", str(MODELS / "checkpoints" / "plate_yolo11n.pt")],  # distilled
+        # distilled, with our distillation weight
+        ["--arch", "yolo11n-slim", "--teacher", str(MODELS / "checkpoints" / "plate_yolo11n.pt"), "--dis", "0.5"],
     ],
     ids=["fine-tune", "slim-from-scratch", "slim-distilled"],
 )
@@ -97,8 +98,9 @@ def test_train_export_and_load(tmp_path: Path, start: list[str]) -> None:
     assert weights.is_file()
     log = (tmp_path / "runs" / "ft" / "results.csv").read_text().splitlines()
     columns = dict(zip([c.strip() for c in log[0].split(",")], log[1].split(","), strict=True))
-    if "--teacher" in start:  # the teacher ran and its feature loss was logged
+    if "--teacher" in start:  # the teacher ran, its feature loss was logged, with the weight asked for
         assert float(columns["train/dis_loss"]) > 0
+        assert "\ndis: 0.5\n" in (tmp_path / "runs" / "ft" / "args.yaml").read_text()
     else:
         assert "train/dis_loss" not in columns
     out = tmp_path / "models" / "plate_detector"
