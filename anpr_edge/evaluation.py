@@ -66,8 +66,6 @@ def edit_ops(ref: str, hyp: str, wildcard: str | None = None) -> tuple[int, list
 class OcrScore:
     """Running OCR score over (truth, read, per-char probabilities) triples."""
 
-    plates: int = 0
-    exact: int = 0
     chars: int = 0
     char_errors: int = 0
     unread_chars: int = 0
@@ -77,8 +75,6 @@ class OcrScore:
     outcomes: list[bool] = field(default_factory=list)  # exact or not, per plate in the order added
 
     def add(self, truth: str, read: str, probs: Sequence[float] = ()) -> None:
-        self.plates += 1
-        self.exact += int(truth == read)
         self.outcomes.append(truth == read)
         self.chars += len(truth)
         dist, subs = edit_ops(truth, read)
@@ -92,6 +88,14 @@ class OcrScore:
                 if r not in (t, UNREAD):
                     self.wrong_chars += 1
                     self.wrong_confident += int(p >= 0.5)
+
+    @property
+    def plates(self) -> int:
+        return len(self.outcomes)
+
+    @property
+    def exact(self) -> int:
+        return sum(self.outcomes)
 
     @property
     def exact_acc(self) -> float:
@@ -132,8 +136,6 @@ class DetScore:
 
     iou_thr: float = 0.5
     images: int = 0
-    truths: int = 0
-    found: int = 0
     predictions: int = 0
     false_pos: int = 0
     by_bucket: dict[str, list[int]] = field(default_factory=dict)  # name -> [found, total]
@@ -143,7 +145,6 @@ class DetScore:
         """Score one image; predictions on ``ignore`` boxes (unscored plates) are neither TP nor FP."""
         t, p, ign = list(truths), list(preds), list(ignore)
         self.images += 1
-        self.truths += len(t)
         pairs = sorted(((iou(a, b), i, j) for i, a in enumerate(t) for j, b in enumerate(p)), reverse=True)
         used_t: set[int] = set()
         used_p: set[int] = set()
@@ -158,7 +159,6 @@ class DetScore:
             rec = self.by_bucket.setdefault(width_bucket(box), [0, 0])
             rec[0] += int(hit)
             rec[1] += 1
-        self.found += len(used_t)
         for j, b in enumerate(p):
             if j in used_p or any(iou(b, g) >= self.iou_thr for g in ign):
                 continue
@@ -167,6 +167,14 @@ class DetScore:
             1 for j, b in enumerate(p) if j not in used_p and not any(iou(b, g) >= self.iou_thr for g in ign)
         )
         return hits
+
+    @property
+    def truths(self) -> int:
+        return len(self.outcomes)
+
+    @property
+    def found(self) -> int:
+        return sum(self.outcomes)
 
     @property
     def recall(self) -> float:
