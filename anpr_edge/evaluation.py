@@ -159,13 +159,11 @@ class DetScore:
             rec = self.by_bucket.setdefault(width_bucket(box), [0, 0])
             rec[0] += int(hit)
             rec[1] += 1
-        for j, b in enumerate(p):
-            if j in used_p or any(iou(b, g) >= self.iou_thr for g in ign):
-                continue
-            self.false_pos += 1
-        self.predictions += len(used_p) + sum(
+        false_pos = sum(
             1 for j, b in enumerate(p) if j not in used_p and not any(iou(b, g) >= self.iou_thr for g in ign)
         )
+        self.false_pos += false_pos
+        self.predictions += len(used_p) + false_pos
         return hits
 
     @property
