@@ -75,6 +75,13 @@ def score(model: CRNN, crops: list[LabelledCrop], by: str = "quality") -> dict[s
     return out
 
 
+def split_real(plates: list[RealPlate], fraction: float, swap: bool = False) -> tuple[list[RealPlate], list[RealPlate]]:
+    """(trained on, validation): the images ``holdout(name, fraction)`` keeps for training, or with ``swap``
+    the others, so that a second model of a cross-fit trains on the first one's validation images."""
+    train = [p for p in plates if holdout(p.source, fraction) != swap]
+    return train, [p for p in plates if holdout(p.source, fraction) == swap]
+
+
 def chunk_paths(data_dir: Path) -> list[Path]:
     return sorted(data_dir.glob("chunk_*.npz"))
 
@@ -133,11 +140,8 @@ def cmd_train(args: argparse.Namespace) -> None:
     real: list[LabelledCrop] = []
     real_train: list[RealPlate] = []
     if args.real_dev and (args.real_dev / "labels.csv").exists():
-        for plate in real_plates(args.real_dev):
-            if holdout(plate.source, args.real_train_fraction):
-                real_train.append(plate)
-            else:
-                real.append(plate.crop(spec))
+        real_train, held_out = split_real(real_plates(args.real_dev), args.real_train_fraction, args.swap_real_split)
+        real = [plate.crop(spec) for plate in held_out]
         logger.info("real-dev crops: %d held out for validation, %d for training", len(real), len(real_train))
     else:
         logger.warning("real-dev not found at %s: validating on synthetic crops only", args.real_dev)
@@ -332,6 +336,12 @@ def parser() -> argparse.ArgumentParser:
         default=TRAINED_FRACTION,
         help="fraction of real-dev images (by name hash) mixed into training; the rest is validation "
         "(default: the shipped models' split, so `anpr-edge eval --split untrained` stays honest; 0 = none)",
+    )
+    t.add_argument(
+        "--swap-real-split",
+        action="store_true",
+        help="train on the real-dev images --real-train-fraction leaves out and validate on the rest: the "
+        "second fold of a cross-fit, whose model is scored with `anpr-edge eval --split trained`",
     )
     t.add_argument("--real-per-batch", type=int, default=8)
     t.add_argument(

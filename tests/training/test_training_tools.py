@@ -222,6 +222,22 @@ def test_ocr_data_folder_keeps_one_kind_of_crop(tmp_path: Path) -> None:
         main(["gen", "--data-dir", str(tmp_path / "other"), "--deskew-rise", "0.5"])
 
 
+def test_swapped_real_split_trains_on_the_other_fold() -> None:
+    pytest.importorskip("torch")
+    from anpr_edge.labels import TRAINED_FRACTION, trained_on
+    from anpr_edge.training.ocr_data import RealPlate
+    from anpr_edge.training.train_ocr import split_real
+
+    frame = np.zeros((4, 4), np.uint8)
+    plates = [RealPlate(frame, (0, 0, 4, 4), "A123BC77", "high", f"{i:03d}.jpg") for i in range(40)]
+    train, val = split_real(plates, TRAINED_FRACTION)
+    assert [p.source for p in train] == [p.source for p in plates if trained_on(p.source)]
+    assert 5 < len(train) < 35 and len(train) + len(val) == len(plates)
+    swapped_train, swapped_val = split_real(plates, TRAINED_FRACTION, swap=True)
+    assert swapped_train == val and swapped_val == train
+    assert split_real(plates, 0.0) == ([], plates)  # no real training images
+
+
 def _roll_degrees(quad: np.ndarray) -> float:
     """A quad's roll: the mean slope of its top and bottom edges (yaw tilts them equally and oppositely)."""
     (tl, tr, br, bl) = quad
