@@ -145,6 +145,8 @@ def cmd_train(args: argparse.Namespace) -> None:
         logger.info("real-dev crops: %d held out for validation, %d for training", len(real), len(real_train))
     else:
         logger.warning("real-dev not found at %s: validating on synthetic crops only", args.real_dev)
+    # Recorded in the checkpoints, so that export scores the model on the real images it did not train on.
+    real_split = {"fraction": args.real_train_fraction, "swapped": args.swap_real_split}
     total_steps = args.epochs * args.steps
     metrics_path = args.out / "metrics.csv"
     new_file = not metrics_path.exists()
@@ -213,7 +215,13 @@ def cmd_train(args: argparse.Namespace) -> None:
         if syn.exact_acc > best:
             best = syn.exact_acc
             torch.save(
-                {"model": model.state_dict(), "epoch": epoch, "alphabet": ALPHABET, "crop_spec": asdict(spec)},
+                {
+                    "model": model.state_dict(),
+                    "epoch": epoch,
+                    "alphabet": ALPHABET,
+                    "crop_spec": asdict(spec),
+                    "real_split": real_split,
+                },
                 args.out / "best.pt",
             )
         torch.save(
@@ -223,6 +231,7 @@ def cmd_train(args: argparse.Namespace) -> None:
                 "epoch": epoch,
                 "best": best,
                 "crop_spec": asdict(spec),
+                "real_split": real_split,
             },
             last,
         )
