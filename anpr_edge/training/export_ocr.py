@@ -21,6 +21,7 @@ from anpr_edge.evaluation import OcrScore
 from anpr_edge.inference.contract import OcrSpec, write_spec
 from anpr_edge.inference.ocr import CharThresholds, PlateOCR
 from anpr_edge.inference.ocr_core import ctc_greedy_decode
+from anpr_edge.inference.openvino_backend import cpu_precision_config
 from anpr_edge.labels import TRAINED_FRACTION
 from anpr_edge.results import Detection
 from anpr_edge.training.crnn import CRNN, CRNNWithSoftmax
@@ -68,7 +69,7 @@ def check_parity(
         ref = model(torch.from_numpy(x)).numpy()
     sess = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
     onnx_out = sess.run(None, {sess.get_inputs()[0].name: x})[0]
-    compiled = ov.Core().compile_model(str(xml_path), "CPU")
+    compiled = ov.Core().compile_model(str(xml_path), "CPU", cpu_precision_config("CPU"))  # as the runtime
     ov_out = compiled(x)[0]
     diffs = {"onnx": float(np.abs(onnx_out - ref).max()), "openvino": float(np.abs(ov_out - ref).max())}
     for name, out in (("onnx", onnx_out), ("openvino", ov_out)):
