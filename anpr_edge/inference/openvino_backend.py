@@ -89,7 +89,8 @@ class OpenVinoBackend:
         self.device = chosen
         self._local = threading.local()
         self._warm_up()
-        logger.info("loaded %s on %s (asked for %s)", path.name, chosen, device)
+        pinned = f", CPU in {CPU_INFERENCE_PRECISION}" if "CPU" in chosen and cpu_precision_config(device) else ""
+        logger.info("loaded %s on %s (asked for %s%s)", path.name, chosen, device, pinned)
 
     def _warm_up(self) -> None:
         """One inference here, on the loading thread, before any camera thread calls ``infer``.
