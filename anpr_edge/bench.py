@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from anpr_edge.inference.openvino_backend import CPU_INFERENCE_PRECISION
 from anpr_edge.pipeline import CameraPipeline, Models, RecognitionSettings, StageTimes
 from anpr_edge.sources import VideoSource
 
@@ -34,6 +35,34 @@ def rss_mib() -> float:
         return pages * resource.getpagesize() / 2**20
     except OSError:
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+# Instruction sets that change how fast (and, for bf16, in what precision) OpenVINO runs the models.
+CPU_FEATURES = ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "amx_bf16", "amx_int8")
+
+
+def cpu_description(cpuinfo: str) -> str:
+    """The CPU a benchmark ran on, from ``/proc/cpuinfo`` text: model, logical CPUs and the instruction sets
+    of :data:`CPU_FEATURES` it has. Benchmarks from different machines are only comparable with this."""
+    model, flags, count = "unknown CPU", set[str](), 0
+    for line in cpuinfo.splitlines():
+        key, _, value = line.partition(":")
+        key = key.strip()
+        if key == "processor":
+            count += 1
+        elif key == "model name" and model == "unknown CPU":
+            model = value.strip()
+        elif key == "flags" and not flags:
+            flags = set(value.split())
+    have = " ".join(f for f in CPU_FEATURES if f in flags) or "none of " + "/".join(CPU_FEATURES[:2])
+    return f"{model}, {count or '?'} logical CPUs, {have}"
+
+
+def read_cpu_description() -> str:
+    try:
+        return cpu_description(Path("/proc/cpuinfo").read_text())
+    except OSError:
+        return "unknown CPU (no /proc/cpuinfo)"
 
 
 def run_bench(
@@ -90,6 +119,8 @@ def run_bench(
         "events": events,
         "detector_input": [models.detector.spec.input_width, models.detector.spec.input_height],
         "device": {"detector": models.detector.backend.device, "ocr": models.ocr.backend.device},
+        "cpu": read_cpu_description(),
+        "cpu_inference_precision": CPU_INFERENCE_PRECISION,
         "stages_ms": stages,
         "frame_ms": e2e,
         "pure_detector_ms": percentiles(pure),
@@ -104,6 +135,7 @@ def format_table(r: dict[str, Any]) -> str:
         f"video {r['video']}  {r['frame_size'][0]}x{r['frame_size'][1]}  frames {r['frames']}"
         f" (idle, no detector: {r['idle_frames']})  events {r['events']}",
         f"detector input {r['detector_input'][0]}x{r['detector_input'][1]}  devices {r['device']}",
+        f"cpu {r['cpu']}  (OpenVINO on the CPU runs in {r['cpu_inference_precision']})",
         f"{'stage':<14}{'p50 ms':>9}{'p95 ms':>9}{'mean ms':>9}",
     ]
     rows = [*r["stages_ms"].items(), ("frame total", r["frame_ms"]), ("pure detector", r["pure_detector_ms"])]
