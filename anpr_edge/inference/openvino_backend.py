@@ -73,7 +73,8 @@ class OpenVinoBackend:
             # A dynamic export: fix the dimensions the metadata fixes, keep the others dynamic.
             model.reshape({0: ov.PartialShape([e if e is not None else -1 for e in input_shape])})
         check_shape(path, "output", output_shape, _dims(model.output(0).get_partial_shape()))
-        config: dict[str, object] = {"PERFORMANCE_HINT": "LATENCY", **cpu_precision_config(device)}
+        precision = cpu_precision_config(device)
+        config: dict[str, object] = {"PERFORMANCE_HINT": "LATENCY", **precision}
         if cache_dir is not None:
             cache_dir.mkdir(parents=True, exist_ok=True)
             config["CACHE_DIR"] = str(cache_dir)
@@ -89,7 +90,7 @@ class OpenVinoBackend:
         self.device = chosen
         self._local = threading.local()
         self._warm_up()
-        pinned = f", CPU in {CPU_INFERENCE_PRECISION}" if "CPU" in chosen and cpu_precision_config(device) else ""
+        pinned = f", CPU in {CPU_INFERENCE_PRECISION}" if "CPU" in chosen and precision else ""
         logger.info("loaded %s on %s (asked for %s%s)", path.name, chosen, device, pinned)
 
     def _warm_up(self) -> None:

@@ -133,9 +133,7 @@ def export(
     return diffs
 
 
-def real_dev_score(
-    stem: Path, real_dev: Path, spec: CropSpec, fraction: float = TRAINED_FRACTION, swapped: bool = False
-) -> str:
+def real_dev_score(stem: Path, real_dev: Path, spec: CropSpec, fraction: float, swapped: bool) -> str:
     """The exported model, through the runtime, on the high-quality plates of the real-dev images its
     training left out (``train_ocr``'s split: ``fraction``, ``swapped``)."""
     ocr = PlateOCR.load(stem, "cpu", CharThresholds())
