@@ -17,7 +17,7 @@ import numpy as np
 
 from anpr_edge.inference.ocr_core import crop_plate, jitter_box, skew_angle
 from anpr_edge.labels import read_labels
-from anpr_edge.training.augment import PLATE_WIDTH, ocr_training_crop
+from anpr_edge.training.augment import PLATE_WIDTH, degrade, ocr_training_crop, photometric
 from anpr_edge.training.render import random_plate
 
 logger = logging.getLogger(__name__)
@@ -157,6 +157,50 @@ def random_jitter(rng: np.random.Generator) -> tuple[float, float, float, float]
     """One box jitter drawn from :data:`REAL_JITTER`."""
     dx, dy, sx, sy = (float(rng.uniform(lo, hi)) for lo, hi in REAL_JITTER)
     return dx, dy, sx, sy
+
+
+#: How :func:`camera_variant` re-shoots a real plate: its roll (degrees, uniform ±), the narrowest plate
+#: width it shrinks to (px, log-uniform down from the photo's), and how often it relights it.
+CAMERA_ROLL, CAMERA_MIN_WIDTH, CAMERA_RELIGHT = 8.0, 50.0, 0.5
+
+
+def camera_variant(plate: RealPlate, rng: np.random.Generator) -> RealPlate:
+    """The real plate as another camera might see it: rolled, smaller, relit, blurred, noisy, JPEG'd.
+
+    The region around the box (0.3 box widths either side, a box height above and below, about the
+    extent of the synthetic plates' scenes, so lighting and dirt have their scale) is turned about
+    the box centre by up to :data:`CAMERA_ROLL` degrees, shrunk so the plate is between
+    :data:`CAMERA_MIN_WIDTH` px and its width in the photo (log-uniform), relit (the synthetic plates'
+    :func:`~anpr_edge.training.augment.photometric`, with probability :data:`CAMERA_RELIGHT`) and degraded
+    at that resolution (:func:`~anpr_edge.training.augment.degrade`). The new box is the axis-aligned
+    box of the turned one, as a detector would draw it. The real glyphs stay; only the camera changes.
+    """
+    x1, y1, x2, y2 = plate.box
+    w, h = x2 - x1, y2 - y1
+    fh, fw = plate.frame.shape[:2]
+    rx1, ry1 = max(0, int(x1 - 0.3 * w)), max(0, int(y1 - h))
+    rx2, ry2 = min(fw, int(x2 + 0.3 * w) + 1), min(fh, int(y2 + h) + 1)
+    roi = plate.frame[ry1:ry2, rx1:rx2]
+    corners = np.array([[x1, y1], [x2, y1], [x2, y2], [x1, y2]], np.float32) - np.array([rx1, ry1], np.float32)
+    target_w = float(np.exp(rng.uniform(np.log(min(CAMERA_MIN_WIDTH, w)), np.log(w))))
+    scale = target_w / w
+    out_w, out_h = max(8, round(roi.shape[1] * scale)), max(8, round(roi.shape[0] * scale))
+    turn_scale = scale
+    if scale < 0.5:  # shrink first (area-averaged), then turn at that size: a turn that shrinks aliases
+        roi = cv2.resize(roi, (out_w, out_h), interpolation=cv2.INTER_AREA)
+        corners, turn_scale = corners * scale, 1.0
+    centre = corners.mean(axis=0)
+    roll = float(rng.uniform(-CAMERA_ROLL, CAMERA_ROLL))
+    m = cv2.getRotationMatrix2D((float(centre[0]), float(centre[1])), roll, turn_scale)
+    m[:, 2] += centre * turn_scale - centre  # the centre lands where the scaled photo has it
+    img = cv2.warpAffine(roi, m, (out_w, out_h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    moved = cv2.transform(corners[None], m)[0]
+    py = random.Random(int(rng.integers(2**31)))
+    if py.random() < CAMERA_RELIGHT:
+        img = cv2.cvtColor(photometric(cv2.cvtColor(img, cv2.COLOR_GRAY2BGR), py), cv2.COLOR_BGR2GRAY)
+    img = degrade(img, py)
+    box = (float(moved[:, 0].min()), float(moved[:, 1].min()), float(moved[:, 0].max()), float(moved[:, 1].max()))
+    return RealPlate(img, box, plate.text, plate.quality, plate.source)
 
 
 def real_plates(folder: Path, qualities: tuple[str, ...] = ("high", "low")) -> list[RealPlate]:

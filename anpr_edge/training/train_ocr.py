@@ -31,6 +31,7 @@ from anpr_edge.training.ocr_data import (
     LabelledCrop,
     RealPlate,
     Synthesis,
+    camera_variant,
     generate,
     load_npz,
     load_spec,
@@ -46,6 +47,8 @@ logger = logging.getLogger("anpr_edge.training.train_ocr")
 ALPHABET = DIGITS + LETTERS
 MEAN, STD = 127.5, 127.5
 VAL_SEED = 999
+#: Share of real training crops that ``--real-crops camera`` re-shoots (:func:`camera_variant`).
+CAMERA_SHARE = 0.5
 
 
 def encode(texts: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -249,8 +252,12 @@ def _load_extra(paths: list[Path]) -> tuple[np.ndarray, list[str]]:
 
 def _real_crop(plate: RealPlate, spec: CropSpec, mode: str, rng: np.random.Generator) -> LabelledCrop:
     """A training crop of a real plate: ``fixed`` = the box's crop shifted in crop pixels (stage 1);
-    ``source`` = cut from the photo with a random box jitter, so loose edges show the real surroundings."""
-    if mode == "source":
+    ``source`` = cut from the photo with a random box jitter, so loose edges show the real surroundings;
+    ``camera`` = as ``source``, but half of them first re-shot by :func:`camera_variant` (rolled, smaller,
+    relit, degraded)."""
+    if mode == "camera" and rng.random() < CAMERA_SHARE:
+        plate = camera_variant(plate, rng)
+    if mode in ("source", "camera"):
         return plate.crop(spec, random_jitter(rng))
     crop = plate.crop(spec)
     return LabelledCrop(_shift(crop.image, rng), crop.text, crop.quality, crop.source)
@@ -355,10 +362,11 @@ def parser() -> argparse.ArgumentParser:
     t.add_argument("--real-per-batch", type=int, default=8)
     t.add_argument(
         "--real-crops",
-        choices=("fixed", "source"),
+        choices=("fixed", "source", "camera"),
         default="fixed",
         help="how real training crops are jittered: fixed = shift the box's crop (stage 1), "
-        "source = cut each from the photo with a random box jitter",
+        "source = cut each from the photo with a random box jitter, camera = as source, half of them "
+        "first rolled, shrunk, relit and degraded as by another camera",
     )
     t.add_argument("--init", type=Path, help="start from this checkpoint's weights (fine-tuning), if no last.pt")
     t.add_argument("--extra", type=Path, nargs="*", default=[], help="imported crops (.npz from importers)")
