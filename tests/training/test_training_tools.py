@@ -245,6 +245,34 @@ def test_swapped_real_split_trains_on_the_other_fold() -> None:
     assert split_real(plates, 0.0) == ([], plates)  # no real training images
 
 
+def test_camera_variants_of_a_real_plate_keep_it_in_their_box() -> None:
+    """A re-shot plate: smaller (never under 50 px unless it was), rolled, still boxed, and seeded."""
+    import cv2
+
+    from anpr_edge.training.ocr_data import CAMERA_MIN_WIDTH, CropSpec, RealPlate, camera_variant
+    from anpr_edge.training.render import render_plate
+
+    plate = cv2.cvtColor(render_plate("A123BC77", px_per_mm=0.5).image, cv2.COLOR_BGR2GRAY)  # 260 x 56
+    frame = np.full((400, 600), 30, np.uint8)
+    frame[200:256, 150:410] = plate
+    real = RealPlate(frame, (150.0, 200.0, 410.0, 256.0), "A123BC77", "high", "x.jpg")
+    for seed in range(30):
+        shot = camera_variant(real, np.random.default_rng(seed))
+        x1, y1, x2, y2 = shot.box
+        h, w = shot.frame.shape
+        assert -1 <= x1 < x2 <= w + 1 and -1 <= y1 < y2 <= h + 1, (seed, shot.box, shot.frame.shape)
+        width = x2 - x1  # the turned box: the plate's width and a little of its height
+        assert 0.98 * CAMERA_MIN_WIDTH <= width <= 260 * np.cos(np.radians(8)) + 56 * np.sin(np.radians(8)) + 2
+        inside = shot.frame[int(y1) + 2 : int(y2) - 1, int(x1) + 2 : int(x2) - 1]
+        assert inside.mean() > shot.frame.mean() + 20, seed  # the bright plate is where its box says
+        assert shot.crop(CropSpec()).image.shape == (32, 128) and shot.text == real.text
+    again = camera_variant(real, np.random.default_rng(3)).frame
+    assert np.array_equal(again, camera_variant(real, np.random.default_rng(3)).frame)
+    small = RealPlate(cv2.resize(frame, None, fx=0.15, fy=0.15), (22.5, 30.0, 61.5, 38.4), "A123BC77", "high", "s.jpg")
+    boxes = [camera_variant(small, np.random.default_rng(seed)).box for seed in range(5)]
+    assert all(x2 - x1 >= 0.98 * 39 for x1, _, x2, _ in boxes)  # a plate already under 50 px is not shrunk
+
+
 def _roll_degrees(quad: np.ndarray) -> float:
     """A quad's roll: the mean slope of its top and bottom edges (yaw tilts them equally and oppositely)."""
     (tl, tr, br, bl) = quad
