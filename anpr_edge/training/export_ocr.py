@@ -126,7 +126,7 @@ def export(
         # Checkpoints from before the swap option were all trained on the shipped models' split.
         split = state.get("real_split", {"fraction": TRAINED_FRACTION, "swapped": False})
         fold = " (the swapped fold: the trained split)" if split["swapped"] else ""
-        facts[f"real-dev, images not trained on{fold}, labelled boxes"] = real_dev_score(
+        facts[f"real-dev, images not trained on{fold}, labelled boxes, 1 crop per plate"] = real_dev_score(
             out, real_dev, spec, split["fraction"], split["swapped"]
         )
     update_card(out.parent / "README.md", out.name, facts)

@@ -2,7 +2,7 @@
 
     python -m anpr_edge.training.reproduce [ocr|detector|all] [--out work/reproduce] [--dry-run]
 
-Hours of CPU (about 2.5 for the OCR, 5 for the detector on 2 cores). Each step is the documented recipe
+Hours of CPU (about 3 for the OCR, 5 for the detector on 2 cores). Each step is the documented recipe
 of ``models/README.md``, in order; re-running the same command after an interruption resumes: the
 trainers continue from their ``last.pt``, and finished steps (their output present) are skipped. The
 models land in ``OUT/models``, never in ``models/``: compare them with
@@ -28,7 +28,10 @@ from pathlib import Path
 
 logger = logging.getLogger("anpr_edge.training.reproduce")
 
-#: The shipped OCR reads the boxes mined for the detector's stage 3 (``scenes --mine-with``).
+#: The shipped OCR reads the boxes mined for the detector's stage 3 (``scenes --mine-with``). The shipped
+#: detector's stage 3 was mined with the stage-1 OCR (``models/checkpoints/plate_ocr_crnn_stage1.pt``); the
+#: shipped OCR now is stage 2, which reads a few more of the mined boxes, so a reproduction may sort a few
+#: boxes differently between negatives and unboxed plates.
 SHIPPED_OCR = Path("models/plate_ocr")
 
 
@@ -47,34 +50,49 @@ class Step:
 
 
 def ocr_steps(out: Path) -> list[Step]:
-    """Synthetic chunks, 30 epochs (real-dev trained split mixed in), export with parity checks."""
+    """Stage 1: synthetic chunks 0-4, 30 epochs with the real-dev trained split mixed in. Stage 2: chunks
+    5-9 with plates as wide as real ones, 12 epochs from stage 1 with the real plates re-shot as by other
+    cameras (``--real-crops camera``). Export with parity checks."""
     data, run = out / "ocr_data", out / "ocr"
+    data2, run2 = out / "ocr_data_w", out / "ocr_cam"
+    chunks = ("--chunks", "5", "--chunk-size", "5000")
+    real_widths = ("--plate-width", "81", "385")  # the trained split's plate widths (quartiles 120/202/261 px)
+    batches = ("--steps", "300", "--batch", "64", "--real-train-fraction", "0.5")
     return [
-        Step("train_ocr", ("gen", "--data-dir", str(data), "--chunks", "5", "--chunk-size", "5000"), "ocr"),
+        Step("train_ocr", ("gen", "--data-dir", str(data), *chunks), "ocr"),
+        Step(
+            "train_ocr",
+            ("train", "--data-dir", str(data), "--out", str(run), "--epochs", "30", *batches, "--real-per-batch", "6"),
+            "ocr",
+        ),
+        Step("train_ocr", ("gen", "--data-dir", str(data2), "--first", "5", *chunks, *real_widths), "ocr"),
         Step(
             "train_ocr",
             (
                 "train",
                 "--data-dir",
-                str(data),
+                str(data2),
                 "--out",
-                str(run),
+                str(run2),
+                "--init",
+                str(run / "best.pt"),
                 "--epochs",
-                "30",
-                "--steps",
-                "300",
-                "--batch",
-                "64",
-                "--real-train-fraction",
-                "0.5",
+                "12",
+                *batches,
+                "--lr",
+                "1e-3",
+                "--seed",
+                "2",
+                "--real-crops",
+                "camera",
                 "--real-per-batch",
-                "6",
+                "8",
             ),
             "ocr",
         ),
         Step(
             "export_ocr",
-            ("--checkpoint", str(run / "best.pt"), "--out", str(out / "models" / "plate_ocr")),
+            ("--checkpoint", str(run2 / "best.pt"), "--out", str(out / "models" / "plate_ocr")),
             "ocr",
             done=out / "models" / "plate_ocr.xml",
         ),

@@ -81,14 +81,14 @@ def test_ocr_export_parity_on_a_tiny_model(tmp_path: Path) -> None:
     card = (tmp_path / "m" / "README.md").read_text()
     assert "### `plate_ocr` as last exported" in card and f"`{ckpt}` (epoch 0)" in card and "onnx " in card
     if (REAL_DEV / "labels.csv").is_file():  # an untrained net reads nothing right, but it is scored
-        assert "- real-dev, images not trained on, labelled boxes: plates 48  exact 0.0%" in card
+        assert "- real-dev, images not trained on, labelled boxes, 1 crop per plate: plates 48  exact 0.0%" in card
         # a model of the swapped fold (train_ocr --swap-real-split) is scored on the other half
         swapped = tmp_path / "swapped.pt"
         torch.save({**torch.load(ckpt), "real_split": {"fraction": 0.5, "swapped": True}}, swapped)
         export(swapped, tmp_path / "s" / "plate_ocr", tol=1e-2, samples=8, real_dev=REAL_DEV)
         card = (tmp_path / "s" / "README.md").read_text()
         fold = "(the swapped fold: the trained split)"
-        assert f"- real-dev, images not trained on {fold}, labelled boxes: plates 36" in card
+        assert f"- real-dev, images not trained on {fold}, labelled boxes, 1 crop per plate: plates 36" in card
 
 
 def test_ocr_export_fails_on_parity_mismatch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
