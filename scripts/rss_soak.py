@@ -36,13 +36,23 @@ def main() -> int:
     a = p.parse_args()
     work = Path(tempfile.mkdtemp(prefix="anpr-soak-"))
     cfg = work / "soak.yaml"
-    cfg.write_text(yaml.safe_dump({
-        "device_id": "soak", "models": {"dir": str(a.models.resolve()), "device": "cpu"},
-        "cameras": [{"name": "soak", "source": str(a.video.resolve()), "loop": True, "target_fps": a.fps}],
-        "outputs": {"csv": {"path": str(work / "events.csv")}}, "storage": {"state_dir": str(work / "state")},
-        "logging": {"status_interval_s": 60}}))
-    proc = subprocess.Popen([sys.executable, "-m", "anpr_edge.cli", "run", "--config", str(cfg)],
-                            stderr=(work / "daemon.log").open("wb"), env={**os.environ})
+    cfg.write_text(
+        yaml.safe_dump(
+            {
+                "device_id": "soak",
+                "models": {"dir": str(a.models.resolve()), "device": "cpu"},
+                "cameras": [{"name": "soak", "source": str(a.video.resolve()), "loop": True, "target_fps": a.fps}],
+                "outputs": {"csv": {"path": str(work / "events.csv")}},
+                "storage": {"state_dir": str(work / "state")},
+                "logging": {"status_interval_s": 60},
+            }
+        )
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "anpr_edge.cli", "run", "--config", str(cfg)],
+        stderr=(work / "daemon.log").open("wb"),
+        env={**os.environ},
+    )
     samples: list[tuple[float, float]] = []
     start = time.monotonic()
     try:
