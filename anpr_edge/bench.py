@@ -1,18 +1,24 @@
-"""``anpr-edge bench``: per-stage latency of the pipeline on a video, against pure detector inference.
+"""``anpr-edge bench``: per-stage latency of the pipeline on a video, against pure detector inference;
+with ``--cameras N``, the frames per second a box serves to N cameras under each OpenVINO performance hint.
 
-All numbers come from one run, so the ratios (pipeline / detector) are meaningful on a noisy box.
+All numbers come from one run, so the ratios (pipeline / detector, throughput / latency) are meaningful
+on a noisy box.
 """
 
 from __future__ import annotations
 
 import json
 import resource
+import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from anpr_edge.capture import CaptureThread
+from anpr_edge.inference.backend import HINTS
 from anpr_edge.inference.openvino_backend import CPU_INFERENCE_PRECISION
 from anpr_edge.pipeline import CameraPipeline, Models, RecognitionSettings, StageTimes
 from anpr_edge.sources import VideoSource
@@ -150,3 +156,86 @@ def format_table(r: dict[str, Any]) -> str:
 
 def to_json(r: dict[str, Any]) -> str:
     return json.dumps(r, indent=2)
+
+
+def serve_cameras(
+    models: Models, settings: RecognitionSettings, video: Path, cameras: int, seconds: float
+) -> tuple[list[int], list[int]]:
+    """(frames offered, frames served) per camera in ``seconds``: ``cameras`` copies of ``video``, each played
+    at its own frame rate by the daemon's capture thread (newest frame only) and processed by its own
+    pipeline on the shared ``models``, every frame it can take (as the daemon with ``target_fps`` at the
+    clip's rate). Each copy starts at another point of the clip. A first second of warm-up is not counted."""
+    stop = threading.Event()
+    captures = [CaptureThread(f"cam{i}", str(video), True, 5.0, 5.0, stop) for i in range(cameras)]
+    served = [0] * cameras
+
+    def camera(i: int) -> None:
+        pipe = CameraPipeline(f"cam{i}", models, settings, timings=None)
+        while not stop.is_set():
+            item = captures[i].mailbox.get(timeout=0.5)
+            if item is not None:
+                pipe.process(item[0], item[1])
+                served[i] += 1
+
+    workers = [threading.Thread(target=camera, args=(i,), daemon=True) for i in range(cameras)]
+    for i, c in enumerate(captures):
+        c.start()
+        time.sleep(0.04 * i / cameras)  # the cameras' frames do not all arrive at the same moment
+    for w in workers:
+        w.start()
+    time.sleep(1.0)
+    offered0, served0 = [c.stats.frames_in for c in captures], list(served)
+    time.sleep(seconds)
+    offered1, served1 = [c.stats.frames_in for c in captures], list(served)
+    stop.set()
+    for t in (*workers, *captures):
+        t.join(timeout=10)
+    return (
+        [b - a for a, b in zip(offered0, offered1, strict=True)],
+        [b - a for a, b in zip(served0, served1, strict=True)],
+    )
+
+
+def run_cameras(
+    load: Callable[[str], Models], settings: RecognitionSettings, video: Path, cameras: int, seconds: float = 10.0
+) -> dict[str, Any]:
+    """:func:`serve_cameras` under each performance hint (:data:`HINTS`), one after the other in one run.
+    ``load(hint)`` compiles the models for a hint."""
+    per_hint: dict[str, Any] = {}
+    shape: tuple[int, ...] = next(iter(VideoSource(video))).image.shape
+    for hint in HINTS:
+        offered, served = serve_cameras(load(hint), settings, video, cameras, seconds)
+        per_hint[hint] = {
+            "fps_offered": sum(offered) / seconds,
+            "fps": sum(served) / seconds,
+            "camera_fps_min": min(served) / seconds,
+            "camera_fps_max": max(served) / seconds,
+        }
+    latency = per_hint["latency"]["fps"]
+    return {
+        "video": str(video),
+        "frame_size": [int(shape[1]), int(shape[0])],
+        "cameras": cameras,
+        "seconds": seconds,
+        "cpu": read_cpu_description(),
+        "hints": per_hint,
+        "throughput_over_latency": per_hint["throughput"]["fps"] / latency if latency else 0.0,
+    }
+
+
+def format_cameras(r: dict[str, Any]) -> str:
+    lines = [
+        f"video {r['video']}  {r['frame_size'][0]}x{r['frame_size'][1]}  {r['cameras']} camera(s) at its frame rate,"
+        f" {r['seconds']:g} s per hint",
+        f"cpu {r['cpu']}",
+        f"{'hint':<12}{'fps offered':>12}{'served':>8}{'camera min':>12}{'max':>6}",
+    ]
+    for hint, v in r["hints"].items():
+        lines.append(
+            f"{hint:<12}{v['fps_offered']:>12.1f}{v['fps']:>8.1f}{v['camera_fps_min']:>12.1f}{v['camera_fps_max']:>6.1f}"
+        )
+    lines.append(
+        f"throughput / latency: {r['throughput_over_latency']:.2f}x (models.performance auto picks"
+        f" {'latency' if r['cameras'] <= 1 else 'throughput'} for {r['cameras']} camera(s))"
+    )
+    return "\n".join(lines)

@@ -37,8 +37,9 @@ def find_models_dir(explicit: Path | None) -> Path:
     raise AnprError(f"no models found (looked for plate_detector.json in {tried}); pass --models DIR")
 
 
-def load_models(args: argparse.Namespace, folder: Path | None = None) -> Models:
-    """The models of ``folder``, or of :func:`find_models_dir` (``--models``), with the command's options."""
+def load_models(args: argparse.Namespace, folder: Path | None = None, hint: str = "latency") -> Models:
+    """The models of ``folder``, or of :func:`find_models_dir` (``--models``), with the command's options,
+    compiled for OpenVINO performance ``hint``."""
     if args.ocr_engine not in OCR_ENGINES:
         raise AnprError(f"unknown --ocr_engine {args.ocr_engine!r}; available: {', '.join(OCR_ENGINES)}")
     folder = folder or find_models_dir(args.models)
@@ -48,7 +49,7 @@ def load_models(args: argparse.Namespace, folder: Path | None = None) -> Models:
             size = parse_size(args.detector_input)
         except ValueError as exc:
             raise AnprError(f"--detector_input: {exc}") from None
-    return Models.load(folder / "plate_detector", folder / "plate_ocr", args.device, detector_input=size)
+    return Models.load(folder / "plate_detector", folder / "plate_ocr", args.device, detector_input=size, hint=hint)
 
 
 #: The recognition keys that are also command-line options (as in the tool anpr-edge replaces).
@@ -149,11 +150,20 @@ def cmd_read(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from anpr_edge.bench import format_table, run_bench, to_json
+    from anpr_edge.bench import format_cameras, format_table, run_bench, run_cameras, to_json
 
     settings = settings_from(args)
     if not args.input.is_file():
         raise InputError(f"{args.input}: no such video file")
+    if args.cameras is not None:
+        if not 1 <= args.cameras <= 64:
+            raise AnprError(f"--cameras {args.cameras}: must be 1-64")
+        folder = find_models_dir(args.models)
+        served = run_cameras(
+            lambda hint: load_models(args, folder, hint), settings, args.input, args.cameras, args.seconds
+        )
+        print(to_json(served) if args.json else format_cameras(served))
+        return 0
     models = load_models(args)
     result = run_bench(models, settings, args.input, args.frames)
     print(to_json(result) if args.json else format_table(result))
@@ -218,6 +228,13 @@ def build_parser() -> argparse.ArgumentParser:
     be = sub.add_parser("bench", help="per-stage latency on a video vs pure detector inference")
     be.add_argument("--input", type=Path, required=True, help="video file (e.g. 1080p)")
     be.add_argument("--frames", type=int, default=300, help="frames to measure (300)")
+    be.add_argument(
+        "--cameras",
+        type=int,
+        help="instead: frames per second the box serves to N cameras at once, under each OpenVINO performance "
+        "hint (models.performance), back to back",
+    )
+    be.add_argument("--seconds", type=float, default=10.0, help="with --cameras: seconds measured per hint (10)")
     be.add_argument("--json", action="store_true")
     add_model_options(be)
     add_recognition_options(be)

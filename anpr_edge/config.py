@@ -28,6 +28,12 @@ class ModelsConfig(Strict):
     dir: Path = Field(Path("/opt/anpr-edge/models"), description="folder with plate_detector.* and plate_ocr.*")
     device: Literal["auto", "cpu", "gpu", "npu", "cuda", "onnx-cpu"] = Field("auto", description="inference device")
     cache_dir: Path | None = Field(None, description="OpenVINO compiled-model cache (faster start)")
+    performance: Literal["auto", "latency", "throughput"] = Field(
+        "auto",
+        description="OpenVINO performance hint: latency (each frame as fast as it goes: one camera), throughput "
+        "(the most frames per second over several cameras, each frame slower), auto: latency for one enabled "
+        "camera, throughput for more",
+    )
     detector_input: str | None = Field(
         None,
         description="detector input WIDTHxHEIGHT, multiples of 32 (unset: the model's, 512x288 shipped); "
@@ -197,6 +203,12 @@ class Config(Strict):
         if dup:
             raise ValueError(f"camera names must be unique, repeated: {', '.join(dup)}")
         return self
+
+    def performance_hint(self) -> str:
+        """``models.performance`` with ``auto`` decided by the number of enabled cameras."""
+        if self.models.performance != "auto":
+            return self.models.performance
+        return "latency" if sum(c.enabled for c in self.cameras) <= 1 else "throughput"
 
     def camera_settings(self, cam: CameraConfig) -> RecognitionSettings:
         merged = {**self.recognition.model_dump(), **cam.recognition.model_dump(exclude_none=True)}

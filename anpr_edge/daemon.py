@@ -138,6 +138,7 @@ class Daemon:
         self.reload_requested = threading.Event()
         self.notifier = Notifier()
         self.models: Models | None = None
+        self.hint = self.cfg.performance_hint()  # the OpenVINO performance hint the models are compiled with
         self.router: EventRouter | None = None
         self.workers: dict[str, CameraWorker] = {}
         self.camera_stop: dict[str, threading.Event] = {}
@@ -152,12 +153,18 @@ class Daemon:
             if cam.enabled:
                 self.start_camera(cam)
         self.notifier.ready(self.status_line())
-        logger.info("anpr-edge running: %d camera(s), device %s", len(self.workers), self.cfg.models.device)
+        logger.info(
+            "anpr-edge running: %d camera(s), device %s, performance %s",
+            len(self.workers),
+            self.cfg.models.device,
+            self.hint,
+        )
 
     def init_models(self) -> None:
         m = self.cfg.models
+        self.hint = self.cfg.performance_hint()
         self.models = Models.load(
-            m.dir / "plate_detector", m.dir / "plate_ocr", m.device, m.cache_dir, m.detector_input_size
+            m.dir / "plate_detector", m.dir / "plate_ocr", m.device, m.cache_dir, m.detector_input_size, self.hint
         )
 
     def init_sinks(self) -> None:
@@ -248,13 +255,16 @@ class Daemon:
             logger.error("reload: new configuration rejected, keeping the old one: %s", exc)
             self.notifier.ready(self.status_line())
             return
-        if (new.models, new.outputs, new.storage, new.snapshots, new.device_id) != (
+        if (new.models, new.performance_hint(), new.outputs, new.storage, new.snapshots, new.device_id) != (
             self.cfg.models,
+            self.hint,
             self.cfg.outputs,
             self.cfg.storage,
             self.cfg.snapshots,
             self.cfg.device_id,
         ):
+            # models.performance auto changes its hint when one camera becomes several or back: the models
+            # are compiled again for it.
             logger.info("reload: models/outputs/storage changed: restarting every camera and sink")
             for name in list(self.workers):
                 self.stop_camera(name)
@@ -313,6 +323,7 @@ class Daemon:
             "pid": os.getpid(),
             "uptime_s": round(time.time() - self.started, 1),
             "updated": time.time(),
+            "performance": self.hint,
             "cameras": cams,
             "events": self.router.events if self.router else 0,
         }

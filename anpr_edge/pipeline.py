@@ -83,11 +83,13 @@ class Models:
         device: str,
         cache_dir: Path | None = None,
         detector_input: tuple[int, int] | None = None,
+        hint: str = "latency",
     ) -> Models:
+        """``hint``: OpenVINO's performance hint (:data:`~anpr_edge.inference.backend.HINTS`)."""
         return cls(
-            PlateDetector.load(detector, device, DEFAULTS.conf, DEFAULTS.iou, cache_dir, detector_input),
-            PlateOCR.load(ocr, device, CharThresholds(), cache_dir),
-            Verifier.load(detector, device, cache_dir),
+            PlateDetector.load(detector, device, DEFAULTS.conf, DEFAULTS.iou, cache_dir, detector_input, hint),
+            PlateOCR.load(ocr, device, CharThresholds(), cache_dir, hint),
+            Verifier.load(detector, device, cache_dir, hint),
         )
 
     def verified(

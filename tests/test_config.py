@@ -35,6 +35,17 @@ def test_relative_paths_are_relative_to_the_file(tmp_path: Path) -> None:
     assert cfg.outputs.csv.path == str(tmp_path / "e.csv")
 
 
+def test_performance_auto_is_latency_for_one_camera_and_throughput_for_more() -> None:
+    second = "  - name: exit\n    source: rtsp://u:p@10.0.0.6/s\n"
+    assert parse(GOOD).performance_hint() == "latency"
+    assert parse(GOOD + second).performance_hint() == "throughput"
+    assert parse(GOOD + second + "    enabled: false\n").performance_hint() == "latency"  # enabled ones count
+    assert parse(GOOD + second + "models: {performance: latency}\n").performance_hint() == "latency"
+    assert parse(GOOD + "models: {performance: throughput}\n").performance_hint() == "throughput"
+    with pytest.raises(ConfigError, match=r"models\.performance: Input should be 'auto', 'latency' or 'throughput'"):
+        parse(GOOD + "models: {performance: fast}\n")
+
+
 def test_camera_override_merges_with_global() -> None:
     cfg = parse(GOOD.replace("s\n", "s\n    recognition: {conf: 0.6}\n") + "recognition: {iou: 0.4}\n")
     s = cfg.camera_settings(cfg.cameras[0])

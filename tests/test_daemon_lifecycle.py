@@ -35,6 +35,7 @@ def test_notify_protocol_reload_and_clean_stop(tmp_path: Path, tiny_models: Path
         assert notify.wait_for("READY=1", 30), log.read_text()
         assert notify.wait_for("WATCHDOG=1", 15)
         assert notify.wait_for("STATUS=a: streaming", 10)
+        assert "performance throughput" in log.read_text()  # two cameras: models.performance auto
         status_msgs = [m for m in notify.messages if "STATUS=" in m and "fps" in m]  # may ride with READY=1
         assert status_msgs and any(ch.isdigit() for ch in status_msgs[-1])
         # SIGHUP with a changed threshold: RELOADING then READY, cameras keep running.
@@ -61,6 +62,17 @@ def test_notify_protocol_reload_and_clean_stop(tmp_path: Path, tiny_models: Path
             [sys.executable, "-m", "anpr_edge.cli", "status", "--config", str(cfg)], capture_output=True, text=True
         )
         assert r.returncode == 0 and "streaming" in r.stdout and " idle " in r.stdout, r.stderr
+        assert json.loads((state / "status.json").read_text())["performance"] == "throughput"
+        # One camera left: auto turns to the latency hint, so the models are compiled again for it.
+        data["cameras"][1]["enabled"] = False
+        cfg.write_text(yaml.safe_dump(data))
+        proc.send_signal(signal.SIGHUP)
+        assert wait_for_log(log, "reload: models/outputs/storage changed", 10), log.read_text()
+        assert wait_for_log(log, "in f32, latency)", 10), log.read_text()
+        deadline = time.monotonic() + 10
+        while json.loads((state / "status.json").read_text()).get("performance") != "latency":
+            assert time.monotonic() < deadline, (state / "status.json").read_text()
+            time.sleep(0.2)
         t0 = time.monotonic()
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(10) == 0

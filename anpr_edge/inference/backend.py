@@ -16,6 +16,10 @@ from anpr_edge.errors import ModelLoadError
 OPENVINO_DEVICES = {"auto": "AUTO", "cpu": "CPU", "gpu": "GPU", "npu": "NPU"}
 ONNX_DEVICES = {"cuda": ["CUDAExecutionProvider"], "onnx-cpu": ["CPUExecutionProvider"]}
 DEVICES = tuple(OPENVINO_DEVICES) + tuple(ONNX_DEVICES)
+#: OpenVINO performance hints: ``latency`` runs one inference on every core (the fastest frame, one camera);
+#: ``throughput`` runs several inferences side by side, a core or so each (the most frames per second
+#: over several cameras). ONNX Runtime has no such hint and ignores it.
+HINTS = {"latency": "LATENCY", "throughput": "THROUGHPUT"}
 
 #: Expected shape: ints must match, None is free (a dynamic batch, say). The first entry is the input.
 ShapeSpec = tuple[int | None, ...]
@@ -53,11 +57,18 @@ def _fmt(shape: tuple[int | None, ...]) -> str:
 
 
 def open_backend(
-    stem: Path, device: str, input_shape: ShapeSpec, output_shape: ShapeSpec, cache_dir: Path | None = None
+    stem: Path,
+    device: str,
+    input_shape: ShapeSpec,
+    output_shape: ShapeSpec,
+    cache_dir: Path | None = None,
+    hint: str = "latency",
 ) -> Backend:
-    """Load ``stem`` (``.xml`` or ``.onnx`` by device) and check its shapes."""
+    """Load ``stem`` (``.xml`` or ``.onnx`` by device) and check its shapes; ``hint``: :data:`HINTS`."""
     if device not in DEVICES:
         raise ModelLoadError(f"unknown device {device!r}; choose one of {', '.join(DEVICES)}")
+    if hint not in HINTS:
+        raise ModelLoadError(f"unknown performance hint {hint!r}; choose one of {', '.join(HINTS)}")
     path = model_file(stem, device)
     if not path.is_file():
         raise ModelLoadError(f"{path}: model file not found")
@@ -67,4 +78,4 @@ def open_backend(
         return OnnxBackend(path, ONNX_DEVICES[device], input_shape, output_shape)
     from anpr_edge.inference.openvino_backend import OpenVinoBackend
 
-    return OpenVinoBackend(path, OPENVINO_DEVICES[device], input_shape, output_shape, cache_dir)
+    return OpenVinoBackend(path, OPENVINO_DEVICES[device], input_shape, output_shape, cache_dir, HINTS[hint])

@@ -109,6 +109,7 @@ class PlateDetector:
         iou: float,
         cache_dir: Path | None = None,
         input_size: tuple[int, int] | None = None,
+        hint: str = "latency",
     ) -> PlateDetector:
         """Load and compile; ``input_size`` (width, height) overrides the metadata's input, which a model
         exported with a dynamic input (``export_detector``) allows at any multiple of its stride."""
@@ -121,7 +122,7 @@ class PlateDetector:
         nc = len(spec.classes)
         try:
             backend = open_backend(
-                stem, device, (1, 3, spec.input_height, spec.input_width), (1, 4 + nc, None), cache_dir
+                stem, device, (1, 3, spec.input_height, spec.input_width), (1, 4 + nc, None), cache_dir, hint
             )
         except ShapeMismatchError as exc:
             if not resized:

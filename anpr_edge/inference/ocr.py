@@ -53,7 +53,14 @@ class PlateOCR:
         self.backend, self.spec, self.thresholds, self.max_batch = backend, spec, thresholds, max_batch
 
     @classmethod
-    def load(cls, stem: Path, device: str, thresholds: CharThresholds, cache_dir: Path | None = None) -> PlateOCR:
+    def load(
+        cls,
+        stem: Path,
+        device: str,
+        thresholds: CharThresholds,
+        cache_dir: Path | None = None,
+        hint: str = "latency",
+    ) -> PlateOCR:
         spec = load_spec(stem, "plate_ocr")
         assert isinstance(spec, OcrSpec)
         backend = open_backend(
@@ -62,6 +69,7 @@ class PlateOCR:
             (None, 1, spec.input_height, spec.input_width),
             (None, None, len(spec.alphabet) + 1),
             cache_dir,
+            hint,
         )
         return cls(backend, spec, thresholds)
 

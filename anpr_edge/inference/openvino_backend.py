@@ -1,6 +1,6 @@
 """OpenVINO backend: the only module that imports openvino.
 
-Compiles once (latency hint), reshapes a dynamic input to the metadata's size, checks shapes at
+Compiles once (latency or throughput hint), reshapes a dynamic input to the metadata's size, checks shapes at
 load, and keeps one infer request per calling thread so cameras share one compiled model.
 """
 
@@ -52,7 +52,13 @@ def _dims(partial_shape: object) -> tuple[int | None, ...]:
 
 class OpenVinoBackend:
     def __init__(
-        self, path: Path, device: str, input_shape: ShapeSpec, output_shape: ShapeSpec, cache_dir: Path | None
+        self,
+        path: Path,
+        device: str,
+        input_shape: ShapeSpec,
+        output_shape: ShapeSpec,
+        cache_dir: Path | None,
+        hint: str = "LATENCY",
     ) -> None:
         telemetry_opt_out()
         import openvino as ov
@@ -74,7 +80,7 @@ class OpenVinoBackend:
             model.reshape({0: ov.PartialShape([e if e is not None else -1 for e in input_shape])})
         check_shape(path, "output", output_shape, _dims(model.output(0).get_partial_shape()))
         precision = cpu_precision_config(device)
-        config: dict[str, object] = {"PERFORMANCE_HINT": "LATENCY", **precision}
+        config: dict[str, object] = {"PERFORMANCE_HINT": hint, **precision}
         if cache_dir is not None:
             cache_dir.mkdir(parents=True, exist_ok=True)
             config["CACHE_DIR"] = str(cache_dir)
@@ -88,10 +94,11 @@ class OpenVinoBackend:
         except Exception:
             chosen = device
         self.device = chosen
+        self.hint = str(self._compiled.get_property("PERFORMANCE_HINT"))
         self._local = threading.local()
         self._warm_up()
         pinned = f", CPU in {CPU_INFERENCE_PRECISION}" if "CPU" in chosen and precision else ""
-        logger.info("loaded %s on %s (asked for %s%s)", path.name, chosen, device, pinned)
+        logger.info("loaded %s on %s (asked for %s%s, %s)", path.name, chosen, device, pinned, hint.lower())
 
     def _warm_up(self) -> None:
         """One inference here, on the loading thread, before any camera thread calls ``infer``.

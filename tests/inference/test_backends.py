@@ -14,6 +14,8 @@ from anpr_edge.evaluation import iou
 from anpr_edge.inference.contract import DetectorSpec, write_spec
 from anpr_edge.inference.detector import PlateDetector
 from anpr_edge.inference.ocr import CharThresholds, PlateOCR
+from anpr_edge.inference.openvino_backend import OpenVinoBackend
+from anpr_edge.pipeline import Models
 from anpr_edge.results import Detection
 from anpr_edge.training.augment import style_plate
 from anpr_edge.training.demo_video import Car, background, draw_car
@@ -159,4 +161,18 @@ def test_cpu_precision_is_pinned_wherever_the_cpu_may_run() -> None:
 def test_the_load_log_says_the_cpu_precision(tiny_models: Path, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level("INFO", logger="anpr_edge.inference.openvino_backend")
     PlateOCR.load(tiny_models / "plate_ocr", "cpu", CharThresholds())
-    assert "loaded plate_ocr.xml on CPU (asked for CPU, CPU in f32)" in caplog.text
+    assert "loaded plate_ocr.xml on CPU (asked for CPU, CPU in f32, latency)" in caplog.text
+
+
+def test_the_performance_hint_reaches_openvino(tiny_models: Path) -> None:
+    """``models.performance``: one inference on every core (latency), or several side by side (throughput)."""
+    latency = PlateOCR.load(tiny_models / "plate_ocr", "cpu", CharThresholds())
+    throughput = PlateOCR.load(tiny_models / "plate_ocr", "cpu", CharThresholds(), hint="throughput")
+    assert isinstance(latency.backend, OpenVinoBackend) and isinstance(throughput.backend, OpenVinoBackend)
+    assert latency.backend.hint == "LATENCY" and throughput.backend.hint == "THROUGHPUT"
+    x = np.zeros((2, 1, 32, 128), np.float32)
+    assert np.allclose(latency.backend.infer(x), throughput.backend.infer(x), atol=1e-5)  # same model, same output
+    models = Models.load(tiny_models / "plate_detector", tiny_models / "plate_ocr", "cpu", hint="throughput")
+    assert isinstance(models.detector.backend, OpenVinoBackend) and models.detector.backend.hint == "THROUGHPUT"
+    with pytest.raises(ModelLoadError, match="unknown performance hint 'fast'; choose one of latency, throughput"):
+        PlateOCR.load(tiny_models / "plate_ocr", "cpu", CharThresholds(), hint="fast")
