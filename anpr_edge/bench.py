@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from anpr_edge.capture import CaptureThread
-from anpr_edge.inference.backend import HINTS
+from anpr_edge.inference.backend import HINTS, auto_hint
 from anpr_edge.inference.openvino_backend import CPU_INFERENCE_PRECISION
 from anpr_edge.pipeline import CameraPipeline, Models, RecognitionSettings, StageTimes
 from anpr_edge.sources import VideoSource
@@ -236,6 +236,6 @@ def format_cameras(r: dict[str, Any]) -> str:
         )
     lines.append(
         f"throughput / latency: {r['throughput_over_latency']:.2f}x (models.performance auto picks"
-        f" {'latency' if r['cameras'] <= 1 else 'throughput'} for {r['cameras']} camera(s))"
+        f" {auto_hint(r['cameras'])} for {r['cameras']} camera(s))"
     )
     return "\n".join(lines)

@@ -14,6 +14,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator, model_validator
 
 from anpr_edge.errors import ConfigError
+from anpr_edge.inference.backend import auto_hint
 from anpr_edge.inference.detector import parse_size
 from anpr_edge.pipeline import RecognitionSettings
 
@@ -208,7 +209,7 @@ class Config(Strict):
         """``models.performance`` with ``auto`` decided by the number of enabled cameras."""
         if self.models.performance != "auto":
             return self.models.performance
-        return "latency" if sum(c.enabled for c in self.cameras) <= 1 else "throughput"
+        return auto_hint(sum(c.enabled for c in self.cameras))
 
     def camera_settings(self, cam: CameraConfig) -> RecognitionSettings:
         merged = {**self.recognition.model_dump(), **cam.recognition.model_dump(exclude_none=True)}

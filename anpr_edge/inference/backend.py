@@ -21,6 +21,13 @@ DEVICES = tuple(OPENVINO_DEVICES) + tuple(ONNX_DEVICES)
 #: over several cameras). ONNX Runtime has no such hint and ignores it.
 HINTS = {"latency": "LATENCY", "throughput": "THROUGHPUT"}
 
+
+def auto_hint(cameras: int) -> str:
+    """The hint ``models.performance: auto`` picks for a daemon with ``cameras`` enabled cameras: latency
+    for one (each frame sooner), throughput for several (more frames served; ``anpr-edge bench --cameras``)."""
+    return "latency" if cameras <= 1 else "throughput"
+
+
 #: Expected shape: ints must match, None is free (a dynamic batch, say). The first entry is the input.
 ShapeSpec = tuple[int | None, ...]
 
