@@ -94,7 +94,11 @@ class OpenVinoBackend:
         except Exception:
             chosen = device
         self.device = chosen
-        self.hint = str(self._compiled.get_property("PERFORMANCE_HINT"))
+        try:
+            # What the device took: "LATENCY" from the CPU, "PerformanceMode.LATENCY" from AUTO.
+            self.hint = str(self._compiled.get_property("PERFORMANCE_HINT")).rsplit(".", 1)[-1]
+        except Exception:
+            self.hint = hint
         self._local = threading.local()
         self._warm_up()
         pinned = f", CPU in {CPU_INFERENCE_PRECISION}" if "CPU" in chosen and precision else ""

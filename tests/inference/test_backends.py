@@ -164,10 +164,11 @@ def test_the_load_log_says_the_cpu_precision(tiny_models: Path, caplog: pytest.L
     assert "loaded plate_ocr.xml on CPU (asked for CPU, CPU in f32, latency)" in caplog.text
 
 
-def test_the_performance_hint_reaches_openvino(tiny_models: Path) -> None:
+@pytest.mark.parametrize("device", ["cpu", "auto"])
+def test_the_performance_hint_reaches_openvino(tiny_models: Path, device: str) -> None:
     """``models.performance``: one inference on every core (latency), or several side by side (throughput)."""
-    latency = PlateOCR.load(tiny_models / "plate_ocr", "cpu", CharThresholds())
-    throughput = PlateOCR.load(tiny_models / "plate_ocr", "cpu", CharThresholds(), hint="throughput")
+    latency = PlateOCR.load(tiny_models / "plate_ocr", device, CharThresholds())
+    throughput = PlateOCR.load(tiny_models / "plate_ocr", device, CharThresholds(), hint="throughput")
     assert isinstance(latency.backend, OpenVinoBackend) and isinstance(throughput.backend, OpenVinoBackend)
     assert latency.backend.hint == "LATENCY" and throughput.backend.hint == "THROUGHPUT"
     x = np.zeros((2, 1, 32, 128), np.float32)
