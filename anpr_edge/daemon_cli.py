@@ -70,7 +70,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         state = "running" if age < 10 else f"STALE ({age:.0f} s old: daemon stopped or hung)"
         print(
             f"anpr-edge pid {data.get('pid')} {state}, uptime {data.get('uptime_s', 0):.0f} s, "
-            f"events {data.get('events', 0)}"
+            f"events {data.get('events', 0)}, performance {data.get('performance', '?')}"
         )
         for name, c in data.get("cameras", {}).items():
             print(

@@ -62,6 +62,7 @@ def test_notify_protocol_reload_and_clean_stop(tmp_path: Path, tiny_models: Path
             [sys.executable, "-m", "anpr_edge.cli", "status", "--config", str(cfg)], capture_output=True, text=True
         )
         assert r.returncode == 0 and "streaming" in r.stdout and " idle " in r.stdout, r.stderr
+        assert "performance throughput" in r.stdout.splitlines()[0]
         assert json.loads((state / "status.json").read_text())["performance"] == "throughput"
         # One camera left: auto turns to the latency hint, so the models are compiled again for it.
         data["cameras"][1]["enabled"] = False
