@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from anpr_edge.capture import CaptureThread
+from anpr_edge.errors import InputError
 from anpr_edge.inference.backend import HINTS, auto_hint
 from anpr_edge.inference.openvino_backend import CPU_INFERENCE_PRECISION
 from anpr_edge.pipeline import CameraPipeline, Models, RecognitionSettings, StageTimes
@@ -202,7 +203,10 @@ def run_cameras(
     """:func:`serve_cameras` under each performance hint (:data:`HINTS`), one after the other in one run.
     ``load(hint)`` compiles the models for a hint."""
     per_hint: dict[str, Any] = {}
-    shape: tuple[int, ...] = next(iter(VideoSource(video))).image.shape
+    first = next(iter(VideoSource(video)), None)
+    if first is None:
+        raise InputError(f"{video}: no frames to play")
+    shape: tuple[int, ...] = first.image.shape
     for hint in HINTS:
         offered, served = serve_cameras(load(hint), settings, video, cameras, seconds)
         per_hint[hint] = {
