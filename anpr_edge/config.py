@@ -31,7 +31,8 @@ class ModelsConfig(Strict):
     cache_dir: Path | None = Field(None, description="OpenVINO compiled-model cache (faster start)")
     performance: Literal["auto", "latency", "throughput"] = Field(
         "auto",
-        description="OpenVINO performance hint: latency (each frame as fast as it goes: one camera), throughput "
+        description="performance hint (OpenVINO; onnx-cpu: one thread per inference for throughput): latency "
+        "(each frame as fast as it goes: one camera), throughput "
         "(the most frames per second over several cameras, each frame slower), auto: latency for one enabled "
         "camera, throughput for more",
     )

@@ -18,7 +18,9 @@ def _dims(shape: list[object]) -> tuple[int | None, ...]:
 
 
 class OnnxBackend:
-    def __init__(self, path: Path, providers: list[str], input_shape: ShapeSpec, output_shape: ShapeSpec) -> None:
+    def __init__(
+        self, path: Path, providers: list[str], input_shape: ShapeSpec, output_shape: ShapeSpec, hint: str = "latency"
+    ) -> None:
         try:
             import onnxruntime as ort
         except ImportError:
@@ -31,6 +33,11 @@ class OnnxBackend:
             )
         opts = ort.SessionOptions()
         opts.log_severity_level = 3
+        if hint == "throughput" and providers == ["CPUExecutionProvider"]:
+            # Several cameras' inferences side by side, one thread each, as OpenVINO's throughput hint does.
+            opts.intra_op_num_threads = 1
+        self.hint = hint
+        self.intra_op_threads = opts.intra_op_num_threads  # 0: ONNX Runtime's default, every core
         try:
             self._session = ort.InferenceSession(str(path), sess_options=opts, providers=providers)
         except Exception as exc:
@@ -43,7 +50,7 @@ class OnnxBackend:
         check_shape(path, "output", output_shape, _dims(outputs[0].shape))
         self._input = inputs[0].name
         self.device = self._session.get_providers()[0]
-        logger.info("loaded %s with ONNX Runtime on %s", path.name, self.device)
+        logger.info("loaded %s with ONNX Runtime on %s (%s)", path.name, self.device, hint)
 
     def infer(self, x: np.ndarray) -> np.ndarray:
         out = self._session.run(None, {self._input: np.ascontiguousarray(x, dtype=np.float32)})

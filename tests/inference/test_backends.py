@@ -14,6 +14,7 @@ from anpr_edge.evaluation import iou
 from anpr_edge.inference.contract import DetectorSpec, write_spec
 from anpr_edge.inference.detector import PlateDetector
 from anpr_edge.inference.ocr import CharThresholds, PlateOCR
+from anpr_edge.inference.onnx_backend import OnnxBackend
 from anpr_edge.inference.openvino_backend import OpenVinoBackend
 from anpr_edge.pipeline import Models
 from anpr_edge.results import Detection
@@ -177,3 +178,12 @@ def test_the_performance_hint_reaches_openvino(tiny_models: Path, device: str) -
     assert isinstance(models.detector.backend, OpenVinoBackend) and models.detector.backend.hint == "THROUGHPUT"
     with pytest.raises(ModelLoadError, match="unknown performance hint 'fast'; choose one of latency, throughput"):
         PlateOCR.load(tiny_models / "plate_ocr", "cpu", CharThresholds(), hint="fast")
+
+
+def test_onnx_runtime_on_the_cpu_runs_one_thread_per_inference_for_throughput(tiny_models: Path) -> None:
+    latency = PlateOCR.load(tiny_models / "plate_ocr", "onnx-cpu", CharThresholds())
+    throughput = PlateOCR.load(tiny_models / "plate_ocr", "onnx-cpu", CharThresholds(), hint="throughput")
+    assert isinstance(latency.backend, OnnxBackend) and isinstance(throughput.backend, OnnxBackend)
+    assert throughput.backend.intra_op_threads == 1 and latency.backend.intra_op_threads == 0  # 0: ORT's default
+    x = np.zeros((2, 1, 32, 128), np.float32)
+    assert np.allclose(latency.backend.infer(x), throughput.backend.infer(x), atol=1e-5)
