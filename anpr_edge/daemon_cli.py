@@ -47,7 +47,9 @@ def cmd_check_config(args: argparse.Namespace) -> int:
             problems.append(f"cameras[{i}].source: {src} does not exist")
     if problems:
         raise ConfigError(f"{args.config}: " + "; ".join(problems))
-    print(f"{args.config}: OK ({len(cfg.cameras)} camera(s), device_id {cfg.device_id})")
+    hint = cfg.performance_hint()
+    performance = hint if cfg.models.performance == hint else f"{cfg.models.performance}: {hint}"
+    print(f"{args.config}: OK ({len(cfg.cameras)} camera(s), device_id {cfg.device_id}, performance {performance})")
     return 0
 
 

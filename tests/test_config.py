@@ -125,3 +125,4 @@ def test_check_config_checks_the_detector_input_against_the_model(tmp_path: Path
     cfg.write_text(cfg.read_text().replace("500x288", "512x288"))
     r = subprocess.run(cmd, capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
+    assert "performance auto: latency)" in r.stdout  # one camera: what auto turns into
