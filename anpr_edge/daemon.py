@@ -138,7 +138,6 @@ class Daemon:
         self.reload_requested = threading.Event()
         self.notifier = Notifier()
         self.models: Models | None = None
-        self.hint = self.cfg.performance_hint()  # the OpenVINO performance hint the models are compiled with
         self.router: EventRouter | None = None
         self.workers: dict[str, CameraWorker] = {}
         self.camera_stop: dict[str, threading.Event] = {}
@@ -157,14 +156,18 @@ class Daemon:
             "anpr-edge running: %d camera(s), device %s, performance %s",
             len(self.workers),
             self.cfg.models.device,
-            self.hint,
+            self.cfg.performance_hint(),
         )
 
     def init_models(self) -> None:
         m = self.cfg.models
-        self.hint = self.cfg.performance_hint()
         self.models = Models.load(
-            m.dir / "plate_detector", m.dir / "plate_ocr", m.device, m.cache_dir, m.detector_input_size, self.hint
+            m.dir / "plate_detector",
+            m.dir / "plate_ocr",
+            m.device,
+            m.cache_dir,
+            m.detector_input_size,
+            self.cfg.performance_hint(),
         )
 
     def init_sinks(self) -> None:
@@ -257,14 +260,14 @@ class Daemon:
             return
         if (new.models, new.performance_hint(), new.outputs, new.storage, new.snapshots, new.device_id) != (
             self.cfg.models,
-            self.hint,
+            self.cfg.performance_hint(),
             self.cfg.outputs,
             self.cfg.storage,
             self.cfg.snapshots,
             self.cfg.device_id,
         ):
             # models.performance auto changes its hint when one camera becomes several or back: the models
-            # are compiled again for it.
+            # are compiled again for it. (Either branch keeps self.cfg's hint the one the models run with.)
             logger.info("reload: models/outputs/storage changed: restarting every camera and sink")
             for name in list(self.workers):
                 self.stop_camera(name)
@@ -323,7 +326,7 @@ class Daemon:
             "pid": os.getpid(),
             "uptime_s": round(time.time() - self.started, 1),
             "updated": time.time(),
-            "performance": self.hint,
+            "performance": self.cfg.performance_hint(),
             "cameras": cams,
             "events": self.router.events if self.router else 0,
         }

@@ -36,7 +36,6 @@ class OnnxBackend:
         if hint == "throughput" and providers == ["CPUExecutionProvider"]:
             # Several cameras' inferences side by side, one thread each, as OpenVINO's throughput hint does.
             opts.intra_op_num_threads = 1
-        self.hint = hint
         self.intra_op_threads = opts.intra_op_num_threads  # 0: ONNX Runtime's default, every core
         try:
             self._session = ort.InferenceSession(str(path), sess_options=opts, providers=providers)
