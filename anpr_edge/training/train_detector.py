@@ -98,6 +98,12 @@ def parser() -> argparse.ArgumentParser:
         "4 DFL bins; about 3x faster on CPU, see anpr_edge/training/yolo11n-slim.yaml)",
     )
     p.add_argument(
+        "--pose",
+        action="store_true",
+        help="train the plate-corner model (yolo11n-pose with 4 keypoints TL, TR, BR, BL; the data.yaml has "
+        "kpt_shape [4, 3], see anpr_edge.training.pose_scenes); --init detection weights start its box branch",
+    )
+    p.add_argument(
         "--init", type=Path, help="start from these weights (fine-tuning, e.g. models/checkpoints/plate_yolo11n.pt)"
     )
     p.add_argument(
@@ -121,6 +127,8 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     p = parser()
     a = p.parse_args(argv)
+    if a.pose and a.arch != "yolo11n":
+        p.error("--pose trains yolo11n-pose; --arch is for detection models")
     if a.init and a.arch != "yolo11n":
         p.error("--arch is for training from scratch; --init weights bring their own architecture")
     for flag, path in (("--init", a.init), ("--teacher", a.teacher)):
@@ -147,7 +155,12 @@ def main(argv: list[str] | None = None) -> None:
         logger.info("resuming from %s", last)
         YOLO(str(last)).train(resume=True)
         return
-    model = YOLO(str(a.init) if a.init else ARCHITECTURES[a.arch])
+    if a.pose:  # the keypoint branch starts from scratch; every layer whose shape matches takes --init's weights
+        model = YOLO("yolo11n-pose.yaml", task="pose")
+        if a.init:
+            model.load(str(a.init))
+    else:
+        model = YOLO(str(a.init) if a.init else ARCHITECTURES[a.arch])
     model.train(
         data=str(pooled_data(a.data or [Path("work/det_data/data.yaml")], a.project / f"{a.name}.data.yaml")),
         imgsz=a.imgsz,

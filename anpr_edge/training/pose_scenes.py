@@ -1,0 +1,297 @@
+"""Plate-corner (pose) training tiles: real photos with their boxes, and synthetic plates with exact corners.
+
+The detector predicts a box and the plate's four corners (TL, TR, BR, BL). Its training set is a YOLO
+pose dataset (``kpt_shape: [4, 3]``) of ``size``-pixel tiles cut at many scales, so that a plate can be
+8-300 px wide at the model's input:
+
+* real photos of ``../shared/real-train/k4gl7p`` (1,814 scenes, boxes only) and the trained half of
+  ``../shared/real-dev``: their boxes are kept, their corners are marked *not labelled* (v = 0), so they
+  train the box and not the corners. Boxes only, not corner pseudo-labels: no model measures corners on
+  real plates yet, and a wrong corner label teaches a wrong warp;
+* synthetic GOST-font plates pasted into those photos with exact corners (v = 2): yaw up to 45 degrees,
+  pitch and roll, 8-300 px wide, night IR, blur, noise, JPEG, dirt, rain, bars of a gate in front.
+
+``../shared/camera-dev`` is never read. The validation split is synthetic only (other seed, held-out
+photos as backgrounds): its corner error is the corner metric of the model card.
+
+    python -m anpr_edge.training.pose_scenes --out work/pose_data --per-image 2 --val 300
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import math
+import random
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from anpr_edge.labels import read_labels, trained_on
+from anpr_edge.training.augment import degrade, perspective_quad, photometric, style_plate
+from anpr_edge.training.render import random_plate, render_plate
+
+logger = logging.getLogger("anpr_edge.training.pose_scenes")
+
+Box = tuple[float, float, float, float]
+GREY = 114
+
+
+@dataclass(frozen=True, slots=True)
+class Photo:
+    """A real photo and its plate boxes: in pixels, or as fractions of the image when ``normalised``."""
+
+    path: Path
+    boxes: tuple[Box, ...]
+    normalised: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Plate:
+    """One labelled plate of a tile: its box, and its corners when known (synthetic plates)."""
+
+    box: Box
+    corners: np.ndarray | None  # (4, 2) TL, TR, BR, BL in tile pixels
+
+
+def yolo_boxes(label: Path, w: int, h: int) -> tuple[Box, ...]:
+    """The boxes of a YOLO label file, in pixels of a ``w x h`` image."""
+    out = []
+    for line in label.read_text().splitlines():
+        parts = line.split()
+        if len(parts) < 5:
+            continue
+        cx, cy, bw, bh = (float(v) for v in parts[1:5])
+        out.append(((cx - bw / 2) * w, (cy - bh / 2) * h, (cx + bw / 2) * w, (cy + bh / 2) * h))
+    return tuple(out)
+
+
+def real_train_photos(root: Path) -> list[Photo]:
+    """The k4gl7p photos with their YOLO boxes (a photo whose label is missing has no plate)."""
+    photos = []
+    for img in sorted((root / "images").glob("*.jpg")):
+        label = root / "labels" / f"{img.stem}.txt"
+        photos.append(Photo(img, yolo_boxes(label, 1, 1) if label.exists() else (), normalised=True))
+    return photos
+
+
+def real_dev_photos(root: Path, trained: bool) -> list[Photo]:
+    """real-dev photos of one half of its split, with their boxes."""
+    by_image: dict[str, list[Box]] = {}
+    for row in read_labels(root / "labels.csv"):
+        if trained_on(row.image) == trained:
+            by_image.setdefault(row.image, []).append(row.box)
+    return [Photo(root / "images" / name, tuple(boxes)) for name, boxes in sorted(by_image.items())]
+
+
+def synthetic_plate(rng: random.Random, width: float) -> tuple[np.ndarray, np.ndarray]:
+    """A styled, relit plate image and its corners warped to about ``width`` px around (0, 0)."""
+    px = int(min(520, max(120, width * 2)))
+    plate = photometric(style_plate(render_plate(random_plate(rng), px_per_mm=px / 520.0).image, rng), rng)
+    ph, pw = plate.shape[:2]
+    quad = perspective_quad(pw, ph, rng, max_yaw=45.0) * (width / pw)
+    return plate, quad
+
+
+def paste(tile: np.ndarray, rng: random.Random, width: float, taken: list[Box]) -> Plate | None:
+    """Warp a synthetic plate into ``tile`` where it overlaps no box of ``taken``; None when no place fits."""
+    plate, quad = synthetic_plate(rng, width)
+    size = tile.shape[0]
+    lo, hi = quad.min(axis=0), quad.max(axis=0)
+    for _ in range(6):
+        centre = np.array([rng.uniform(-lo[0], size - hi[0]), rng.uniform(-lo[1], size - hi[1])], np.float32)
+        q = quad + centre
+        box = (float(q[:, 0].min()), float(q[:, 1].min()), float(q[:, 0].max()), float(q[:, 1].max()))
+        if box[0] < 0 or box[1] < 0 or box[2] > size or box[3] > size:
+            continue
+        if any(box[0] < b[2] and b[0] < box[2] and box[1] < b[3] and b[1] < box[3] for b in taken):
+            continue
+        ph, pw = plate.shape[:2]
+        src = np.array([[0, 0], [pw, 0], [pw, ph], [0, ph]], np.float32)
+        m = cv2.getPerspectiveTransform(src, q)
+        flags = cv2.INTER_AREA if width < pw else cv2.INTER_LINEAR
+        warped = cv2.warpPerspective(plate, m, (size, size), flags=flags)
+        mask = cv2.warpPerspective(np.full((ph, pw), 255, np.uint8), m, (size, size), flags=cv2.INTER_LINEAR)
+        a = (mask.astype(np.float32) / 255.0)[:, :, None]
+        tile[:] = (tile * (1 - a) + warped * a).astype(np.uint8)
+        if rng.random() < 0.15:
+            bars(tile, rng, box)
+        return Plate(box, q)
+    return None
+
+
+def bars(tile: np.ndarray, rng: random.Random, box: Box) -> None:
+    """Thin bars of a gate or fence across a plate (they hide parts of characters, not the plate)."""
+    x1, y1, x2, y2 = box
+    shade = rng.randint(20, 200)
+    thick = max(1, round((x2 - x1) * rng.uniform(0.01, 0.03)))
+    step = (x2 - x1) / rng.randint(2, 5)
+    x = x1 + rng.uniform(0, step)
+    while x < x2:
+        cv2.line(tile, (round(x), round(y1 - 10)), (round(x + rng.uniform(-3, 3)), round(y2 + 10)), (shade,) * 3, thick)
+        x += step
+
+
+def rain(tile: np.ndarray, rng: random.Random) -> None:
+    """Light streaks of rain or snow over the whole tile."""
+    size = tile.shape[0]
+    angle = rng.uniform(-0.3, 0.3)
+    for _ in range(rng.randint(30, 150)):
+        x, y = rng.uniform(0, size), rng.uniform(0, size)
+        length = rng.uniform(4, 14)
+        v = rng.randint(150, 230)
+        cv2.line(tile, (round(x), round(y)), (round(x + length * angle), round(y + length)), (v, v, v), 1)
+
+
+def cut(image: np.ndarray, boxes: tuple[Box, ...], rng: random.Random, size: int) -> tuple[np.ndarray, list[Plate]]:
+    """A ``size`` tile of ``image`` at a random scale (a boxed plate 8-300 px wide), its whole plates kept."""
+    h, w = image.shape[:2]
+    if boxes:
+        ref = rng.choice(boxes)
+        target = math.exp(rng.uniform(math.log(8), math.log(300)))
+        scale = target / max(ref[2] - ref[0], 1.0)
+    else:
+        ref = None
+        scale = math.exp(rng.uniform(math.log(320), math.log(1100))) / max(w, h)
+    # The photo covers the tile (a small plate is small in a large frame, not a small photo on grey).
+    scale = min(max(scale, size / min(w, h)), 3.0, 4000.0 / max(w, h))
+    img = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+    ih, iw = img.shape[:2]
+    if ref is not None and rng.random() < 0.85:
+        cx = (ref[0] + ref[2]) / 2 * scale + rng.uniform(-size / 3, size / 3)
+        cy = (ref[1] + ref[3]) / 2 * scale + rng.uniform(-size / 3, size / 3)
+    else:
+        cx, cy = rng.uniform(0, iw), rng.uniform(0, ih)
+    x0, y0 = int(cx - size / 2), int(cy - size / 2)
+    tile = np.full((size, size, 3), GREY, np.uint8)
+    sx1, sy1, sx2, sy2 = max(x0, 0), max(y0, 0), min(x0 + size, iw), min(y0 + size, ih)
+    if sx2 > sx1 and sy2 > sy1:
+        tile[sy1 - y0 : sy2 - y0, sx1 - x0 : sx2 - x0] = img[sy1:sy2, sx1:sx2]
+    plates = []
+    for b in boxes:
+        bx1, by1, bx2, by2 = b[0] * scale - x0, b[1] * scale - y0, b[2] * scale - x0, b[3] * scale - y0
+        kx1, ky1, kx2, ky2 = max(bx1, 0), max(by1, 0), min(bx2, size), min(by2, size)
+        if kx2 <= kx1 or ky2 <= ky1:
+            continue
+        if kx2 - kx1 < 0.6 * (bx2 - bx1) or ky2 - ky1 < 0.6 * (by2 - by1):  # mostly cut off: not taught either way
+            tile[int(ky1) : math.ceil(ky2), int(kx1) : math.ceil(kx2)] = GREY
+            continue
+        plates.append(Plate((kx1, ky1, kx2, ky2), None))
+    return tile, plates
+
+
+def make_tile(image: np.ndarray, boxes: tuple[Box, ...], rng: random.Random, size: int, synth: float) -> tuple[
+    np.ndarray, list[Plate]
+]:
+    """One training tile: a cut of a real photo, with synthetic plates pasted in ``synth`` of the time."""
+    tile, plates = cut(image, boxes, rng, size)
+    if rng.random() < synth:
+        for _ in range(rng.choice((1, 1, 2, 3))):
+            p = paste(tile, rng, math.exp(rng.uniform(math.log(8), math.log(300))), [pl.box for pl in plates])
+            if p is not None:
+                plates.append(p)
+    if rng.random() < 0.1:
+        rain(tile, rng)
+    if rng.random() < 0.3:
+        tile = photometric(tile, rng)
+    return degrade(tile, rng), plates
+
+
+def label_lines(plates: list[Plate], size: int) -> list[str]:
+    """YOLO pose lines: class, box, then (x, y, v) for TL, TR, BR, BL (v = 0: corners not labelled)."""
+    lines = []
+    for p in plates:
+        x1, y1, x2, y2 = p.box
+        if x2 - x1 < 2 or y2 - y1 < 2:
+            continue
+        fields = [(x1 + x2) / 2 / size, (y1 + y2) / 2 / size, (x2 - x1) / size, (y2 - y1) / size]
+        if p.corners is None:
+            kpts = "0 0 0 " * 4
+        else:
+            kpts = "".join(f"{x / size:.6f} {y / size:.6f} 2 " for x, y in p.corners)
+        lines.append("0 " + " ".join(f"{v:.6f}" for v in fields) + " " + kpts.strip())
+    return lines
+
+
+def write_split(
+    out: Path, split: str, photos: list[Photo], per_image: int, rng: random.Random, size: int, synth: float
+) -> int:
+    """Tiles of every photo, ``per_image`` each, into ``images/<split>`` and ``labels/<split>``."""
+    (out / "images" / split).mkdir(parents=True, exist_ok=True)
+    (out / "labels" / split).mkdir(parents=True, exist_ok=True)
+    n = 0
+    for photo in photos:
+        image = cv2.imread(str(photo.path))
+        if image is None:
+            logger.warning("%s: unreadable, skipped", photo.path)
+            continue
+        h, w = image.shape[:2]
+        boxes = tuple((b[0] * w, b[1] * h, b[2] * w, b[3] * h) for b in photo.boxes) if photo.normalised else photo.boxes
+        for _ in range(per_image):
+            tile, plates = make_tile(image, boxes, rng, size, synth)
+            name = f"{split}_{n:06d}"
+            cv2.imwrite(str(out / "images" / split / f"{name}.jpg"), tile, [cv2.IMWRITE_JPEG_QUALITY, 92])
+            lines = label_lines(plates, size)
+            (out / "labels" / split / f"{name}.txt").write_text("\n".join(lines) + ("\n" if lines else ""))
+            n += 1
+    return n
+
+
+def val_labels_only_synthetic(out: Path) -> None:
+    """Validation keeps only plates with exact corners: real boxes there are greyed out, not scored."""
+    for label in (out / "labels" / "val").glob("*.txt"):
+        lines = [ln for ln in label.read_text().splitlines() if not ln.endswith("0 0 0 0 0 0 0 0 0 0 0 0")]
+        if len(lines) != len(label.read_text().splitlines()):
+            image = out / "images" / "val" / f"{label.stem}.jpg"
+            tile = cv2.imread(str(image))
+            for ln in label.read_text().splitlines():
+                if ln.endswith("0 0 0 0 0 0 0 0 0 0 0 0"):
+                    cx, cy, bw, bh = (float(v) * tile.shape[0] for v in ln.split()[1:5])
+                    tile[int(cy - bh / 2) : math.ceil(cy + bh / 2), int(cx - bw / 2) : math.ceil(cx + bw / 2)] = GREY
+            cv2.imwrite(str(image), tile, [cv2.IMWRITE_JPEG_QUALITY, 92])
+        label.write_text("\n".join(lines) + ("\n" if lines else ""))
+
+
+def build(out: Path, real_train: Path, real_dev: Path, per_image: int, n_val: int, size: int, seed: int) -> None:
+    """The whole dataset: ``data.yaml`` with ``kpt_shape: [4, 3]`` and a left-right ``flip_idx``."""
+    rng = random.Random(seed)
+    photos = real_train_photos(real_train) if real_train.is_dir() else []
+    if not photos:
+        logger.warning("%s: no real-train photos; tiles come from real-dev alone", real_train)
+    rng.shuffle(photos)
+    val_photos, train_photos = photos[: max(n_val // 2, 1)], photos[max(n_val // 2, 1) :]
+    dev = real_dev_photos(real_dev, trained=True) if (real_dev / "labels.csv").exists() else []
+    n_train = write_split(out, "train", train_photos, per_image, rng, size, synth=0.5)
+    n_train += write_split(out, "train", dev * 4, per_image, rng, size, synth=0.5)
+    n_val_written = write_split(out, "val", val_photos, 2, random.Random(seed + 1000), size, synth=1.0)
+    val_labels_only_synthetic(out)
+    (out / "data.yaml").write_text(
+        f"path: {out.resolve()}\ntrain: images/train\nval: images/val\n"
+        "kpt_shape: [4, 3]\nflip_idx: [1, 0, 3, 2]\nnames:\n  0: plate\n"
+    )
+    logger.info("%d training tiles (%d real-dev photos x4), %d validation tiles", n_train, len(dev), n_val_written)
+
+
+def parser() -> argparse.ArgumentParser:
+    """The command line (also used by ``reproduce`` to check its recipe)."""
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--out", type=Path, default=Path("work/pose_data"))
+    p.add_argument("--real-train", type=Path, default=Path("../shared/real-train/k4gl7p"))
+    p.add_argument("--real-dev", type=Path, default=Path("../shared/real-dev"))
+    p.add_argument("--per-image", type=int, default=2, help="training tiles cut from each photo")
+    p.add_argument("--val", type=int, default=300, help="synthetic validation tiles (from held-out photos)")
+    p.add_argument("--size", type=int, default=320)
+    p.add_argument("--seed", type=int, default=0)
+    return p
+
+
+def main(argv: list[str] | None = None) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    a = parser().parse_args(argv)
+    build(a.out, a.real_train, a.real_dev, a.per_image, a.val, a.size, a.seed)
+
+
+if __name__ == "__main__":
+    main()
