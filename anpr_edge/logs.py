@@ -17,7 +17,7 @@ class _Redact(logging.Filter):
     """Strip ``user:password@`` from URLs in every message (camera URLs must never leak)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        from anpr_edge.urls import redact
+        from anpr_edge.sources.urls import redact
 
         if record.args:
             record.msg = redact(record.getMessage())

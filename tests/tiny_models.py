@@ -13,8 +13,8 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
+from anpr_edge.core.plates import DIGITS, LETTERS
 from anpr_edge.inference.contract import DetectorSpec, OcrSpec, write_spec
-from anpr_edge.plates import DIGITS, LETTERS
 
 ALPHABET = DIGITS + LETTERS
 

@@ -12,8 +12,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from anpr_edge.core.plates import DIGITS, LETTERS
 from anpr_edge.errors import ModelLoadError
-from anpr_edge.plates import DIGITS, LETTERS
 
 SCHEMA = "anpr-edge/model/1"
 

@@ -13,10 +13,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from anpr_edge.core.results import Detection
 from anpr_edge.errors import InputError
-from anpr_edge.inference.backend import Backend, ShapeMismatchError, open_backend
 from anpr_edge.inference.contract import DetectorSpec, load_spec
-from anpr_edge.results import Detection
+from anpr_edge.inference.runtime.base import Backend, ShapeMismatchError
+from anpr_edge.inference.runtime.factory import open_backend
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from anpr_edge.inference.backend import Backend, open_backend
+from anpr_edge.core.plates import constrain, trim_tail
+from anpr_edge.core.results import Detection, PlateRead
 from anpr_edge.inference.contract import OcrSpec, load_spec
 from anpr_edge.inference.ocr_core import (
     box_variants,
@@ -19,8 +20,8 @@ from anpr_edge.inference.ocr_core import (
     to_tensor,
     vote_variants,
 )
-from anpr_edge.plates import constrain, trim_tail
-from anpr_edge.results import Detection, PlateRead
+from anpr_edge.inference.runtime.base import Backend
+from anpr_edge.inference.runtime.factory import open_backend
 
 
 @dataclass(frozen=True, slots=True)

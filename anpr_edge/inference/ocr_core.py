@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-Box = tuple[float, float, float, float]
+from anpr_edge.core.results import Box
 
 
 def expand_box(box: Box, margin_x: float, margin_y: float) -> Box:

@@ -17,10 +17,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from anpr_edge.evaluation import iou
-from anpr_edge.inference.backend import ShapeMismatchError
+from anpr_edge.core.geometry import iou
+from anpr_edge.core.results import Box, Detection
 from anpr_edge.inference.detector import PlateDetector
-from anpr_edge.results import Detection
+from anpr_edge.inference.runtime.base import ShapeMismatchError
 
 logger = logging.getLogger(__name__)
 
@@ -29,7 +29,6 @@ VERIFY_INPUT = (320, 192)
 #: The second look's box must overlap the first look's this much to confirm it.
 CONFIRM_IOU = 0.3
 
-Box = tuple[float, float, float, float]
 
 
 def zoom_region(box: Box, zoom: float, aspect: float) -> Box:

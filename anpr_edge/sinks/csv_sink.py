@@ -12,8 +12,8 @@ from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 
+from anpr_edge.core.results import PlateEvent
 from anpr_edge.errors import InputError
-from anpr_edge.results import PlateEvent
 from anpr_edge.sinks.append_file import AppendFile
 
 #: Optional columns a daemon CSV may add after ``time;plate_num``.

@@ -7,7 +7,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from anpr_edge.results import PlateEvent
+from anpr_edge.core.results import PlateEvent
 from anpr_edge.sinks.append_file import AppendFile
 
 PAYLOAD_VERSION = 1

@@ -28,7 +28,7 @@ from typing import Any
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-from anpr_edge.config import MqttConfig
+from anpr_edge.config.schema import MqttConfig
 from anpr_edge.errors import ConfigError
 from anpr_edge.sinks.held import Held
 from anpr_edge.sinks.outbox import Outbox

@@ -16,8 +16,8 @@ from typing import Any
 
 import cv2
 
-from anpr_edge.config import Config
-from anpr_edge.results import PlateEvent
+from anpr_edge.config.schema import Config
+from anpr_edge.core.results import PlateEvent
 from anpr_edge.sinks.csv_sink import CsvSink, local_time
 from anpr_edge.sinks.jsonl import JsonlSink, event_payload
 from anpr_edge.sinks.mqtt import MqttSink

@@ -39,11 +39,11 @@ def architecture_of(weights: Path) -> str:
 
 def recall_of(stem: Path, real_dev: Path, device: str = "cpu") -> tuple[float, float, str]:
     """(recall, precision, summary) of a model on the untrained real-dev split, with our runtime."""
-    from anpr_edge.evaluation import DetScore
     from anpr_edge.inference.detector import PlateDetector
-    from anpr_edge.labels import rows_by_image
-    from anpr_edge.pipeline import DEFAULTS
-    from anpr_edge.sources import read_image
+    from anpr_edge.recognition.pipeline import DEFAULTS
+    from anpr_edge.sources.files import read_image
+    from anpr_edge.tools.labels import rows_by_image
+    from anpr_edge.tools.metrics import DetScore
 
     det = PlateDetector.load(stem, device, None, DEFAULTS.iou)  # at the conf its metadata names
     score = DetScore()

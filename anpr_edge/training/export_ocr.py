@@ -17,13 +17,13 @@ from typing import Any
 import numpy as np
 import torch
 
-from anpr_edge.evaluation import OcrScore
+from anpr_edge.core.results import Detection
 from anpr_edge.inference.contract import OcrSpec, write_spec
 from anpr_edge.inference.ocr import CharThresholds, PlateOCR
 from anpr_edge.inference.ocr_core import ctc_greedy_decode
-from anpr_edge.inference.openvino_backend import cpu_precision_config
-from anpr_edge.labels import TRAINED_FRACTION
-from anpr_edge.results import Detection
+from anpr_edge.inference.runtime.openvino import cpu_precision_config
+from anpr_edge.tools.labels import TRAINED_FRACTION
+from anpr_edge.tools.metrics import OcrScore
 from anpr_edge.training.crnn import CRNN, CRNNWithSoftmax
 from anpr_edge.training.model_card import update_card
 from anpr_edge.training.ocr_data import CropSpec, real_plates, synthetic_sample

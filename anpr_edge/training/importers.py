@@ -38,9 +38,9 @@ import cv2
 import numpy as np
 import yaml
 
+from anpr_edge.core.plates import is_valid, normalise
 from anpr_edge.errors import AnprError, InputError
-from anpr_edge.labels import read_labels
-from anpr_edge.plates import is_valid, normalise
+from anpr_edge.tools.labels import read_labels
 from anpr_edge.training.ocr_data import CropSpec, real_crops
 
 logger = logging.getLogger("anpr_edge.training.importers")

@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 
 from anpr_edge.inference.ocr_core import crop_plate, jitter_box, skew_angle
-from anpr_edge.labels import read_labels
+from anpr_edge.tools.labels import read_labels
 from anpr_edge.training.augment import PLATE_WIDTH, degrade, ocr_training_crop, photometric
 from anpr_edge.training.render import random_plate
 

@@ -29,13 +29,13 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from anpr_edge.labels import read_labels, trained_on
+from anpr_edge.core.results import Box
+from anpr_edge.tools.labels import read_labels, trained_on
 from anpr_edge.training.augment import degrade, perspective_quad, photometric, style_plate
 from anpr_edge.training.render import random_plate, render_plate
 
 logger = logging.getLogger("anpr_edge.training.pose_scenes")
 
-Box = tuple[float, float, float, float]
 GREY = 114
 
 
@@ -182,9 +182,9 @@ def cut(image: np.ndarray, boxes: tuple[Box, ...], rng: random.Random, size: int
     return tile, plates
 
 
-def make_tile(image: np.ndarray, boxes: tuple[Box, ...], rng: random.Random, size: int, synth: float) -> tuple[
-    np.ndarray, list[Plate]
-]:
+def make_tile(
+    image: np.ndarray, boxes: tuple[Box, ...], rng: random.Random, size: int, synth: float
+) -> tuple[np.ndarray, list[Plate]]:
     """One training tile: a cut of a real photo, with synthetic plates pasted in ``synth`` of the time."""
     tile, plates = cut(image, boxes, rng, size)
     if rng.random() < synth:
@@ -207,11 +207,9 @@ def label_lines(plates: list[Plate], size: int) -> list[str]:
         if x2 - x1 < 2 or y2 - y1 < 2:
             continue
         fields = [(x1 + x2) / 2 / size, (y1 + y2) / 2 / size, (x2 - x1) / size, (y2 - y1) / size]
-        if p.corners is None:
-            kpts = "0 0 0 " * 4
-        else:
-            kpts = "".join(f"{x / size:.6f} {y / size:.6f} 2 " for x, y in p.corners)
-        lines.append("0 " + " ".join(f"{v:.6f}" for v in fields) + " " + kpts.strip())
+        corners = [] if p.corners is None else [f"{x / size:.6f} {y / size:.6f} 2" for x, y in p.corners]
+        kpts = " ".join(corners) if corners else "0 0 0 0 0 0 0 0 0 0 0 0"
+        lines.append("0 " + " ".join(f"{v:.6f}" for v in fields) + " " + kpts)
     return lines
 
 
@@ -228,7 +226,9 @@ def write_split(
             logger.warning("%s: unreadable, skipped", photo.path)
             continue
         h, w = image.shape[:2]
-        boxes = tuple((b[0] * w, b[1] * h, b[2] * w, b[3] * h) for b in photo.boxes) if photo.normalised else photo.boxes
+        boxes = (
+            tuple((b[0] * w, b[1] * h, b[2] * w, b[3] * h) for b in photo.boxes) if photo.normalised else photo.boxes
+        )
         for _ in range(per_image):
             tile, plates = make_tile(image, boxes, rng, size, synth)
             name = f"{split}_{n:06d}"
@@ -246,6 +246,8 @@ def val_labels_only_synthetic(out: Path) -> None:
         if len(lines) != len(label.read_text().splitlines()):
             image = out / "images" / "val" / f"{label.stem}.jpg"
             tile = cv2.imread(str(image))
+            if tile is None:
+                raise SystemExit(f"{image}: written a moment ago, now unreadable")
             for ln in label.read_text().splitlines():
                 if ln.endswith("0 0 0 0 0 0 0 0 0 0 0 0"):
                     cx, cy, bw, bh = (float(v) * tile.shape[0] for v in ln.split()[1:5])

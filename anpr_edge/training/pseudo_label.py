@@ -26,9 +26,9 @@ import cv2
 import numpy as np
 import torch
 
+from anpr_edge.core.plates import DIGITS, LETTERS, is_valid
 from anpr_edge.inference.ocr_core import ctc_greedy_decode
-from anpr_edge.labels import read_labels, trained_on
-from anpr_edge.plates import DIGITS, LETTERS, is_valid
+from anpr_edge.tools.labels import read_labels, trained_on
 from anpr_edge.training.crnn import CRNN
 from anpr_edge.training.ocr_data import CropSpec
 
@@ -160,8 +160,10 @@ def main(argv: list[str] | None = None) -> None:
     if a.measure:
         n, kept, wrong = measure(readers, a.measure, a.min_prob, a.trained_half)
         half = "trained" if a.trained_half else "untrained"
-        print(f"{half} half of {a.measure}: {n} plates, {kept} labelled ({kept / max(n, 1):.1%}), {wrong} wrong "
-              f"({wrong / max(kept, 1):.1%} of labels) at min-prob {a.min_prob}")
+        print(
+            f"{half} half of {a.measure}: {n} plates, {kept} labelled ({kept / max(n, 1):.1%}), {wrong} wrong "
+            f"({wrong / max(kept, 1):.1%} of labels) at min-prob {a.min_prob}"
+        )
         return
     files, crops = cut_whole(crop_files(a.real_train), CropSpec())
     verdicts = label_crops(readers, crops, a.min_prob)

@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from anpr_edge.plates import DIGITS, LETTERS, REGIONS_3
+from anpr_edge.core.plates import DIGITS, LETTERS, REGIONS_3
 
 PLATE_W_MM, PLATE_H_MM = 520.0, 112.0
 DEFAULT_FONT = Path(__file__).resolve().parents[3] / "shared" / "fonts" / "GOST-R-50577-93.ttf"

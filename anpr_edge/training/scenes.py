@@ -26,17 +26,17 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from anpr_edge.evaluation import iou
+from anpr_edge.core.geometry import iou
+from anpr_edge.core.results import Box
 from anpr_edge.inference.ocr import CharThresholds
-from anpr_edge.labels import LabelRow, read_labels, trained_on
-from anpr_edge.model_eval import plate_like
-from anpr_edge.pipeline import Models
+from anpr_edge.recognition.pipeline import Models
+from anpr_edge.tools.evaluate import plate_like
+from anpr_edge.tools.labels import LabelRow, read_labels, trained_on
 from anpr_edge.training.augment import degrade, perspective_quad, photometric, style_plate
 from anpr_edge.training.render import random_plate, render_plate
 
 logger = logging.getLogger("anpr_edge.training.scenes")
 
-Box = tuple[float, float, float, float]
 
 
 @dataclass(frozen=True, slots=True)

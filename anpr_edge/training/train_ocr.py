@@ -21,10 +21,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from anpr_edge.evaluation import OcrScore
+from anpr_edge.core.plates import DIGITS, LETTERS, constrain
 from anpr_edge.inference.ocr_core import ctc_greedy_decode
-from anpr_edge.labels import TRAINED_FRACTION, holdout
-from anpr_edge.plates import DIGITS, LETTERS, constrain
+from anpr_edge.tools.labels import TRAINED_FRACTION, holdout
+from anpr_edge.tools.metrics import OcrScore
 from anpr_edge.training.crnn import CRNN
 from anpr_edge.training.ocr_data import (
     CropSpec,

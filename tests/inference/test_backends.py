@@ -9,15 +9,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from anpr_edge.core.geometry import iou
+from anpr_edge.core.results import Detection
 from anpr_edge.errors import ModelLoadError
-from anpr_edge.evaluation import iou
 from anpr_edge.inference.contract import DetectorSpec, write_spec
 from anpr_edge.inference.detector import PlateDetector
 from anpr_edge.inference.ocr import CharThresholds, PlateOCR
-from anpr_edge.inference.onnx_backend import OnnxBackend
-from anpr_edge.inference.openvino_backend import OpenVinoBackend
-from anpr_edge.pipeline import Models
-from anpr_edge.results import Detection
+from anpr_edge.inference.runtime.onnx import OnnxBackend
+from anpr_edge.inference.runtime.openvino import OpenVinoBackend
+from anpr_edge.recognition.pipeline import Models
 from anpr_edge.training.augment import style_plate
 from anpr_edge.training.demo_video import Car, background, draw_car
 from anpr_edge.training.render import render_plate
@@ -152,7 +152,7 @@ def test_openvino_runs_the_shipped_ocr_in_float32_as_it_was_measured(device: str
 
 
 def test_cpu_precision_is_pinned_wherever_the_cpu_may_run() -> None:
-    from anpr_edge.inference.openvino_backend import cpu_precision_config
+    from anpr_edge.inference.runtime.openvino import cpu_precision_config
 
     pinned = {"DEVICE_PROPERTIES": {"CPU": {"INFERENCE_PRECISION_HINT": "f32"}}}
     assert cpu_precision_config("CPU") == pinned and cpu_precision_config("AUTO") == pinned
@@ -160,7 +160,7 @@ def test_cpu_precision_is_pinned_wherever_the_cpu_may_run() -> None:
 
 
 def test_the_load_log_says_the_cpu_precision(tiny_models: Path, caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level("INFO", logger="anpr_edge.inference.openvino_backend")
+    caplog.set_level("INFO", logger="anpr_edge.inference.runtime.openvino")
     PlateOCR.load(tiny_models / "plate_ocr", "cpu", CharThresholds())
     assert "loaded plate_ocr.xml on CPU (asked for CPU, CPU in f32, latency)" in caplog.text
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from anpr_edge.core.plates import DIGITS, LETTERS
 from anpr_edge.inference.ocr import combine_reads
 from anpr_edge.inference.ocr_core import (
     BOX_VARIANTS,
@@ -12,7 +13,6 @@ from anpr_edge.inference.ocr_core import (
     expand_box,
     vote_variants,
 )
-from anpr_edge.plates import DIGITS, LETTERS
 
 ALPHABET = DIGITS + LETTERS
 

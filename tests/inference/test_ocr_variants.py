@@ -8,13 +8,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from anpr_edge.core.results import Detection
 from anpr_edge.inference.ocr import CharThresholds, PlateOCR
-from anpr_edge.results import Detection
 from anpr_edge.training.augment import style_plate
 from anpr_edge.training.demo_video import Car, background, draw_car
 from anpr_edge.training.render import render_plate
 from tests.conftest import MODELS, needs_models
-from tests.test_end_to_end import font_available
+from tests.tools.test_end_to_end import font_available
 
 
 def test_variants_cut_n_crops_per_plate_and_give_one_read_each(tiny_models: Path) -> None:

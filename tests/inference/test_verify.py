@@ -10,11 +10,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from anpr_edge.core.results import Detection
 from anpr_edge.inference.detector import PlateDetector
 from anpr_edge.inference.ocr import CharThresholds, PlateOCR
 from anpr_edge.inference.verify import Verifier, confirms, zoom_region
-from anpr_edge.pipeline import CameraPipeline, Models, RecognitionSettings
-from anpr_edge.results import Detection
+from anpr_edge.recognition.pipeline import CameraPipeline, Models, RecognitionSettings
 from tests.conftest import MODELS, needs_models
 
 

@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from anpr_edge.config import MqttConfig
+from anpr_edge.config.schema import MqttConfig
 from anpr_edge.sinks.mqtt import MqttSink
 from anpr_edge.sinks.outbox import Outbox
 

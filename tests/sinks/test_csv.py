@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from anpr_edge.core.results import PlateEvent
 from anpr_edge.errors import InputError
-from anpr_edge.results import PlateEvent
 from anpr_edge.sinks.csv_sink import CsvSink, local_time, video_time
 
 

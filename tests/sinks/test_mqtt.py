@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from anpr_edge.config import MqttConfig, TlsConfig
+from anpr_edge.config.schema import MqttConfig, TlsConfig
 from anpr_edge.sinks.mqtt import MqttSink
 from anpr_edge.sinks.outbox import Outbox
 from tests.broker import Broker, Subscriber

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from anpr_edge import config as config_mod
+from anpr_edge.config import schema as config_mod
 from anpr_edge.sinks.router import EventRouter
 from tests.daemon_helpers import write_config
 from tests.sinks.test_csv import event

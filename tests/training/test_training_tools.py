@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 import yaml
 
-from anpr_edge.evaluation import DetScore, OcrScore, edit_ops, paired, sign_test, wilson_interval
-from anpr_edge.labels import read_labels
-from anpr_edge.plates import is_valid
+from anpr_edge.core.plates import edit_ops, is_valid
+from anpr_edge.tools.labels import read_labels
+from anpr_edge.tools.metrics import DetScore, OcrScore, paired, sign_test, wilson_interval
 from tests.conftest import REAL_DEV
 
 pytest.importorskip("PIL", reason="training tools need Pillow (pip install -e '.[train]')")
@@ -177,7 +177,7 @@ def test_mining_sorts_false_boxes_into_negatives_and_unboxed_plates(tmp_path: Pa
     from anpr_edge.training.render import render_plate
     from anpr_edge.training.scenes import mine
     from tests.conftest import MODELS, have_models
-    from tests.test_end_to_end import font_available
+    from tests.tools.test_end_to_end import font_available
 
     if not have_models() or not font_available():
         pytest.skip("needs the shipped models and the plate font (../shared/fonts)")
@@ -197,8 +197,8 @@ def test_level_crops_are_cut_alike_in_training_and_at_run_time(tiny_models: Path
     """A model trained on level crops gets the same pixels from ``PlateOCR.crops`` as training cut."""
     import dataclasses
 
+    from anpr_edge.core.results import Detection
     from anpr_edge.inference.ocr import CharThresholds, PlateOCR
-    from anpr_edge.results import Detection
     from anpr_edge.training.augment import ocr_training_crop
     from anpr_edge.training.ocr_data import CropSpec, synthetic_sample
     from anpr_edge.training.render import random_plate
@@ -231,7 +231,7 @@ def test_ocr_data_folder_keeps_one_kind_of_crop(tmp_path: Path) -> None:
 
 def test_swapped_real_split_trains_on_the_other_fold() -> None:
     pytest.importorskip("torch")
-    from anpr_edge.labels import TRAINED_FRACTION, trained_on
+    from anpr_edge.tools.labels import TRAINED_FRACTION, trained_on
     from anpr_edge.training.ocr_data import RealPlate
     from anpr_edge.training.train_ocr import split_real
 

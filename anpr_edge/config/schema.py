@@ -1,0 +1,316 @@
+"""The daemon's configuration: one typed tree, validated once, errors naming the key path and YAML line.
+
+Every field has a default, a bound and a description; unknown keys are rejected. Components get
+their typed section, never a dict. ``anpr-edge check-config PATH`` runs exactly this validation.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator, model_validator
+
+from anpr_edge.errors import ConfigError
+from anpr_edge.inference.detector import parse_size
+from anpr_edge.inference.runtime.base import auto_hint
+from anpr_edge.recognition.pipeline import RecognitionSettings
+
+Prob = Annotated[float, Field(ge=0.0, le=1.0)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ModelsConfig(Strict):
+    dir: Path = Field(Path("/opt/anpr-edge/models"), description="folder with plate_detector.* and plate_ocr.*")
+    device: Literal["auto", "cpu", "gpu", "npu", "cuda", "onnx-cpu"] = Field("auto", description="inference device")
+    cache_dir: Path | None = Field(None, description="OpenVINO compiled-model cache (faster start)")
+    performance: Literal["auto", "latency", "throughput"] = Field(
+        "auto",
+        description="performance hint (OpenVINO; onnx-cpu: one thread per inference for throughput): latency "
+        "(each frame as fast as it goes: one camera), throughput "
+        "(the most frames per second over several cameras, each frame slower), auto: latency for one enabled "
+        "camera, throughput for more",
+    )
+    detector_input: str | None = Field(
+        None,
+        description="detector input WIDTHxHEIGHT, multiples of 32 (unset: the model's, 512x288 shipped); "
+        "640x384 also finds plates 50-80 px wide in 1080p, 1.7x slower",
+    )
+
+    @field_validator("detector_input")
+    @classmethod
+    def _size(cls, v: str | None) -> str | None:
+        if v is not None:
+            parse_size(v)  # ValueError → a validation error naming the key
+        return v
+
+    @property
+    def detector_input_size(self) -> tuple[int, int] | None:
+        return None if self.detector_input is None else parse_size(self.detector_input)
+
+
+class RecognitionConfig(Strict):
+    conf: Prob | None = Field(None, description="detector confidence threshold (unset: the model's own, 0.5 shipped)")
+    iou: Prob = Field(0.5, description="detector NMS IoU")
+    match_iou: Prob = Field(0.3, description="IoU to continue a track")
+    max_misses: int = Field(5, ge=0, le=1000, description="frames a track survives unseen")
+    ocr_every_n: int = Field(1, ge=1, le=100, description="OCR every n-th processed frame")
+    ocr_variants: int = Field(9, ge=1, le=9, description="crops read per plate, characters voted (1-9)")
+    verify_zoom: float = Field(
+        5.0, ge=0, le=20, description="second look: each box re-detected in a crop this many box widths wide (0: off)"
+    )
+    verify_conf: Prob = Field(0.4, description="score the second look needs to keep a box")
+    motion_threshold: float = Field(
+        8.0,
+        ge=0,
+        le=255,
+        description="idle frames: no detector while no 32x18 cell changes this many grey levels and no plate"
+        " is followed (0: detector on every frame)",
+    )
+    idle_check_s: float = Field(1.0, gt=0, le=60, description="idle frames: the detector still runs this often")
+    char_conf_thr: Prob = Field(0.5, description="probability under which a character is '#'")
+    char_conf_thr_letters: Prob | None = Field(None, description="override for letter positions")
+    char_conf_thr_digits: Prob | None = Field(None, description="override for digit positions")
+    min_reads: int = Field(3, ge=1, le=100, description="OCR'd frames before an early event")
+    emit_conf: Prob = Field(0.8, description="every character at least this sure for an early event")
+    dedup_window_ms: float = Field(200.0, ge=0, le=60_000, description="same plate never twice within this")
+    repeat_window_s: float = Field(10.0, ge=0, le=86_400, description="a compatible plate is not repeated within this")
+
+    def settings(self) -> RecognitionSettings:
+        return RecognitionSettings(**self.model_dump())
+
+
+def _overrides_model() -> type[Strict]:
+    """``RecognitionConfig`` with every field optional (same bounds, no default): unset keys inherit."""
+    fields: dict[str, Any] = {}
+    for name, f in RecognitionConfig.model_fields.items():
+        bounded: Any = Annotated[(f.annotation, *f.metadata)] if f.metadata else f.annotation
+        fields[name] = (bounded | None, Field(None, description=f.description))
+    return create_model(
+        "RecognitionOverrides",
+        __base__=Strict,
+        __doc__="Per-camera overrides: any recognition key, unset keys inherit the global section.",
+        **fields,
+    )
+
+
+if TYPE_CHECKING:
+    RecognitionOverrides = Strict
+else:
+    RecognitionOverrides = _overrides_model()
+
+
+class CameraConfig(Strict):
+    name: str = Field(..., pattern=r"^[A-Za-z0-9_.-]{1,64}$", description="unique; used in topics and file names")
+    source: str | int = Field(
+        ..., description="rtsp://, http(s)://, /dev/videoN or an index, a video file, an image folder"
+    )
+    loop: bool = Field(False, description="replay a video file / image folder forever")
+    target_fps: float = Field(10.0, gt=0, le=120, description="frames per second to process at most")
+    roi: list[tuple[float, float]] | None = Field(None, description="polygon [[x, y], ...] in frame pixels")
+    stall_timeout_s: float = Field(5.0, gt=0, le=600, description="no frame for this long: reconnect")
+    reconnect_max_s: float = Field(30.0, ge=1, le=3600, description="upper bound of the reconnect backoff")
+    recognition: RecognitionOverrides = Field(default_factory=RecognitionOverrides)
+    enabled: bool = True
+
+    @field_validator("roi")
+    @classmethod
+    def _roi(cls, v: list[tuple[float, float]] | None) -> list[tuple[float, float]] | None:
+        if v is not None and len(v) < 3:
+            raise ValueError("roi needs at least 3 points")
+        return v
+
+    @field_validator("source")
+    @classmethod
+    def _source(cls, v: str | int) -> str | int:
+        if isinstance(v, str) and not v.strip():
+            raise ValueError("source is empty")
+        return v
+
+
+class CsvConfig(Strict):
+    enabled: bool = True
+    path: str = Field("/var/lib/anpr-edge/events.csv", description="may contain {camera} for one file per camera")
+    columns: list[Literal["camera", "confidence", "event_id", "partial", "track_id"]] = Field(
+        default_factory=list, description="extra columns after time;plate_num"
+    )
+
+
+class TlsConfig(Strict):
+    enabled: bool = False
+    ca_file: Path | None = None
+    cert_file: Path | None = None
+    key_file: Path | None = None
+    insecure: bool = Field(False, description="skip hostname verification (testing only)")
+
+
+class MqttConfig(Strict):
+    enabled: bool = False
+    host: str = "localhost"
+    port: int = Field(1883, ge=1, le=65535)
+    client_id: str | None = Field(None, description="default anpr-edge-<device_id>")
+    keepalive: int = Field(30, ge=5, le=3600)
+    username: str | None = None
+    password_file: Path | None = Field(
+        None, description="file with the password (or $CREDENTIALS_DIRECTORY/mqtt_password)"
+    )
+    protocol: Literal["3.1.1", "5"] = "3.1.1"
+    topic_prefix: str | None = Field(None, description="default anpr/<device_id>")
+    stats_interval_s: float = Field(30.0, ge=1, le=3600)
+    reconnect_max_s: float = Field(30.0, ge=1, le=3600)
+    tls: TlsConfig = Field(default_factory=TlsConfig)
+
+
+class OutputsConfig(Strict):
+    csv: CsvConfig = Field(default_factory=CsvConfig)
+    jsonl: Path | None = Field(None, description="also append full events as JSON lines here")
+    mqtt: MqttConfig = Field(default_factory=MqttConfig)
+
+
+class StorageConfig(Strict):
+    state_dir: Path = Field(Path("/var/lib/anpr-edge"), description="outbox, status file, snapshots")
+    outbox_max_events: int = Field(100_000, ge=10, le=10_000_000, description="oldest dropped (counted) beyond this")
+
+
+class LoggingConfig(Strict):
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    status_interval_s: float = Field(60.0, ge=1, le=3600, description="period of the one-line status log")
+
+
+class SnapshotsConfig(Strict):
+    enabled: bool = False
+    dir: Path | None = Field(None, description="default <state_dir>/snapshots")
+    max_files: int = Field(2000, ge=1, le=1_000_000, description="oldest deleted beyond this")
+
+
+class Config(Strict):
+    device_id: str = Field("anpr-edge", pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+    models: ModelsConfig = Field(default_factory=ModelsConfig)
+    recognition: RecognitionConfig = Field(default_factory=RecognitionConfig)
+    cameras: list[CameraConfig] = Field(..., min_length=1)
+    outputs: OutputsConfig = Field(default_factory=OutputsConfig)
+    storage: StorageConfig = Field(default_factory=StorageConfig)
+    logging: LoggingConfig = Field(default_factory=LoggingConfig)
+    snapshots: SnapshotsConfig = Field(default_factory=SnapshotsConfig)
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> Config:
+        names = [c.name for c in self.cameras]
+        dup = sorted({n for n in names if names.count(n) > 1})
+        if dup:
+            raise ValueError(f"camera names must be unique, repeated: {', '.join(dup)}")
+        return self
+
+    def performance_hint(self) -> str:
+        """``models.performance`` with ``auto`` decided by the number of enabled cameras."""
+        if self.models.performance != "auto":
+            return self.models.performance
+        return auto_hint(sum(c.enabled for c in self.cameras))
+
+    def camera_settings(self, cam: CameraConfig) -> RecognitionSettings:
+        merged = {**self.recognition.model_dump(), **cam.recognition.model_dump(exclude_none=True)}
+        return RecognitionSettings(**merged)
+
+    @property
+    def topic_prefix(self) -> str:
+        return self.outputs.mqtt.topic_prefix or f"anpr/{self.device_id}"
+
+
+def _lines(node: yaml.Node, path: tuple[str | int, ...] = ()) -> dict[tuple[str | int, ...], int]:
+    """Map every key path of a composed YAML document to its 1-based line."""
+    out = {path: node.start_mark.line + 1}
+    if isinstance(node, yaml.MappingNode):
+        for k, v in node.value:
+            key = (*path, k.value)
+            out.update(_lines(v, key))
+            out[key] = k.start_mark.line + 1
+    elif isinstance(node, yaml.SequenceNode):
+        for i, v in enumerate(node.value):
+            out.update(_lines(v, (*path, i)))
+    return out
+
+
+def _format_path(loc: tuple[Any, ...]) -> str:
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "(top level)"
+
+
+def parse(text: str, source: str = "<config>") -> Config:
+    """Validate YAML text; raise :class:`ConfigError` with ``file:line: key.path: problem``."""
+    try:
+        data = yaml.safe_load(text)
+        node = yaml.compose(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{source}:{mark.line + 1}" if mark else source
+        raise ConfigError(f"{where}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: the configuration must be a mapping of keys (got {type(data).__name__})")
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        lines = _lines(node) if node is not None else {}
+        msgs = []
+        for err in exc.errors():
+            loc = tuple(
+                p for p in err["loc"] if not (isinstance(p, str) and re.fullmatch(r"[a-z_]+\[.*\]|function-.*", p))
+            )
+            line = next((lines[loc[:i]] for i in range(len(loc), 0, -1) if loc[:i] in lines), None)
+            where = f"{source}:{line}" if line else source
+            msg = err["msg"].replace("Extra inputs are not permitted", "unknown key")
+            msgs.append(f"{where}: {_format_path(loc)}: {msg}")
+        more = f" (and {len(msgs) - 1} more)" if len(msgs) > 1 else ""
+        raise ConfigError(msgs[0] + more) from None
+
+
+def _resolve(cfg: Config, base: Path) -> Config:
+    """Relative paths in the file are relative to the file's folder, not to the working directory."""
+
+    def r(p: Path | None) -> Path | None:
+        return None if p is None or p.is_absolute() else base / p
+
+    def src(s: str | int) -> str | int:
+        if isinstance(s, int) or "://" in s or s.startswith("/") or s.isdigit():
+            return s
+        return str(base / s)
+
+    csv = cfg.outputs.csv
+    return cfg.model_copy(
+        update={
+            "models": cfg.models.model_copy(
+                update={
+                    "dir": r(cfg.models.dir) or cfg.models.dir,
+                    "cache_dir": r(cfg.models.cache_dir) or cfg.models.cache_dir,
+                }
+            ),
+            "cameras": [c.model_copy(update={"source": src(c.source)}) for c in cfg.cameras],
+            "outputs": cfg.outputs.model_copy(
+                update={
+                    "csv": csv.model_copy(
+                        update={"path": csv.path if csv.path.startswith("/") else str(base / csv.path)}
+                    ),
+                    "jsonl": r(cfg.outputs.jsonl) or cfg.outputs.jsonl,
+                }
+            ),
+            "storage": cfg.storage.model_copy(update={"state_dir": r(cfg.storage.state_dir) or cfg.storage.state_dir}),
+            "snapshots": cfg.snapshots.model_copy(update={"dir": r(cfg.snapshots.dir) or cfg.snapshots.dir}),
+        }
+    )
+
+
+def load(path: Path) -> Config:
+    """Read, validate and resolve a configuration file (relative paths against its folder)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: configuration file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read configuration ({exc})") from None
+    return _resolve(parse(text, str(path)), path.resolve().parent)

@@ -1,0 +1,1 @@
+"""Runtime backends: the contract (``base``), OpenVINO, ONNX Runtime, and the ``factory`` that picks one."""

@@ -1,0 +1,123 @@
+"""OpenVINO backend: the only module that imports openvino.
+
+Compiles once (latency or throughput hint), reshapes a dynamic input to the metadata's size, checks shapes at
+load, and keeps one infer request per calling thread so cameras share one compiled model.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+
+import numpy as np
+
+from anpr_edge.errors import ModelLoadError
+from anpr_edge.inference.runtime.base import ShapeSpec, check_shape
+
+logger = logging.getLogger(__name__)
+
+
+def telemetry_opt_out() -> None:
+    """Record the user's telemetry opt-out the way ``opt_in_out --opt_out`` does (``~/intel/openvino_telemetry``
+    = ``0``), so no OpenVINO tool ever asks or sends from this user. Does nothing if a choice exists."""
+    consent = Path.home() / "intel" / "openvino_telemetry"
+    if consent.exists():
+        return
+    try:
+        consent.parent.mkdir(parents=True, exist_ok=True)
+        consent.write_text("0")
+    except OSError as exc:
+        logger.debug("cannot write %s: %s", consent, exc)
+
+
+# The precision the models were measured at. OpenVINO's CPU plugin otherwise runs them in bfloat16 on CPUs
+# with native bf16 (AVX512-BF16, AMX: recent Xeons and EPYCs). On such a CPU the shipped models read fewer
+# untrained real-dev plates end to end in bf16 (83.3 % against 87.5 %; models/README.md, "Precision at run
+# time").
+CPU_INFERENCE_PRECISION = "f32"
+
+
+def cpu_precision_config(device: str) -> dict[str, object]:
+    """Compile options that pin the CPU's inference precision, for ``CPU`` and for ``AUTO``, which may pick
+    the CPU (a GPU keeps its own default, f16)."""
+    if "CPU" in device.upper() or device.upper().startswith("AUTO"):
+        return {"DEVICE_PROPERTIES": {"CPU": {"INFERENCE_PRECISION_HINT": CPU_INFERENCE_PRECISION}}}
+    return {}
+
+
+def _dims(partial_shape: object) -> tuple[int | None, ...]:
+    return tuple(None if d.is_dynamic else d.get_length() for d in partial_shape)  # type: ignore[attr-defined]
+
+
+class OpenVinoBackend:
+    def __init__(
+        self,
+        path: Path,
+        device: str,
+        input_shape: ShapeSpec,
+        output_shape: ShapeSpec,
+        cache_dir: Path | None,
+        hint: str = "LATENCY",
+    ) -> None:
+        telemetry_opt_out()
+        import openvino as ov
+
+        core = ov.Core()
+        try:
+            model = core.read_model(str(path))
+        except Exception as exc:  # openvino raises RuntimeError subclasses with long C++ traces
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise ModelLoadError(f"{path}: cannot read OpenVINO model ({first[:200]})") from None
+        if len(model.inputs) != 1 or len(model.outputs) != 1:
+            raise ModelLoadError(
+                f"{path}: expected 1 input and 1 output, found {len(model.inputs)}/{len(model.outputs)}"
+            )
+        found_in = _dims(model.input(0).get_partial_shape())
+        check_shape(path, "input", input_shape, found_in)
+        if any(d is None for d, e in zip(found_in, input_shape, strict=True) if e is not None):
+            # A dynamic export: fix the dimensions the metadata fixes, keep the others dynamic.
+            model.reshape({0: ov.PartialShape([e if e is not None else -1 for e in input_shape])})
+        check_shape(path, "output", output_shape, _dims(model.output(0).get_partial_shape()))
+        precision = cpu_precision_config(device)
+        config: dict[str, object] = {"PERFORMANCE_HINT": hint, **precision}
+        if cache_dir is not None:
+            cache_dir.mkdir(parents=True, exist_ok=True)
+            config["CACHE_DIR"] = str(cache_dir)
+        try:
+            self._compiled = core.compile_model(model, device, config)
+        except Exception as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise ModelLoadError(f"{path}: cannot compile for device {device} ({first[:200]})") from None
+        try:
+            chosen = ",".join(self._compiled.get_property("EXECUTION_DEVICES"))
+        except Exception:
+            chosen = device
+        self.device = chosen
+        try:
+            # What the device took: "LATENCY" from the CPU, "PerformanceMode.LATENCY" from AUTO.
+            self.hint = str(self._compiled.get_property("PERFORMANCE_HINT")).rsplit(".", 1)[-1]
+        except Exception:
+            self.hint = hint
+        self._local = threading.local()
+        self._warm_up()
+        pinned = f", CPU in {CPU_INFERENCE_PRECISION}" if "CPU" in chosen and precision else ""
+        logger.info("loaded %s on %s (asked for %s%s, %s)", path.name, chosen, device, pinned, hint.lower())
+
+    def _warm_up(self) -> None:
+        """One inference here, on the loading thread, before any camera thread calls ``infer``.
+
+        The first ``tensor.data`` access in a process runs a C++ static initialiser in OpenVINO's
+        Python binding that needs the GIL; two camera threads making their first inference at the
+        same moment deadlocked on it (one holds the GIL waiting on the init guard, the other holds
+        the guard waiting on the GIL — seen as a daemon that never pinged the watchdog). It also
+        moves the first-inference cost out of the first camera frame."""
+        dims = _dims(self._compiled.input(0).get_partial_shape())
+        self.infer(np.zeros([d if d is not None else 1 for d in dims], np.float32))
+
+    def infer(self, x: np.ndarray) -> np.ndarray:
+        req = getattr(self._local, "request", None)
+        if req is None:
+            req = self._local.request = self._compiled.create_infer_request()
+        req.infer({0: np.ascontiguousarray(x, dtype=np.float32)})
+        return np.array(req.get_output_tensor(0).data, copy=True)

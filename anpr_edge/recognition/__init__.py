@@ -1,0 +1,1 @@
+"""Recognition per camera: motion gating, tracking with per-character voting, events, the pipeline."""

@@ -1,0 +1,1 @@
+"""Frame sources: offline files, live capture threads, camera URLs."""

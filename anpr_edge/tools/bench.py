@@ -1,0 +1,245 @@
+"""``anpr-edge bench``: per-stage latency of the pipeline on a video, against pure detector inference;
+with ``--cameras N``, the frames per second a box serves to N cameras under each OpenVINO performance hint.
+
+All numbers come from one run, so the ratios (pipeline / detector, throughput / latency) are meaningful
+on a noisy box.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from anpr_edge.errors import InputError
+from anpr_edge.inference.runtime.base import HINTS, auto_hint
+from anpr_edge.inference.runtime.openvino import CPU_INFERENCE_PRECISION
+from anpr_edge.recognition.pipeline import CameraPipeline, Models, RecognitionSettings, StageTimes
+from anpr_edge.sources.capture import CaptureThread
+from anpr_edge.sources.files import VideoSource
+
+STAGES = ("decode_video", "motion", "preprocess", "detector", "decode", "verify", "ocr", "tracking")
+
+
+def percentiles(values: list[float]) -> dict[str, float]:
+    if not values:
+        return {"p50": 0.0, "p95": 0.0, "mean": 0.0}
+    a = np.asarray(values)
+    return {"p50": float(np.percentile(a, 50)), "p95": float(np.percentile(a, 95)), "mean": float(a.mean())}
+
+
+def rss_mib() -> float:
+    """Current resident set size (Linux /proc), MiB."""
+    try:
+        with open("/proc/self/statm") as fh:
+            pages = int(fh.read().split()[1])
+        return pages * resource.getpagesize() / 2**20
+    except OSError:
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+# Instruction sets that change how fast (and, for bf16, in what precision) OpenVINO runs the models.
+CPU_FEATURES = ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "amx_bf16", "amx_int8")
+
+
+def cpu_description(cpuinfo: str) -> str:
+    """The CPU a benchmark ran on, from ``/proc/cpuinfo`` text: model, logical CPUs and the instruction sets
+    of :data:`CPU_FEATURES` it has. Benchmarks from different machines are only comparable with this."""
+    model, flags, count = "unknown CPU", set[str](), 0
+    for line in cpuinfo.splitlines():
+        key, _, value = line.partition(":")
+        key = key.strip()
+        if key == "processor":
+            count += 1
+        elif key == "model name" and model == "unknown CPU":
+            model = value.strip()
+        elif key == "flags" and not flags:
+            flags = set(value.split())
+    have = " ".join(f for f in CPU_FEATURES if f in flags) or "none of " + "/".join(CPU_FEATURES[:2])
+    return f"{model}, {count or '?'} logical CPUs, {have}"
+
+
+def read_cpu_description() -> str:
+    try:
+        return cpu_description(Path("/proc/cpuinfo").read_text())
+    except OSError:
+        return "unknown CPU (no /proc/cpuinfo)"
+
+
+def run_bench(
+    models: Models, settings: RecognitionSettings, video: Path, max_frames: int, warmup: int = 5
+) -> dict[str, Any]:
+    times = StageTimes()
+    frame_ms: list[float] = []  # decode + the whole pipeline, per measured frame
+    pipe = CameraPipeline("bench", models, settings, timings=None)
+    source = VideoSource(video)
+    frames = 0
+    events = 0
+    idle_start = 0
+    wall_start = 0.0
+    it = iter(source)
+    shape: tuple[int, ...] = ()
+    while frames < max_frames + warmup:
+        t0 = time.perf_counter()
+        try:
+            fr = next(it)
+        except StopIteration:
+            break
+        dt = (time.perf_counter() - t0) * 1000
+        if frames == warmup:
+            pipe.timings = times
+            wall_start = time.perf_counter()
+            idle_start = pipe.idle_frames
+        if frames >= warmup:
+            times.add("decode_video", dt)
+        t1 = time.perf_counter()
+        events += len(pipe.process(fr.image, fr.t))
+        if frames >= warmup:
+            frame_ms.append(dt + (time.perf_counter() - t1) * 1000)
+        shape = fr.image.shape
+        frames += 1
+    wall = time.perf_counter() - wall_start if wall_start else 0.0
+    measured = max(frames - warmup, 0)
+    # Pure detector inference on the same input shape, same process, right after.
+    x = np.zeros((1, 3, models.detector.spec.input_height, models.detector.spec.input_width), np.float32)
+    for _ in range(warmup):
+        models.detector.backend.infer(x)
+    pure: list[float] = []
+    for _ in range(max(measured, 20)):
+        t0 = time.perf_counter()
+        models.detector.backend.infer(x)
+        pure.append((time.perf_counter() - t0) * 1000)
+    stages = {s: percentiles(times.samples.get(s, [])) for s in STAGES}
+    pure_p50 = percentiles(pure)["p50"]
+    e2e = percentiles(frame_ms)
+    return {
+        "video": str(video),
+        "frame_size": [int(shape[1]), int(shape[0])] if shape else [],
+        "frames": measured,
+        "idle_frames": pipe.idle_frames - idle_start,
+        "events": events,
+        "detector_input": [models.detector.spec.input_width, models.detector.spec.input_height],
+        "device": {"detector": models.detector.backend.device, "ocr": models.ocr.backend.device},
+        "cpu": read_cpu_description(),
+        "cpu_inference_precision": CPU_INFERENCE_PRECISION,
+        "stages_ms": stages,
+        "frame_ms": e2e,
+        "pure_detector_ms": percentiles(pure),
+        "end_to_end_fps": measured / wall if wall else 0.0,
+        "overhead_ratio": e2e["p50"] / pure_p50 if pure_p50 else 0.0,
+        "rss_mib": round(rss_mib(), 1),
+    }
+
+
+def format_table(r: dict[str, Any]) -> str:
+    lines = [
+        f"video {r['video']}  {r['frame_size'][0]}x{r['frame_size'][1]}  frames {r['frames']}"
+        f" (idle, no detector: {r['idle_frames']})  events {r['events']}",
+        f"detector input {r['detector_input'][0]}x{r['detector_input'][1]}  devices {r['device']}",
+        f"cpu {r['cpu']}  (OpenVINO on the CPU runs in {r['cpu_inference_precision']})",
+        f"{'stage':<14}{'p50 ms':>9}{'p95 ms':>9}{'mean ms':>9}",
+    ]
+    rows = [*r["stages_ms"].items(), ("frame total", r["frame_ms"]), ("pure detector", r["pure_detector_ms"])]
+    for name, v in rows:
+        lines.append(f"{name:<14}{v['p50']:>9.2f}{v['p95']:>9.2f}{v['mean']:>9.2f}")
+    lines.append(
+        f"end-to-end {r['end_to_end_fps']:.1f} fps   overhead (frame p50 / pure detector p50) "
+        f"{r['overhead_ratio']:.2f}x   RSS {r['rss_mib']} MiB"
+    )
+    return "\n".join(lines)
+
+
+def to_json(r: dict[str, Any]) -> str:
+    return json.dumps(r, indent=2)
+
+
+def serve_cameras(
+    models: Models, settings: RecognitionSettings, video: Path, cameras: int, seconds: float
+) -> tuple[list[int], list[int]]:
+    """(frames offered, frames served) per camera in ``seconds``: ``cameras`` copies of ``video``, each played
+    at its own frame rate by the daemon's capture thread (newest frame only) and processed by its own
+    pipeline on the shared ``models``, every frame it can take (as the daemon with ``target_fps`` at the
+    clip's rate). Each copy starts at another point of the clip. A first second of warm-up is not counted."""
+    stop = threading.Event()
+    captures = [CaptureThread(f"cam{i}", str(video), True, 5.0, 5.0, stop) for i in range(cameras)]
+    served = [0] * cameras
+
+    def camera(i: int) -> None:
+        pipe = CameraPipeline(f"cam{i}", models, settings, timings=None)
+        while not stop.is_set():
+            item = captures[i].mailbox.get(timeout=0.5)
+            if item is not None:
+                pipe.process(item[0], item[1])
+                served[i] += 1
+
+    workers = [threading.Thread(target=camera, args=(i,), daemon=True) for i in range(cameras)]
+    for i, c in enumerate(captures):
+        c.start()
+        time.sleep(0.04 * i / cameras)  # the cameras' frames do not all arrive at the same moment
+    for w in workers:
+        w.start()
+    time.sleep(1.0)
+    offered0, served0 = [c.stats.frames_in for c in captures], list(served)
+    time.sleep(seconds)
+    offered1, served1 = [c.stats.frames_in for c in captures], list(served)
+    stop.set()
+    for t in (*workers, *captures):
+        t.join(timeout=10)
+    return (
+        [b - a for a, b in zip(offered0, offered1, strict=True)],
+        [b - a for a, b in zip(served0, served1, strict=True)],
+    )
+
+
+def run_cameras(
+    load: Callable[[str], Models], settings: RecognitionSettings, video: Path, cameras: int, seconds: float = 10.0
+) -> dict[str, Any]:
+    """:func:`serve_cameras` under each performance hint (:data:`HINTS`), one after the other in one run.
+    ``load(hint)`` compiles the models for a hint."""
+    per_hint: dict[str, Any] = {}
+    first = next(iter(VideoSource(video)), None)
+    if first is None:
+        raise InputError(f"{video}: no frames to play")
+    shape: tuple[int, ...] = first.image.shape
+    for hint in HINTS:
+        offered, served = serve_cameras(load(hint), settings, video, cameras, seconds)
+        per_hint[hint] = {
+            "fps_offered": sum(offered) / seconds,
+            "fps": sum(served) / seconds,
+            "camera_fps_min": min(served) / seconds,
+            "camera_fps_max": max(served) / seconds,
+        }
+    latency = per_hint["latency"]["fps"]
+    return {
+        "video": str(video),
+        "frame_size": [int(shape[1]), int(shape[0])],
+        "cameras": cameras,
+        "seconds": seconds,
+        "cpu": read_cpu_description(),
+        "hints": per_hint,
+        "throughput_over_latency": per_hint["throughput"]["fps"] / latency if latency else 0.0,
+    }
+
+
+def format_cameras(r: dict[str, Any]) -> str:
+    lines = [
+        f"video {r['video']}  {r['frame_size'][0]}x{r['frame_size'][1]}  {r['cameras']} camera(s) at its frame rate,"
+        f" {r['seconds']:g} s per hint",
+        f"cpu {r['cpu']}",
+        f"{'hint':<12}{'fps offered':>12}{'served':>8}{'camera min':>12}{'max':>6}",
+    ]
+    for hint, v in r["hints"].items():
+        lines.append(
+            f"{hint:<12}{v['fps_offered']:>12.1f}{v['fps']:>8.1f}{v['camera_fps_min']:>12.1f}{v['camera_fps_max']:>6.1f}"
+        )
+    lines.append(
+        f"throughput / latency: {r['throughput_over_latency']:.2f}x (models.performance auto picks"
+        f" {auto_hint(r['cameras'])} for {r['cameras']} camera(s))"
+    )
+    return "\n".join(lines)

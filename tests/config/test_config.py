@@ -1,0 +1,128 @@
+"""Every shipped config validates; broken ones give one line naming the key (and YAML line)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from anpr_edge.config.schema import load, parse
+from anpr_edge.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parents[2]
+GOOD = """\
+device_id: gate-1
+cameras:
+  - name: entry
+    source: rtsp://u:p@10.0.0.5/s
+"""
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "config").glob("*.yaml")), ids=lambda p: p.name)
+def test_shipped_configs_validate(path: Path) -> None:
+    cfg = load(path)
+    assert cfg.cameras
+
+
+def test_relative_paths_are_relative_to_the_file(tmp_path: Path) -> None:
+    (tmp_path / "c.yaml").write_text(
+        GOOD + "models: {dir: m}\nstorage: {state_dir: s}\noutputs: {csv: {path: e.csv}}\n"
+    )
+    cfg = load(tmp_path / "c.yaml")
+    assert cfg.models.dir == tmp_path / "m" and cfg.storage.state_dir == tmp_path / "s"
+    assert cfg.outputs.csv.path == str(tmp_path / "e.csv")
+
+
+def test_performance_auto_is_latency_for_one_camera_and_throughput_for_more() -> None:
+    second = "  - name: exit\n    source: rtsp://u:p@10.0.0.6/s\n"
+    assert parse(GOOD).performance_hint() == "latency"
+    assert parse(GOOD + second).performance_hint() == "throughput"
+    assert parse(GOOD + second + "    enabled: false\n").performance_hint() == "latency"  # enabled ones count
+    assert parse(GOOD + second + "models: {performance: latency}\n").performance_hint() == "latency"
+    assert parse(GOOD + "models: {performance: throughput}\n").performance_hint() == "throughput"
+    with pytest.raises(ConfigError, match=r"models\.performance: Input should be 'auto', 'latency' or 'throughput'"):
+        parse(GOOD + "models: {performance: fast}\n")
+
+
+def test_camera_override_merges_with_global() -> None:
+    cfg = parse(GOOD.replace("s\n", "s\n    recognition: {conf: 0.6}\n") + "recognition: {iou: 0.4}\n")
+    s = cfg.camera_settings(cfg.cameras[0])
+    assert (s.conf, s.iou) == (0.6, 0.4)
+
+
+BROKEN = [
+    ("cameras: []\n", "cameras", 1),
+    (GOOD + "colour: red\n", "colour: unknown key", 5),
+    (GOOD.replace("entry", "en try"), "cameras[0].name", 3),
+    (GOOD + "    target_fps: 0\n", "cameras[0].target_fps", 5),
+    (GOOD + "    fps: 10\n", "cameras[0].fps: unknown key", 5),
+    (GOOD + "recognition: {conf: 1.5}\n", "recognition.conf", 5),
+    (GOOD + "recognition: {max_misses: -1}\n", "recognition.max_misses", 5),
+    (GOOD + "models: {device: tpu}\n", "models.device", 5),
+    (GOOD + "models: {detector_input: 512}\n", "models.detector_input", 5),
+    (GOOD + "outputs: {mqtt: {port: 70000}}\n", "outputs.mqtt.port", 5),
+    (GOOD + "outputs: {csv: {columns: [speed]}}\n", "outputs.csv.columns[0]", 5),
+    (GOOD + "  - name: entry\n    source: x.mp4\n", "camera names must be unique", None),
+    (GOOD + "    roi: [[0, 0], [1, 1]]\n", "cameras[0].roi", 5),
+    (GOOD + "logging: {level: LOUD}\n", "logging.level", 5),
+    ("cameras:\n  - name: a\n    source: [\n", "not valid YAML", None),
+    ("- just\n- a list\n", "must be a mapping", None),
+    (GOOD.replace("    source: rtsp://u:p@10.0.0.5/s\n", ""), "cameras[0].source: Field required", 3),
+]
+
+
+@pytest.mark.parametrize(("text", "needle", "line"), BROKEN, ids=[b[1] for b in BROKEN])
+def test_broken_config_names_the_key(text: str, needle: str, line: int | None) -> None:
+    with pytest.raises(ConfigError) as exc:
+        parse(text, "cfg.yaml")
+    msg = str(exc.value)
+    assert needle in msg and "\n" not in msg
+    if line is not None:
+        assert msg.startswith(f"cfg.yaml:{line}:")
+
+
+def test_check_config_cli_one_line_error(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(GOOD + "    target_fps: fast\n")
+    r = subprocess.run(
+        [sys.executable, "-m", "anpr_edge.cli", "check-config", str(bad)], capture_output=True, text=True
+    )
+    assert r.returncode == 2
+    assert r.stderr.count("\n") == 1 and "cameras[0].target_fps" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_check_config_reports_missing_models_and_files(tmp_path: Path) -> None:
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("models: {dir: nowhere}\ncameras:\n  - {name: a, source: missing.mp4}\n")
+    r = subprocess.run(
+        [sys.executable, "-m", "anpr_edge.cli", "check-config", str(cfg)], capture_output=True, text=True
+    )
+    assert r.returncode == 2 and "models.dir" in r.stderr and "cameras[0].source" in r.stderr
+
+
+def test_recognition_schema_and_pipeline_settings_agree() -> None:
+    """One list of recognition keys: the pipeline's defaults are the schema's, overrides mirror it."""
+    from dataclasses import fields
+
+    from anpr_edge.config.schema import RecognitionConfig, RecognitionOverrides
+    from anpr_edge.recognition.pipeline import RecognitionSettings
+
+    defaults = {f.name: f.default for f in fields(RecognitionSettings)}
+    assert defaults == RecognitionConfig().model_dump()
+    assert set(RecognitionOverrides.model_fields) == set(defaults)
+    assert RecognitionOverrides().model_dump() == dict.fromkeys(defaults)
+
+
+def test_check_config_checks_the_detector_input_against_the_model(tmp_path: Path) -> None:
+    models = ROOT / "models"
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(f"models: {{dir: {models}, detector_input: 500x288}}\ncameras:\n  - {{name: a, source: '0'}}\n")
+    cmd = [sys.executable, "-m", "anpr_edge.cli", "check-config", str(cfg)]
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    assert r.returncode == 2 and "models.detector_input: 500x288 is not a multiple of 32" in r.stderr
+    cfg.write_text(cfg.read_text().replace("500x288", "512x288"))
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert "performance auto: latency)" in r.stdout  # one camera: what auto turns into

@@ -1,0 +1,48 @@
+"""``anpr-edge bench`` says which CPU its numbers come from (the end-to-end bench run is in test_motion)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from anpr_edge.tools.bench import cpu_description
+from tests.conftest import MODELS, needs_models
+from tests.daemon_helpers import write_video
+
+ZEN4 = """processor\t: 0
+vendor_id\t: AuthenticAMD
+model name\t: AMD EPYC
+flags\t\t: fpu sse avx2 avx512f avx512_bf16 avx512_vnni sha_ni
+
+processor\t: 1
+model name\t: AMD EPYC
+flags\t\t: fpu sse avx2 avx512f avx512_bf16 avx512_vnni sha_ni
+"""
+
+
+def test_cpu_description_names_the_model_cpus_and_the_instruction_sets_that_matter() -> None:
+    assert cpu_description(ZEN4) == "AMD EPYC, 2 logical CPUs, avx2 avx512f avx512_vnni avx512_bf16"
+    old = "processor : 0\nmodel name : Old Atom\nflags : fpu sse sse2\n"
+    assert cpu_description(old) == "Old Atom, 1 logical CPUs, none of avx2/avx512f"
+    assert cpu_description("") == "unknown CPU, ? logical CPUs, none of avx2/avx512f"
+
+
+@needs_models
+def test_bench_serves_several_cameras_under_each_performance_hint(tmp_path: Path) -> None:
+    """``bench --cameras N``: N cameras played at their frame rate through the daemon's capture and pipeline,
+    once per hint, in one run (real subprocess, shipped models, a video written here)."""
+    clip = write_video(tmp_path / "cam.mp4", frames=60, size=(640, 360), fps=25)
+    cmd = [sys.executable, "-m", "anpr_edge.cli", "bench", "--input", str(clip), "--cameras", "2", "--seconds", "2"]
+    options = ["--json", "--device", "cpu", "--models", str(MODELS)]
+    r = subprocess.run([*cmd, *options], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert out["cameras"] == 2 and set(out["hints"]) == {"latency", "throughput"}
+    for v in out["hints"].values():
+        assert 40 <= v["fps_offered"] <= 60  # two 25 fps cameras
+        assert 0 < v["camera_fps_min"] <= v["camera_fps_max"] and v["fps"] <= v["fps_offered"] + 1
+    assert out["throughput_over_latency"] == out["hints"]["throughput"]["fps"] / out["hints"]["latency"]["fps"]
+    bad = subprocess.run([*cmd[:-4], "--cameras", "0"], capture_output=True, text=True, timeout=60)
+    assert bad.returncode != 0 and "--cameras 0: must be 1-64" in bad.stderr and "Traceback" not in bad.stderr
