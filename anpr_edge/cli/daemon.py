@@ -15,36 +15,21 @@ DEFAULT_CONFIG = Path("/etc/anpr-edge/config.yaml")
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from anpr_edge.config import schema as config_mod
+    from anpr_edge.config.load import load
     from anpr_edge.daemon.app import Daemon
     from anpr_edge.logs import configure
 
-    cfg = config_mod.load(args.config)
+    cfg = load(args.config)
     configure(getattr(logging, cfg.logging.level))
     return Daemon(args.config).run()
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
-    from anpr_edge.config import schema as config_mod
+    from anpr_edge.config.checks import check
+    from anpr_edge.config.load import load
 
-    cfg = config_mod.load(args.config)
-    problems = []
-    for stem in ("plate_detector", "plate_ocr"):
-        if not (cfg.models.dir / f"{stem}.json").is_file():
-            problems.append(f"models.dir: {cfg.models.dir / (stem + '.json')} not found")
-    size = cfg.models.detector_input_size
-    if size is not None and (cfg.models.dir / "plate_detector.json").is_file():
-        from anpr_edge.inference.contract import DetectorSpec, load_spec
-
-        spec = load_spec(cfg.models.dir / "plate_detector.json", "plate_detector")
-        assert isinstance(spec, DetectorSpec)
-        if size[0] % spec.stride or size[1] % spec.stride:
-            problems.append(f"models.detector_input: {cfg.models.detector_input} is not a multiple of {spec.stride}")
-    for i, cam in enumerate(cfg.cameras):
-        src = cam.source
-        is_path = isinstance(src, str) and "://" not in src and not src.startswith("/dev/") and not src.isdigit()
-        if is_path and not Path(str(src)).exists():
-            problems.append(f"cameras[{i}].source: {src} does not exist")
+    cfg = load(args.config)
+    problems = check(cfg)
     if problems:
         raise ConfigError(f"{args.config}: " + "; ".join(problems))
     hint = cfg.performance_hint()
@@ -54,10 +39,10 @@ def cmd_check_config(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from anpr_edge.config import schema as config_mod
-    from anpr_edge.daemon.app import STATUS_FILE
+    from anpr_edge.config.load import load
+    from anpr_edge.daemon.status import STATUS_FILE
 
-    cfg = config_mod.load(args.config)
+    cfg = load(args.config)
     path = cfg.storage.state_dir / STATUS_FILE
     try:
         data: dict[str, Any] = json.loads(path.read_text())

@@ -1,19 +1,17 @@
-"""The daemon's configuration: one typed tree, validated once, errors naming the key path and YAML line.
+"""The daemon's configuration: one typed tree, validated once.
 
 Every field has a default, a bound and a description; unknown keys are rejected. Components get
-their typed section, never a dict. ``anpr-edge check-config PATH`` runs exactly this validation.
+their typed section, never a dict. Reading YAML (with line numbers for errors) is
+:mod:`anpr_edge.config.load`; the checks ``run`` and ``check-config`` share are :mod:`anpr_edge.config.checks`.
 """
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator, model_validator
 
-from anpr_edge.errors import ConfigError
 from anpr_edge.inference.detector import parse_size
 from anpr_edge.inference.runtime.base import auto_hint
 from anpr_edge.recognition.pipeline import RecognitionSettings
@@ -219,98 +217,3 @@ class Config(Strict):
     @property
     def topic_prefix(self) -> str:
         return self.outputs.mqtt.topic_prefix or f"anpr/{self.device_id}"
-
-
-def _lines(node: yaml.Node, path: tuple[str | int, ...] = ()) -> dict[tuple[str | int, ...], int]:
-    """Map every key path of a composed YAML document to its 1-based line."""
-    out = {path: node.start_mark.line + 1}
-    if isinstance(node, yaml.MappingNode):
-        for k, v in node.value:
-            key = (*path, k.value)
-            out.update(_lines(v, key))
-            out[key] = k.start_mark.line + 1
-    elif isinstance(node, yaml.SequenceNode):
-        for i, v in enumerate(node.value):
-            out.update(_lines(v, (*path, i)))
-    return out
-
-
-def _format_path(loc: tuple[Any, ...]) -> str:
-    text = ""
-    for part in loc:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
-    return text or "(top level)"
-
-
-def parse(text: str, source: str = "<config>") -> Config:
-    """Validate YAML text; raise :class:`ConfigError` with ``file:line: key.path: problem``."""
-    try:
-        data = yaml.safe_load(text)
-        node = yaml.compose(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{source}:{mark.line + 1}" if mark else source
-        raise ConfigError(f"{where}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
-    if not isinstance(data, dict):
-        raise ConfigError(f"{source}: the configuration must be a mapping of keys (got {type(data).__name__})")
-    try:
-        return Config.model_validate(data)
-    except ValidationError as exc:
-        lines = _lines(node) if node is not None else {}
-        msgs = []
-        for err in exc.errors():
-            loc = tuple(
-                p for p in err["loc"] if not (isinstance(p, str) and re.fullmatch(r"[a-z_]+\[.*\]|function-.*", p))
-            )
-            line = next((lines[loc[:i]] for i in range(len(loc), 0, -1) if loc[:i] in lines), None)
-            where = f"{source}:{line}" if line else source
-            msg = err["msg"].replace("Extra inputs are not permitted", "unknown key")
-            msgs.append(f"{where}: {_format_path(loc)}: {msg}")
-        more = f" (and {len(msgs) - 1} more)" if len(msgs) > 1 else ""
-        raise ConfigError(msgs[0] + more) from None
-
-
-def _resolve(cfg: Config, base: Path) -> Config:
-    """Relative paths in the file are relative to the file's folder, not to the working directory."""
-
-    def r(p: Path | None) -> Path | None:
-        return None if p is None or p.is_absolute() else base / p
-
-    def src(s: str | int) -> str | int:
-        if isinstance(s, int) or "://" in s or s.startswith("/") or s.isdigit():
-            return s
-        return str(base / s)
-
-    csv = cfg.outputs.csv
-    return cfg.model_copy(
-        update={
-            "models": cfg.models.model_copy(
-                update={
-                    "dir": r(cfg.models.dir) or cfg.models.dir,
-                    "cache_dir": r(cfg.models.cache_dir) or cfg.models.cache_dir,
-                }
-            ),
-            "cameras": [c.model_copy(update={"source": src(c.source)}) for c in cfg.cameras],
-            "outputs": cfg.outputs.model_copy(
-                update={
-                    "csv": csv.model_copy(
-                        update={"path": csv.path if csv.path.startswith("/") else str(base / csv.path)}
-                    ),
-                    "jsonl": r(cfg.outputs.jsonl) or cfg.outputs.jsonl,
-                }
-            ),
-            "storage": cfg.storage.model_copy(update={"state_dir": r(cfg.storage.state_dir) or cfg.storage.state_dir}),
-            "snapshots": cfg.snapshots.model_copy(update={"dir": r(cfg.snapshots.dir) or cfg.snapshots.dir}),
-        }
-    )
-
-
-def load(path: Path) -> Config:
-    """Read, validate and resolve a configuration file (relative paths against its folder)."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: configuration file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read configuration ({exc})") from None
-    return _resolve(parse(text, str(path)), path.resolve().parent)

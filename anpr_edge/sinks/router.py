@@ -11,6 +11,7 @@ import dataclasses
 import logging
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -97,8 +98,32 @@ class EventRouter:
         )
 
     def close(self) -> None:
+        """MQTT first (in-flight publishes get a moment), then the outbox and the files."""
+        if self.mqtt:
+            self.mqtt.stop()
+        if self.outbox:
+            self.outbox.close()
         with self._lock:
             for s in self._csv.values():
                 s.close()
             if self.jsonl:
                 self.jsonl.__exit__(None, None, None)
+
+
+def open_router(cfg: Config, stats: Callable[[], dict[str, Any]]) -> EventRouter:
+    """Every sink of ``cfg`` opened (a CSV path that cannot be opened fails here, not at the first event),
+    MQTT started with its outbox; ``stats`` feeds MQTT's stats topic."""
+    cfg.storage.state_dir.mkdir(parents=True, exist_ok=True)
+    router = EventRouter(cfg)
+    for cam in cfg.cameras:
+        router.csv_for(cam.name)
+    mq = cfg.outputs.mqtt
+    if mq.enabled:
+        outbox = Outbox(cfg.storage.state_dir / "outbox.sqlite", cfg.storage.outbox_max_events)
+        backlog = len(outbox)
+        if backlog:
+            logger.info("outbox holds %d event(s) from before; they are sent first", backlog)
+        router.outbox = outbox
+        router.mqtt = MqttSink(mq, cfg.device_id, cfg.topic_prefix, outbox, stats)
+        router.mqtt.start()
+    return router

@@ -19,7 +19,7 @@ from typing import Any
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-from anpr_edge.config import schema as config_mod
+from anpr_edge.config.load import load
 from anpr_edge.core.plates import normalise
 from anpr_edge.errors import ConfigError
 from anpr_edge.recognition.events import compatible
@@ -76,7 +76,7 @@ class Barrier:
 
 
 def run_barrier(args: argparse.Namespace) -> int:
-    cfg = config_mod.load(args.config)
+    cfg = load(args.config)
     mq = cfg.outputs.mqtt
     prefix = cfg.topic_prefix
     barrier = Barrier(load_allow_list(args.allow), args.partial, args.command_topic or f"{prefix}/barrier/command")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from anpr_edge.config.schema import load, parse
+from anpr_edge.config.load import load, parse
 from anpr_edge.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[2]

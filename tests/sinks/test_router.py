@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from anpr_edge.config import schema as config_mod
+from anpr_edge.config.load import load
 from anpr_edge.sinks.router import EventRouter
 from tests.daemon_helpers import write_config
 from tests.sinks.test_csv import event
@@ -28,7 +28,7 @@ def test_an_unsavable_snapshot_costs_the_picture_not_the_event(
         state,
         snapshots={"enabled": True, "dir": str(blocker)},
     )
-    data = config_mod.load(cfg_path)
+    data = load(cfg_path)
     data = data.model_copy(update={"outputs": data.outputs.model_copy(update={"jsonl": state / "events.jsonl"})})
     router = EventRouter(data)
     frame = np.zeros((1080, 1920, 3), np.uint8)
