@@ -7,14 +7,14 @@ import logging
 import os
 import sys
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 
 from anpr_edge import __version__
 from anpr_edge.errors import AnprError, InputError
 from anpr_edge.inference.detector import parse_size
+from anpr_edge.inference.models import Models
 from anpr_edge.inference.runtime.base import DEVICES
-from anpr_edge.recognition.pipeline import Models, RecognitionSettings
+from anpr_edge.recognition.settings import RecognitionSettings
 
 logger = logging.getLogger("anpr_edge")
 
@@ -82,7 +82,7 @@ def settings_from(args: argparse.Namespace) -> RecognitionSettings:
     except ValidationError as exc:
         err = exc.errors()[0]
         raise AnprError(f"--{err['loc'][0]}: {err['msg'].lower()}, got {err['input']}") from None
-    return replace(RecognitionSettings(), **values)
+    return RecognitionSettings.model_validate(values)
 
 
 def add_model_options(p: argparse.ArgumentParser) -> None:
@@ -179,6 +179,12 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if args.against is not None and not (args.against / "plate_detector.json").is_file():
         raise InputError(f"--against {args.against}: no plate_detector.json there (give a models folder)")
     by_image = labelled_images(args.folder, args.split)  # a bad folder fails before the models load
+    if args.engine is not None:
+        from anpr_edge.tools.engines import compare_engines
+
+        folder = find_models_dir(args.models)
+        print("\n".join(compare_engines(args.engine, folder, args.device, args.folder, by_image, settings)))
+        return 0
     folders = [find_models_dir(args.models)] + ([args.against] if args.against is not None else [])
     runs = [load_models(args, f) for f in folders]  # all load before scoring: a broken set fails early
     outcomes = []
@@ -263,6 +269,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="also score the models in DIR on the same plates, then compare the two plate by plate "
         "(where one is right and the other not, with a sign test)",
     )
+    ev.add_argument(
+        "--engine",
+        metavar="E1,E2",
+        help="instead: OCR engines side by side on the labelled boxes, accuracy and ms per crop (crnn, paddle)",
+    )
     add_model_options(ev)
     add_recognition_options(ev)
     ev.set_defaults(func=cmd_eval)
@@ -287,13 +298,25 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return func(args)
     except AnprError as exc:
-        print(f"anpr-edge: error: {exc}", file=sys.stderr)
+        report(str(exc))
         return 2
     except KeyboardInterrupt:
         print("anpr-edge: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
         return 0
+    except Exception as exc:  # the process boundary: a bug still ends in one line (-v: the traceback)
+        logger.debug("unexpected error", exc_info=True)
+        report(f"unexpected {type(exc).__name__}: {exc} (a bug: please report it with the output of -v)")
+        return 1
+
+
+def report(message: str) -> None:
+    """Each problem on its own ``anpr-edge: error:`` line, passwords cut out."""
+    from anpr_edge.sources.urls import redact
+
+    for line in redact(message).splitlines() or [""]:
+        print(f"anpr-edge: error: {line}", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ their typed section, never a dict. Reading YAML (with line numbers for errors) i
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
@@ -14,9 +15,11 @@ from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator
 
 from anpr_edge.inference.detector import parse_size
 from anpr_edge.inference.runtime.base import auto_hint
-from anpr_edge.recognition.pipeline import RecognitionSettings
+from anpr_edge.recognition.settings import RecognitionSettings
 
 Prob = Annotated[float, Field(ge=0.0, le=1.0)]
+#: Camera names become file names and MQTT topic levels: no path separators, no leading dot ("..", ".x").
+SAFE_NAME = re.compile(r"(?!\.)[A-Za-z0-9_.-]{1,64}")
 
 
 class Strict(BaseModel):
@@ -52,35 +55,8 @@ class ModelsConfig(Strict):
         return None if self.detector_input is None else parse_size(self.detector_input)
 
 
-class RecognitionConfig(Strict):
-    conf: Prob | None = Field(None, description="detector confidence threshold (unset: the model's own, 0.5 shipped)")
-    iou: Prob = Field(0.5, description="detector NMS IoU")
-    match_iou: Prob = Field(0.3, description="IoU to continue a track")
-    max_misses: int = Field(5, ge=0, le=1000, description="frames a track survives unseen")
-    ocr_every_n: int = Field(1, ge=1, le=100, description="OCR every n-th processed frame")
-    ocr_variants: int = Field(9, ge=1, le=9, description="crops read per plate, characters voted (1-9)")
-    verify_zoom: float = Field(
-        5.0, ge=0, le=20, description="second look: each box re-detected in a crop this many box widths wide (0: off)"
-    )
-    verify_conf: Prob = Field(0.4, description="score the second look needs to keep a box")
-    motion_threshold: float = Field(
-        8.0,
-        ge=0,
-        le=255,
-        description="idle frames: no detector while no 32x18 cell changes this many grey levels and no plate"
-        " is followed (0: detector on every frame)",
-    )
-    idle_check_s: float = Field(1.0, gt=0, le=60, description="idle frames: the detector still runs this often")
-    char_conf_thr: Prob = Field(0.5, description="probability under which a character is '#'")
-    char_conf_thr_letters: Prob | None = Field(None, description="override for letter positions")
-    char_conf_thr_digits: Prob | None = Field(None, description="override for digit positions")
-    min_reads: int = Field(3, ge=1, le=100, description="OCR'd frames before an early event")
-    emit_conf: Prob = Field(0.8, description="every character at least this sure for an early event")
-    dedup_window_ms: float = Field(200.0, ge=0, le=60_000, description="same plate never twice within this")
-    repeat_window_s: float = Field(10.0, ge=0, le=86_400, description="a compatible plate is not repeated within this")
-
-    def settings(self) -> RecognitionSettings:
-        return RecognitionSettings(**self.model_dump())
+#: The YAML ``recognition`` section is the recognition settings themselves (defined once, in recognition/).
+RecognitionConfig = RecognitionSettings
 
 
 def _overrides_model() -> type[Strict]:
@@ -104,7 +80,10 @@ else:
 
 
 class CameraConfig(Strict):
-    name: str = Field(..., pattern=r"^[A-Za-z0-9_.-]{1,64}$", description="unique; used in topics and file names")
+    name: str = Field(
+        ...,
+        description="unique; 1-64 letters, digits, '_', '-', '.', not starting with '.' (in topics and file names)",
+    )
     source: str | int = Field(
         ..., description="rtsp://, http(s)://, /dev/videoN or an index, a video file, an image folder"
     )
@@ -115,6 +94,16 @@ class CameraConfig(Strict):
     reconnect_max_s: float = Field(30.0, ge=1, le=3600, description="upper bound of the reconnect backoff")
     recognition: RecognitionOverrides = Field(default_factory=RecognitionOverrides)
     enabled: bool = True
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        if not SAFE_NAME.fullmatch(v):
+            raise ValueError(
+                f"{v!r} is not a safe camera name: use 1-64 letters, digits, '_', '-' or '.', not starting with "
+                "'.' (the name becomes part of file names and MQTT topics)"
+            )
+        return v
 
     @field_validator("roi")
     @classmethod
@@ -147,6 +136,22 @@ class TlsConfig(Strict):
     insecure: bool = Field(False, description="skip hostname verification (testing only)")
 
 
+class HomeAssistantConfig(Strict):
+    """``outputs.mqtt.homeassistant``: ``true``, or a mapping (then on unless ``enabled: false``)."""
+
+    enabled: bool = Field(False, description="publish Home Assistant MQTT discovery configs (retained)")
+    discovery_prefix: str = Field(
+        "homeassistant", pattern=r"^[^#+\s]+$", description="Home Assistant's discovery prefix (no wildcards)"
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, v: Any) -> Any:
+        if isinstance(v, bool):
+            return {"enabled": v}
+        return {"enabled": True, **v} if isinstance(v, dict) else v
+
+
 class MqttConfig(Strict):
     enabled: bool = False
     host: str = "localhost"
@@ -162,6 +167,16 @@ class MqttConfig(Strict):
     stats_interval_s: float = Field(30.0, ge=1, le=3600)
     reconnect_max_s: float = Field(30.0, ge=1, le=3600)
     tls: TlsConfig = Field(default_factory=TlsConfig)
+    homeassistant: HomeAssistantConfig = Field(
+        default_factory=lambda: HomeAssistantConfig(enabled=False),
+        description="Home Assistant discovery: a device per camera with its last plate and camera state",
+    )
+
+    @model_validator(mode="after")
+    def _homeassistant_needs_mqtt(self) -> MqttConfig:
+        if self.homeassistant.enabled and not self.enabled:
+            raise ValueError("homeassistant needs outputs.mqtt.enabled: true")
+        return self
 
 
 class OutputsConfig(Strict):
@@ -183,7 +198,40 @@ class LoggingConfig(Strict):
 class SnapshotsConfig(Strict):
     enabled: bool = False
     dir: Path | None = Field(None, description="default <state_dir>/snapshots")
-    max_files: int = Field(2000, ge=1, le=1_000_000, description="oldest deleted beyond this")
+    max_files: int = Field(2000, ge=1, le=1_000_000, description="events kept (frame + crop each), oldest out")
+    max_age_days: float = Field(7.0, ge=0, le=3650, description="events older than this deleted (0: no age limit)")
+    max_total_mb: float = Field(2000.0, gt=0, le=10_000_000, description="total size kept, oldest out")
+    jpeg_quality: int = Field(85, ge=30, le=100, description="JPEG quality of the frame (the crop: at least 95)")
+    crop: bool = Field(True, description="also save the plate crop beside the frame (<name>_plate.jpg)")
+
+
+def parse_listen(listen: str) -> tuple[str, int]:
+    """``host:port`` (``[::1]:9464`` for IPv6) → ``(host, port)``; ``ValueError`` naming what is wrong."""
+    host, sep, port = listen.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ValueError(f"expected host:port (e.g. 127.0.0.1:9464), got {listen!r}")
+    return host.removeprefix("[").removesuffix("]"), int(port)
+
+
+class HttpConfig(Strict):
+    """``http``: a mapping, or ``false`` to turn the endpoint off."""
+
+    enabled: bool = True
+    listen: str = Field(
+        "127.0.0.1:9464",
+        description="host:port of GET /healthz and /metrics (loopback by default; port 0: any free port)",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, v: Any) -> Any:
+        return {"enabled": v} if isinstance(v, bool) else v
+
+    @field_validator("listen")
+    @classmethod
+    def _listen(cls, v: str) -> str:
+        parse_listen(v)
+        return v
 
 
 class Config(Strict):
@@ -195,6 +243,7 @@ class Config(Strict):
     storage: StorageConfig = Field(default_factory=StorageConfig)
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
     snapshots: SnapshotsConfig = Field(default_factory=SnapshotsConfig)
+    http: HttpConfig = Field(default_factory=HttpConfig, description="health and metrics over HTTP; false: off")
 
     @model_validator(mode="after")
     def _unique_names(self) -> Config:
@@ -211,8 +260,7 @@ class Config(Strict):
         return auto_hint(sum(c.enabled for c in self.cameras))
 
     def camera_settings(self, cam: CameraConfig) -> RecognitionSettings:
-        merged = {**self.recognition.model_dump(), **cam.recognition.model_dump(exclude_none=True)}
-        return RecognitionSettings(**merged)
+        return self.recognition.model_copy(update=cam.recognition.model_dump(exclude_none=True))
 
     @property
     def topic_prefix(self) -> str:

@@ -20,7 +20,8 @@ SCHEMA = "anpr-edge/model/1"
 
 @dataclass(frozen=True, slots=True)
 class DetectorSpec:
-    """YOLO (ultralytics export): ``(1, 3, H, W)`` RGB in [0, 1], output ``(1, 4 + classes, anchors)``."""
+    """YOLO (ultralytics export): ``(1, 3, H, W)`` RGB in [0, 1], output ``(1, 4 + classes + 3 * keypoints,
+    anchors)``: a detection model has no keypoints, the plate-corner (pose) model 4 (TL, TR, BR, BL)."""
 
     input_width: int
     input_height: int
@@ -32,8 +33,16 @@ class DetectorSpec:
     #: The model's operating point: the confidence threshold its card's metrics were measured at. A run
     #: that sets no ``conf`` uses it, so a re-trained detector brings its own (metadata before this key: 0.5).
     conf: float = 0.5
+    keypoints: int = 0
+
+    @property
+    def outputs(self) -> int:
+        """Values per anchor: box, class scores, then (x, y, visibility) per keypoint."""
+        return 4 + len(self.classes) + 3 * self.keypoints
 
     def validate(self, where: str) -> None:
+        if self.keypoints not in (0, 4):
+            raise ModelLoadError(f"{where}: keypoints={self.keypoints} must be 0 (boxes) or 4 (plate corners)")
         if not 0.0 < self.conf < 1.0:
             raise ModelLoadError(f"{where}: conf={self.conf} must be between 0 and 1")
         for name, v in (("input_width", self.input_width), ("input_height", self.input_height)):

@@ -13,7 +13,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from anpr_edge.core.results import Detection
+from anpr_edge.core.results import Corners, Detection
 from anpr_edge.errors import InputError
 from anpr_edge.inference.contract import DetectorSpec, load_spec
 from anpr_edge.inference.runtime.base import Backend, ShapeMismatchError
@@ -66,13 +66,18 @@ def decode(
     conf: float,
     iou: float,
     max_det: int = 50,
+    classes: int = 1,
 ) -> list[Detection]:
-    """Turn a YOLO ``(1, 4 + classes, anchors)`` output (centre x/y, w/h in input pixels, class
-    scores) into NMS-filtered boxes in frame pixels, clipped to the frame, best first."""
-    if output.ndim != 3 or output.shape[0] != 1 or output.shape[1] < 5:
-        raise ValueError(f"expected (1, 4+classes, anchors), got {output.shape}")
+    """Turn a YOLO ``(1, 4 + classes + 3k, anchors)`` output (centre x/y, w/h in input pixels, class scores,
+    then x, y, visibility of ``k`` keypoints) into NMS-filtered detections in frame pixels, clipped to the
+    frame, best first. With 4 keypoints each detection carries the plate's corners (TL, TR, BR, BL)."""
+    if output.ndim != 3 or output.shape[0] != 1 or output.shape[1] < 4 + classes:
+        raise ValueError(f"expected (1, 4+classes[+3k], anchors), got {output.shape}")
+    k, extra = divmod(output.shape[1] - 4 - classes, 3)
+    if extra or k not in (0, 4):
+        raise ValueError(f"expected 0 or 4 keypoints after {4 + classes} values, got {output.shape[1]} values")
     pred = output[0]
-    scores = pred[4:].max(axis=0)
+    scores = pred[4 : 4 + classes].max(axis=0)
     keep = scores >= conf
     if not keep.any():
         return []
@@ -80,18 +85,25 @@ def decode(
     s = scores[keep]
     x1 = (cx - bw / 2 - lb.pad_x) / lb.scale
     y1 = (cy - bh / 2 - lb.pad_y) / lb.scale
-    ww, hh = bw / lb.scale, bh / lb.scale
-    rects = np.stack([x1, y1, ww, hh], axis=1)
+    rects = np.stack([x1, y1, bw / lb.scale, bh / lb.scale], axis=1)
+    kpts = pred[4 + classes :, keep].reshape(k, 3, -1) if k else None
     idx = cv2.dnn.NMSBoxes(rects.tolist(), s.tolist(), conf, iou)
     out: list[Detection] = []
     for i in np.array(idx).reshape(-1)[:max_det]:
-        bx1 = float(np.clip(rects[i, 0], 0, frame_w))
-        by1 = float(np.clip(rects[i, 1], 0, frame_h))
+        bx1, by1 = float(np.clip(rects[i, 0], 0, frame_w)), float(np.clip(rects[i, 1], 0, frame_h))
         bx2 = float(np.clip(rects[i, 0] + rects[i, 2], 0, frame_w))
         by2 = float(np.clip(rects[i, 1] + rects[i, 3], 0, frame_h))
         if bx2 - bx1 >= 1 and by2 - by1 >= 1:
-            out.append(Detection((bx1, by1, bx2, by2), float(s[i])))
+            out.append(Detection((bx1, by1, bx2, by2), float(s[i]), None if kpts is None else _corners(kpts, i, lb)))
     return out
+
+
+def _corners(kpts: np.ndarray, i: int, lb: Letterbox) -> Corners:
+    """Keypoints ``(4, 3, n)`` of detection ``i`` in frame pixels (not clipped: a corner may lie outside)."""
+    xs = (kpts[:, 0, i] - lb.pad_x) / lb.scale
+    ys = (kpts[:, 1, i] - lb.pad_y) / lb.scale
+    p = [(float(x), float(y)) for x, y in zip(xs, ys, strict=True)]
+    return (p[0], p[1], p[2], p[3])
 
 
 class PlateDetector:
@@ -120,10 +132,9 @@ class PlateDetector:
         if input_size is not None and resized:
             spec = replace(spec, input_width=input_size[0], input_height=input_size[1])
             spec.validate(f"detector input {input_size[0]}x{input_size[1]}")
-        nc = len(spec.classes)
         try:
             backend = open_backend(
-                stem, device, (1, 3, spec.input_height, spec.input_width), (1, 4 + nc, None), cache_dir, hint
+                stem, device, (1, 3, spec.input_height, spec.input_width), (1, spec.outputs, None), cache_dir, hint
             )
         except ShapeMismatchError as exc:
             if not resized:
@@ -138,8 +149,13 @@ class PlateDetector:
         img, lb = letterbox(frame, self.spec.input_width, self.spec.input_height, self.spec.pad_value)
         return to_input(img, self.spec.scale), lb
 
+    def postprocess(
+        self, raw: np.ndarray, lb: Letterbox, frame_w: int, frame_h: int, conf: float | None, iou: float | None
+    ) -> list[Detection]:
+        """Detections in frame pixels from the model's output (``None``: this detector's conf / iou)."""
+        c, i = self.conf if conf is None else conf, self.iou if iou is None else iou
+        return decode(raw, lb, frame_w, frame_h, c, i, classes=len(self.spec.classes))
+
     def __call__(self, frame: np.ndarray, conf: float | None = None, iou: float | None = None) -> list[Detection]:
         x, lb = self.preprocess(frame)
-        out = self.backend.infer(x)
-        c, i = self.conf if conf is None else conf, self.iou if iou is None else iou
-        return decode(out, lb, frame.shape[1], frame.shape[0], c, i)
+        return self.postprocess(self.backend.infer(x), lb, frame.shape[1], frame.shape[0], conf, iou)

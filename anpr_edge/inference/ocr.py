@@ -13,6 +13,7 @@ from anpr_edge.core.plates import constrain, trim_tail
 from anpr_edge.core.results import Detection, PlateRead
 from anpr_edge.inference.contract import OcrSpec, load_spec
 from anpr_edge.inference.ocr_core import (
+    BOX_VARIANTS,
     box_variants,
     crop_plate,
     ctc_greedy_decode,
@@ -20,6 +21,7 @@ from anpr_edge.inference.ocr_core import (
     to_tensor,
     vote_variants,
 )
+from anpr_edge.inference.rectify import plausible, rectify
 from anpr_edge.inference.runtime.base import Backend
 from anpr_edge.inference.runtime.factory import open_backend
 
@@ -45,6 +47,14 @@ def combine_reads(reads: Sequence[np.ndarray], alphabet: str, thr_digits: float)
     """
     group = [trim_tail(r, alphabet, thr_digits) for r in reads]
     return group[0] if len(group) == 1 else trim_tail(vote_variants(group), alphabet, thr_digits)
+
+
+def crop_kind(d: Detection) -> str:
+    """How the reader's crop of ``d`` is cut: ``corners`` (rectified), ``box`` (no corners), or ``fallback``
+    (corners there but implausible, :func:`~anpr_edge.inference.rectify.plausible`: the box is cut)."""
+    if d.corners is None:
+        return "box"
+    return "corners" if plausible(d.corners, d.box) else "fallback"
 
 
 class PlateOCR:
@@ -77,20 +87,31 @@ class PlateOCR:
     def crops(self, frame: np.ndarray, detections: Sequence[Detection], variants: int = 1) -> list[np.ndarray]:
         """The OCR input of each detection: ``variants`` jittered crops per plate, plate by plate.
 
-        A model trained on level crops (``deskew`` in its metadata) gets each plate turned by the slope
-        measured in its detector box; the variant boxes share that slope.
+        A detection with plausible corners (:func:`crop_kind`) is rectified from them; otherwise the box is
+        cut, turned level by its measured slope when the model was trained on level crops (``deskew``).
         """
-        s = self.spec
         grey = frame if frame.ndim == 2 else cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
-        out = []
-        for d in detections:
-            angle = skew_angle(grey, d.box) if s.deskew else 0.0
-            for box in box_variants(d.box, variants):
-                cut = crop_plate(
-                    grey, box, s.crop_margin_x, s.crop_margin_y, s.input_width, s.input_height, angle, s.deskew_rise
-                )
-                out.append(cut)
-        return out
+        return [crop for d in detections for crop in self._cut(grey, d, variants)]
+
+    def crop_variant(self, frame: np.ndarray, detection: Detection, variant: int) -> np.ndarray:
+        """Crop number ``variant`` (:data:`~anpr_edge.inference.ocr_core.BOX_VARIANTS`) of one detection."""
+        grey = frame if frame.ndim == 2 else cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
+        return self._cut(grey, detection, variant + 1)[variant]
+
+    def _cut(self, grey: np.ndarray, d: Detection, variants: int) -> list[np.ndarray]:
+        s = self.spec
+        if crop_kind(d) == "corners":
+            assert d.corners is not None
+            margins = (s.crop_margin_x, s.crop_margin_y)
+            return [
+                rectify(grey, d.corners, s.input_width, s.input_height, *margins, BOX_VARIANTS[i])
+                for i in range(variants)
+            ]
+        angle = skew_angle(grey, d.box) if s.deskew else 0.0
+        return [
+            crop_plate(grey, box, s.crop_margin_x, s.crop_margin_y, s.input_width, s.input_height, angle, s.deskew_rise)
+            for box in box_variants(d.box, variants)
+        ]
 
     def read_crops(
         self, crops: Sequence[np.ndarray], detections: Sequence[Detection], thresholds: CharThresholds | None = None

@@ -1,7 +1,9 @@
-"""Per-camera recognition chain: detect → OCR (every n-th frame) → track and vote → events.
+"""Per-camera recognition chain: motion gate → detect → rectify and read (every n-th frame) → track and vote
+→ events.
 
-The models are shared between cameras; each camera has its own :class:`CameraPipeline` (tracker,
-event gate). Timing is injected: ``process(frame, t)`` with ``t`` the frame's stream time.
+The models are shared between cameras; each camera has its own :class:`CameraPipeline` (tracker, event
+gate). Timing is injected: ``run(frame, t)`` with ``t`` the frame's stream time returns a
+:class:`~anpr_edge.core.results.FrameResult`.
 """
 
 from __future__ import annotations
@@ -10,51 +12,20 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import cv2
 import numpy as np
 
 from anpr_edge.core.geometry import iou
-from anpr_edge.core.results import Detection, PlateEvent, PlateRead
-from anpr_edge.inference.detector import PlateDetector, decode
-from anpr_edge.inference.ocr import CharThresholds, PlateOCR
-from anpr_edge.inference.ocr_core import box_variant
-from anpr_edge.inference.verify import Verifier
+from anpr_edge.core.plates import UNREAD
+from anpr_edge.core.results import Detection, FrameResult, PlateEvent, PlateRead
+from anpr_edge.inference.models import Models
+from anpr_edge.inference.ocr import crop_kind
+from anpr_edge.inference.rectify import TWO_ROW_ASPECT, plate_aspect
 from anpr_edge.recognition.events import EventConfig, EventGate
 from anpr_edge.recognition.motion import MotionGate
+from anpr_edge.recognition.settings import RecognitionSettings
 from anpr_edge.recognition.tracking import Tracker, TrackerConfig
-
-
-@dataclass(frozen=True, slots=True)
-class RecognitionSettings:
-    """Every threshold and window of the chain (CLI options and the YAML ``recognition`` section)."""
-
-    conf: float | None = None  # None: the detector's own operating point (plate_detector.json ``conf``)
-    iou: float = 0.5
-    match_iou: float = 0.3
-    max_misses: int = 5
-    ocr_every_n: int = 1
-    ocr_variants: int = 9
-    verify_zoom: float = 5.0  # second look at each box (inference.verify); 0: off
-    verify_conf: float = 0.4
-    motion_threshold: float = 8.0  # idle frames (motion.MotionGate): grey levels; 0: detector on every frame
-    idle_check_s: float = 1.0
-    char_conf_thr: float = 0.5
-    char_conf_thr_letters: float | None = None
-    char_conf_thr_digits: float | None = None
-    min_reads: int = 3
-    emit_conf: float = 0.8
-    dedup_window_ms: float = 200.0
-    repeat_window_s: float = 10.0
-
-    @property
-    def thresholds(self) -> CharThresholds:
-        return CharThresholds.from_options(self.char_conf_thr, self.char_conf_thr_letters, self.char_conf_thr_digits)
-
-
-#: The defaults, for code that has no settings of its own (model loading, export scoring).
-DEFAULTS = RecognitionSettings()
 
 
 @dataclass
@@ -67,40 +38,6 @@ class StageTimes:
         self.samples[stage].append(ms)
 
 
-@dataclass(frozen=True, slots=True)
-class Models:
-    """The compiled models, loaded once and shared by every camera."""
-
-    detector: PlateDetector
-    ocr: PlateOCR
-    verifier: Verifier | None = None  # the detector at the second look's input (None: fixed-size model)
-
-    @classmethod
-    def load(
-        cls,
-        detector: Path,
-        ocr: Path,
-        device: str,
-        cache_dir: Path | None = None,
-        detector_input: tuple[int, int] | None = None,
-        hint: str = "latency",
-    ) -> Models:
-        """``hint``: OpenVINO's performance hint (:data:`~anpr_edge.inference.backend.HINTS`)."""
-        return cls(
-            PlateDetector.load(detector, device, DEFAULTS.conf, DEFAULTS.iou, cache_dir, detector_input, hint),
-            PlateOCR.load(ocr, device, CharThresholds(), cache_dir, hint),
-            Verifier.load(detector, device, cache_dir, hint),
-        )
-
-    def verified(
-        self, frame: np.ndarray, detections: list[Detection], settings: RecognitionSettings
-    ) -> list[Detection]:
-        """``detections`` that the second look (:mod:`anpr_edge.inference.verify`) confirms."""
-        if self.verifier is None or settings.verify_zoom <= 0 or not detections:
-            return detections
-        return self.verifier(frame, detections, settings.verify_zoom, settings.verify_conf)
-
-
 def inside(poly: np.ndarray | None, box: tuple[float, float, float, float]) -> bool:
     """True when the box centre lies in the ROI polygon (or there is no ROI)."""
     if poly is None:
@@ -109,19 +46,59 @@ def inside(poly: np.ndarray | None, box: tuple[float, float, float, float]) -> b
     return cv2.pointPolygonTest(poly, c, False) >= 0
 
 
-def roi_view(frame: np.ndarray, poly: np.ndarray | None) -> np.ndarray:
-    """The part of the frame inside the ROI polygon's bounding rectangle (the whole frame without one)."""
+def roi_rect(shape: tuple[int, ...], poly: np.ndarray | None) -> tuple[int, int, int, int]:
+    """The ROI polygon's bounding rectangle ``(x1, y1, x2, y2)`` clipped to the frame; the whole frame without
+    an ROI, or when the rectangle is under 32x18 px."""
+    h, w = shape[:2]
     if poly is None:
-        return frame
-    h, w = frame.shape[:2]
+        return 0, 0, w, h
     x, y, rw, rh = cv2.boundingRect(poly.reshape(-1, 2))
     x1, y1, x2, y2 = max(x, 0), max(y, 0), min(x + rw, w), min(y + rh, h)
-    return frame[y1:y2, x1:x2] if x2 - x1 >= 32 and y2 - y1 >= 18 else frame
+    return (x1, y1, x2, y2) if x2 - x1 >= 32 and y2 - y1 >= 18 else (0, 0, w, h)
+
+
+def roi_view(frame: np.ndarray, poly: np.ndarray | None) -> np.ndarray:
+    """The part of the frame inside the ROI polygon's bounding rectangle (the whole frame without one)."""
+    x1, y1, x2, y2 = roi_rect(frame.shape, poly)
+    return frame[y1:y2, x1:x2]
 
 
 def touches_edge(box: tuple[float, float, float, float], w: int, h: int, margin: float = 2.0) -> bool:
     """True when the box reaches within ``margin`` px of the frame border."""
     return box[0] <= margin or box[1] <= margin or box[2] >= w - margin or box[3] >= h - margin
+
+
+#: Width / height of a box (no corners) under which its plate is square: two rows of characters.
+TWO_ROW_BOX_ASPECT = 1.6
+
+
+def is_two_row(d: Detection) -> bool:
+    """Whether the detected plate is square (type 1A, motorcycle, trailer): by its corners when it has
+    plausible ones, else by its box."""
+    kind = crop_kind(d)
+    if kind == "corners":
+        assert d.corners is not None
+        return plate_aspect(d.corners) < TWO_ROW_ASPECT
+    x1, y1, x2, y2 = d.box
+    return (x2 - x1) < TWO_ROW_BOX_ASPECT * (y2 - y1)
+
+
+def unread_two_row(d: Detection, classes: int) -> PlateRead:
+    """The read of a square plate: not read, ``#`` in every position, marked two-row."""
+    return PlateRead(UNREAD * 8, ((UNREAD, 0.0),) * 8, np.zeros((8, classes), np.float32), d, "two-row")
+
+
+@dataclass(frozen=True, slots=True)
+class PipelineStats:
+    """Counts since the pipeline started."""
+
+    frames: int  # frames the detector ran on
+    idle_frames: int  # frames it skipped: nothing moved, no plate followed
+    crops_rectified: int  # reader crops warped from plate corners
+    crops_fallback: int  # corners implausible: the box was cut instead
+    two_row: int  # square plates seen (reported unread)
+    updates: int  # event updates sent (a better read of a pass already reported)
+    suppressed: int  # ready tracks that joined an earlier pass with nothing better to say
 
 
 class CameraPipeline:
@@ -137,28 +114,24 @@ class CameraPipeline:
         self.camera, self.models, self.settings = camera, models, settings
         self.roi = np.array(roi, np.float32).reshape(-1, 1, 2) if roi else None
         self.tracker = Tracker(TrackerConfig(settings.match_iou, settings.max_misses))
-        self.gate = EventGate(
-            EventConfig(
-                min_reads=settings.min_reads,
-                emit_conf=settings.emit_conf,
-                dedup_window_ms=settings.dedup_window_ms,
-                repeat_window_s=settings.repeat_window_s,
-            ),
-            camera,
-            models.ocr.spec.alphabet,
-            settings.thresholds,
-            new_id,
-        )
+        self.gate = EventGate(event_config(settings), camera, models.ocr.spec.alphabet, settings.thresholds, new_id)
         self.timings = timings
         self.motion = MotionGate(settings.motion_threshold, settings.idle_check_s)
         self.idle_frames = 0  # frames the detector skipped: nothing changed, no track open
         self.frame_index = 0
-        self.ocr_rounds = 0  # frames OCR ran on: picks the box variant
+        self.ocr_rounds = 0  # frames OCR ran on: picks the crop variant
         self.frame_size = (0, 0)
-        self.last_detections: list[Detection] = []
-        self.last_reads: list[PlateRead | None] = []
-        self.last_crops: dict[int, np.ndarray] = {}  # detection index -> the crop its read came from
         self.confirmed: list[tuple[float, float, float, float]] = []  # last frame's boxes the second look kept
+        self.crop_kinds = {"corners": 0, "box": 0, "fallback": 0}
+        self.two_row = 0
+        self.best_frames: dict[int, np.ndarray] = {}  # track id -> the frame of its most sure read
+
+    def stats(self) -> PipelineStats:
+        k = self.crop_kinds
+        g = self.gate
+        return PipelineStats(
+            self.frame_index, self.idle_frames, k["corners"], k["fallback"], self.two_row, g.updates, g.suppressed
+        )
 
     def _timed(self, stage: str, start: float) -> float:
         now = time.perf_counter()
@@ -172,57 +145,119 @@ class CameraPipeline:
         s = self.settings
         known = [any(iou(d.box, b) >= s.match_iou for b in self.confirmed) for d in dets]
         fresh = [d for d, k in zip(dets, known, strict=True) if not k]
-        kept = {id(d) for d in self.models.verified(frame, fresh, s)}
+        kept = {id(d) for d in self.models.verified(frame, fresh, s.verify_zoom, s.verify_conf)}
         out = [d for d, k in zip(dets, known, strict=True) if k or id(d) in kept]
         self.confirmed = [d.box for d in out]
         return out
 
-    def process(self, frame: np.ndarray, t: float) -> list[PlateEvent]:
-        """Run one frame taken at stream time ``t`` (seconds); return the events it completes."""
-        s = self.settings
+    def _detect(self, frame: np.ndarray, start: float) -> tuple[list[Detection], float]:
+        """Detections in frame pixels; with an ROI (and ``roi_detect``) only its rectangle is looked at."""
+        s, det = self.settings, self.models.detector
+        h, w = frame.shape[:2]
+        self.frame_size = (w, h)
+        x1, y1, x2, y2 = roi_rect(frame.shape, self.roi) if s.roi_detect else (0, 0, w, h)
+        x, lb = det.preprocess(frame[y1:y2, x1:x2])
+        t1 = self._timed("preprocess", start)
+        raw = det.backend.infer(x)
+        t2 = self._timed("detector", t1)
+        found = det.postprocess(raw, lb, x2 - x1, y2 - y1, s.conf, s.iou)
+        dets = [m for m in (d.moved(x1, y1) for d in found) if inside(self.roi, m.box)]
+        t3 = self._timed("decode", t2)
+        dets = self._verified(frame, dets)
+        return dets, self._timed("verify", t3)
+
+    def _read(self, frame: np.ndarray, dets: list[Detection]) -> tuple[list[PlateRead | None], list[np.ndarray | None]]:
+        """One crop per plate per frame (square plates are not read); its variant cycles frame by frame,
+        so the tracker's vote over frames does what the ``ocr_variants`` vote does on a single image.
+        Plates cut by the frame edge are tracked but not read: a half plate reads as a wrong plate."""
+        s, ocr = self.settings, self.models.ocr
+        reads: list[PlateRead | None] = [None] * len(dets)
+        crops: list[np.ndarray | None] = [None] * len(dets)
+        w, h = self.frame_size
+        if self.frame_index % s.ocr_every_n:
+            return reads, crops
+        readable = [i for i, d in enumerate(dets) if not touches_edge(d.box, w, h)]
+        for i in [i for i in readable if is_two_row(dets[i])]:
+            reads[i] = unread_two_row(dets[i], len(ocr.spec.alphabet))
+            self.two_row += 1
+        chosen = [i for i in readable if reads[i] is None]
+        if not chosen:
+            return reads, crops
+        k = self.ocr_rounds % s.ocr_variants
+        cut = [ocr.crop_variant(frame, dets[i], k) for i in chosen]
+        for i, crop, r in zip(chosen, cut, ocr.read_crops(cut, [dets[i] for i in chosen], s.thresholds), strict=True):
+            reads[i], crops[i] = r, crop
+            self.crop_kinds[crop_kind(dets[i])] += 1
+        self.ocr_rounds += 1
+        return reads, crops
+
+    def run(self, frame: np.ndarray, t: float) -> FrameResult:
+        """Run one frame taken at stream time ``t`` (seconds)."""
         t0 = time.perf_counter()
         # A plate counts only inside the ROI: motion elsewhere need not wake the detector.
         idle = self.motion.idle(roi_view(frame, self.roi), t, following=bool(self.tracker.tracks))
         t_checked = self._timed("motion", t0)
         if idle:
             self.idle_frames += 1
-            self.last_detections, self.last_reads, self.last_crops = [], [], {}
-            return []
-        det = self.models.detector
-        x, lb = det.preprocess(frame)
-        t1 = self._timed("preprocess", t_checked)
-        raw = det.backend.infer(x)
-        t2 = self._timed("detector", t1)
-        h, w = frame.shape[:2]
-        self.frame_size = (w, h)
-        conf = det.conf if s.conf is None else s.conf
-        dets = [d for d in decode(raw, lb, w, h, conf, s.iou) if inside(self.roi, d.box)]
-        t_decoded = self._timed("decode", t2)
-        dets = self._verified(frame, dets)
-        t3 = self._timed("verify", t_decoded)
-        reads: list[PlateRead | None] = [None] * len(dets)
-        crops: list[np.ndarray] = []
-        # Plates cut by the frame edge are tracked but not read: a half plate reads as a wrong plate.
-        readable = [i for i, d in enumerate(dets) if not touches_edge(d.box, w, h)]
-        if readable and self.frame_index % s.ocr_every_n == 0:
-            ocr = self.models.ocr
-            chosen = [dets[i] for i in readable]
-            # One crop per plate per frame; its box variant cycles frame by frame, so the tracker's
-            # per-character vote over frames does what the ocr_variants vote does on a single image.
-            k = self.ocr_rounds % s.ocr_variants
-            crops = ocr.crops(frame, [Detection(box_variant(d.box, k), d.score) for d in chosen])
-            for i, r in zip(readable, ocr.read_crops(crops, chosen, s.thresholds), strict=True):
-                reads[i] = r
-            self.ocr_rounds += 1
+            return FrameResult(idle=True)
+        dets, t3 = self._detect(frame, t_checked)
+        reads, crops = self._read(frame, dets)
         t4 = self._timed("ocr", t3)
         ended = self.tracker.update(dets, reads, t)
-        events = self.gate.update(self.tracker.tracks, ended, t, self.frame_size)
+        for tr in self.tracker.tracks:
+            if tr.improved:
+                self.best_frames[tr.track_id] = frame
+        events = self._events(self.gate.update(self.tracker.tracks, ended, t, self.frame_size), frame)
+        for tr in ended:
+            self.best_frames.pop(tr.track_id, None)
         self._timed("tracking", t4)
         self.frame_index += 1
-        self.last_detections, self.last_reads = dets, reads
-        self.last_crops = dict(zip(readable, crops, strict=True)) if crops else {}
-        return events
+        return FrameResult(
+            tuple(e for e, _ in events), tuple(f for _, f in events), tuple(dets), tuple(reads), tuple(crops)
+        )
+
+    def _events(self, events: list[PlateEvent], frame: np.ndarray) -> list[tuple[PlateEvent, np.ndarray]]:
+        """Each event with the frame of its track's most sure read (the current frame if none is kept)."""
+        return [(e, self.best_frames.get(e.track_id, frame)) for e in events]
+
+    def process(self, frame: np.ndarray, t: float) -> list[PlateEvent]:
+        """The events of :meth:`run`."""
+        return list(self.run(frame, t).events)
 
     def flush(self, t: float) -> list[PlateEvent]:
         """End every open track (end of stream or shutdown) and return their events."""
-        return self.gate.update([], self.tracker.close_all(), t, self.frame_size)
+        events = self.gate.update([], self.tracker.close_all(), t, self.frame_size)
+        self.best_frames.clear()
+        return events
+
+
+def read_detections(
+    models: Models, frame: np.ndarray, dets: list[Detection], s: RecognitionSettings
+) -> list[PlateRead]:
+    """Read each detection of a still image with every crop variant voted (square plates: unread)."""
+    square = [is_two_row(d) for d in dets]
+    reads = iter(
+        models.ocr(frame, [d for d, sq in zip(dets, square, strict=True) if not sq], s.thresholds, s.ocr_variants)
+    )
+    classes = len(models.ocr.spec.alphabet)
+    return [unread_two_row(d, classes) if sq else next(reads) for d, sq in zip(dets, square, strict=True)]
+
+
+def read_still(models: Models, frame: np.ndarray, s: RecognitionSettings) -> list[PlateRead]:
+    """Detect (with the second look) and read every plate of a still image: no tracking."""
+    dets = models.verified(frame, models.detector(frame, s.conf, s.iou), s.verify_zoom, s.verify_conf)
+    return read_detections(models, frame, dets, s)
+
+
+def event_config(s: RecognitionSettings) -> EventConfig:
+    """The event gate's part of the settings."""
+    return EventConfig(
+        min_reads=s.min_reads,
+        emit_conf=s.emit_conf,
+        dedup_window_ms=s.dedup_window_ms,
+        repeat_window_s=s.repeat_window_s,
+        pass_gap_s=s.pass_gap_s,
+        pass_distance=s.pass_distance,
+        direction_line=s.direction_line,
+        direction_growth=s.direction_growth,
+    )

@@ -66,13 +66,33 @@ class Track:
     votes: dict[int, np.ndarray] = field(default_factory=dict)  # length -> summed probs (length, classes)
     reads_by_len: dict[int, int] = field(default_factory=dict)
     recent: deque[str] = field(default_factory=lambda: deque(maxlen=3))  # the latest plate-shaped reads
-    emitted: bool = False
+    first_box: Box | None = None  # where the plate was first seen (set on creation)
+    two_row: int = 0  # frames its plate looked square (two rows of characters; not read)
+    best_conf: float = -1.0  # the most sure read so far (lowest character probability)
+    improved: bool = False  # the read of the latest frame was its most sure so far (its frame is the snapshot)
+
+    def __post_init__(self) -> None:
+        if self.first_box is None:
+            self.first_box = self.box
 
     @property
     def reads(self) -> int:
         return sum(self.reads_by_len.values())
 
+    @property
+    def format(self) -> str:
+        """``two-row`` when more frames saw a square plate than read a single-row one."""
+        return "two-row" if self.two_row > self.reads else "one-row"
+
     def add_read(self, read: PlateRead) -> None:
+        self.improved = False
+        if read.format == "two-row":
+            self.two_row += 1
+            self.improved = self.best_conf < 0
+            self.best_conf = max(self.best_conf, 0.0)
+            return
+        if read.confidence > self.best_conf:
+            self.best_conf, self.improved = read.confidence, True
         n = len(read.text)
         if n not in (8, 9) or read.probs.shape[0] != n:
             return  # not plate-shaped: cannot be aligned position by position
@@ -128,6 +148,7 @@ class Tracker:
             tr, det = self.tracks[ti], detections[di]
             tr.box, tr.last_seen, tr.misses, tr.det_conf = det.box, t, 0, det.score
             tr.frames_seen += 1
+            tr.improved = False
             if reads[di] is not None:
                 tr.add_read(reads[di])  # type: ignore[arg-type]
         ended: list[Track] = []

@@ -23,7 +23,12 @@ EXTRA_COLUMNS: dict[str, Callable[[PlateEvent], str]] = {
     "event_id": lambda e: e.event_id,
     "partial": lambda e: "1" if e.partial else "0",
     "track_id": lambda e: str(e.track_id),
+    "type": lambda e: e.type,
+    "direction": lambda e: e.direction or "",
+    "format": lambda e: e.format,
 }
+#: Events whose last written plate a sink remembers, to write an update only when it changes the plate.
+REMEMBERED = 1000
 
 
 def video_time(seconds: float) -> str:
@@ -52,6 +57,7 @@ class CsvSink:
         self.header = delimiter.join(["time", "plate_num", *self.extra])
         self.file = AppendFile(path, self.header)
         self.rows = 0
+        self._plates: dict[str, str] = {}  # event_id -> plate written, the latest REMEMBERED events
 
     def open(self) -> CsvSink:
         """Open (at start: a file that cannot be opened, or has other columns, is an error naming it)."""
@@ -71,7 +77,15 @@ class CsvSink:
         return self
 
     def write(self, event: PlateEvent) -> None:
-        """Append the event's row; if the disk fails it is held and written later (:class:`AppendFile`)."""
+        """Append the event's row; if the disk fails it is held and written later (:class:`AppendFile`).
+
+        An update (a better read of a pass already written) adds a row with the pass's time and the new
+        plate, only when the plate changed; a ``type`` / ``event_id`` column tells the rows apart."""
+        if event.type == "update" and self._plates.get(event.event_id) == event.plate:
+            return
+        self._plates[event.event_id] = event.plate
+        if len(self._plates) > REMEMBERED:
+            del self._plates[next(iter(self._plates))]
         cells = [self.time_format(event.first_seen), event.plate, *(EXTRA_COLUMNS[c](event) for c in self.extra)]
         self.file.append(self.delimiter.join(cells))
         self.rows += 1

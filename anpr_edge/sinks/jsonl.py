@@ -30,7 +30,11 @@ def event_payload(e: PlateEvent, time_iso: str | None = None) -> dict[str, Any]:
         "track_id": e.track_id,
         "frames_seen": e.frames_seen,
         "reads": e.reads,
+        "type": e.type,
+        "format": e.format,
     }
+    if e.direction is not None:
+        data["direction"] = e.direction
     if time_iso is not None:
         data["time"] = time_iso
     if e.snapshot:

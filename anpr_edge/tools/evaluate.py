@@ -30,8 +30,10 @@ from anpr_edge.core.geometry import iou
 from anpr_edge.core.plates import known_chars, matches_template
 from anpr_edge.core.results import Box, Detection, PlateEvent
 from anpr_edge.errors import InputError
+from anpr_edge.inference.models import Models
 from anpr_edge.recognition.events import EventConfig
-from anpr_edge.recognition.pipeline import CameraPipeline, Models, RecognitionSettings
+from anpr_edge.recognition.pipeline import CameraPipeline, read_detections
+from anpr_edge.recognition.settings import RecognitionSettings
 from anpr_edge.sources.files import read_image
 from anpr_edge.tools.labels import LabelRow, rows_by_image
 from anpr_edge.tools.metrics import DetScore, OcrScore, paired
@@ -116,12 +118,13 @@ def evaluate(
         swept.update({c: DetScore() for c in SWEEP})
     for name, rows in sorted(by_image.items()):
         img = read_image(folder / "images" / name)
-        preds = models.verified(img, models.detector(img, min(conf, *swept) if swept else conf, settings.iou), settings)
+        found = models.detector(img, min(conf, *swept) if swept else conf, settings.iou)
+        preds = models.verified(img, found, settings.verify_zoom, settings.verify_conf)
         for c, score in swept.items():
             score.add([r.box for r in rows], [p.box for p in preds if p.score >= c])
         preds = [p for p in preds if p.score >= conf]
         report.det.add([r.box for r in rows], [p.box for p in preds])
-        pred_reads = models.ocr(img, preds, thr, settings.ocr_variants) if preds else []
+        pred_reads = read_detections(models, img, preds, settings)
         for pr in pred_reads:
             if max((iou(pr.detection.box, r.box) for r in rows), default=0.0) < 0.5:
                 report.false_boxes += 1

@@ -84,7 +84,9 @@ class OcrScore:
         )
 
 
-WIDTH_BUCKETS = ((0.0, 80.0, "<80"), (80.0, 150.0, "80-150"), (150.0, 1e9, ">150"))
+WIDTH_BUCKETS = ((0.0, 40.0, "<40"), (40.0, 80.0, "40-80"), (80.0, 150.0, "80-150"), (150.0, 1e9, ">150"))
+#: Plates at least this wide (px) are the fair recall figure on camera frames (many narrower ones are unreadable).
+FAIR_WIDTH = 40.0
 
 
 def width_bucket(box: Box) -> str:
@@ -151,9 +153,12 @@ class DetScore:
             if name in self.by_bucket
         )
         fppi = self.false_pos / self.images if self.images else 0.0
+        wide = [v for name, v in self.by_bucket.items() if name != "<40"]
+        found, total = sum(v[0] for v in wide), sum(v[1] for v in wide)
         return (
             f"images {self.images}  plates {self.truths}  recall@{self.iou_thr:g} {rate(self.found, self.truths)}  "
-            f"precision {self.precision:.1%}  FP/image {fppi:.2f}  by width: {buckets}"
+            f"(>= {FAIR_WIDTH:g} px: {rate(found, total)})  precision {self.precision:.1%}  FP/image {fppi:.2f}  "
+            f"by width: {buckets}"
         )
 
 

@@ -15,9 +15,11 @@ from typing import Any
 import cv2
 import numpy as np
 
-from anpr_edge.core.results import PlateEvent, PlateRead
+from anpr_edge.core.results import FrameResult, PlateEvent, PlateRead
 from anpr_edge.errors import InputError
-from anpr_edge.recognition.pipeline import CameraPipeline, Models, RecognitionSettings
+from anpr_edge.inference.models import Models
+from anpr_edge.recognition.pipeline import CameraPipeline, read_still
+from anpr_edge.recognition.settings import RecognitionSettings
 from anpr_edge.sinks.csv_sink import CsvSink, video_time
 from anpr_edge.sinks.jsonl import JsonlSink
 from anpr_edge.sources.files import IMAGE_SUFFIXES, list_images, open_source, read_image
@@ -101,11 +103,12 @@ def process(models: Models, settings: RecognitionSettings, opts: ProcessOptions)
                     continue
                 if opts.target_fps:
                     next_t = frame.t + 1.0 / opts.target_fps
-                emit(pipe.process(frame.image, frame.t))
-                if opts.save_crops_dir and any(r is not None for r in pipe.last_reads):
-                    save_crops(opts.save_crops_dir, frame.index, pipe)
+                result = pipe.run(frame.image, frame.t)
+                emit(list(result.events))
+                if opts.save_crops_dir:
+                    save_crops(opts.save_crops_dir, frame.index, result)
                 if opts.annotate or opts.show:
-                    vis = draw(frame.image, pipe.last_reads, pipe.last_detections)
+                    vis = draw(frame.image, list(result.reads), list(result.detections))
                     if opts.annotate:
                         if writer is None:
                             h, w = vis.shape[:2]
@@ -130,11 +133,10 @@ def process(models: Models, settings: RecognitionSettings, opts: ProcessOptions)
     return events_n
 
 
-def save_crops(folder: Path, index: int, pipe: CameraPipeline) -> None:
+def save_crops(folder: Path, index: int, result: FrameResult) -> None:
     """The OCR input of every plate read on this frame, named ``<frame>_<n>_<read>.png``."""
-    for i, crop in pipe.last_crops.items():
-        read = pipe.last_reads[i]
-        if read is not None:
+    for i, (crop, read) in enumerate(zip(result.crops, result.reads, strict=True)):
+        if crop is not None and read is not None:
             cv2.imwrite(str(folder / f"{index:06d}_{i}_{read.text}.png"), crop)
 
 
@@ -163,8 +165,7 @@ def read_images(models: Models, settings: RecognitionSettings, paths: list[Path]
     out = []
     for f in files:
         img = read_image(f)
-        dets = models.verified(img, models.detector(img, settings.conf, settings.iou), settings)
-        out.append((f, models.ocr(img, dets, settings.thresholds, settings.ocr_variants)))
+        out.append((f, read_still(models, img, settings)))
     return out
 
 

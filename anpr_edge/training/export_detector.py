@@ -37,10 +37,23 @@ def architecture_of(weights: Path) -> str:
     return f"{Path(str(model.yaml.get('yaml_file', '?'))).name}, {params / 1e6:.2f} M parameters"
 
 
+def keypoints_of(weights: Path) -> int:
+    """4 for the plate-corner (pose) model, 0 for a box-only detector."""
+    from ultralytics import YOLO
+
+    model = YOLO(str(weights))
+    if model.task != "pose":
+        return 0
+    shape = tuple(model.model.yaml.get("kpt_shape", ()))
+    if shape != (4, 3):
+        raise SystemExit(f"{weights}: a pose model with kpt_shape {shape}; plate corners need [4, 3]")
+    return 4
+
+
 def recall_of(stem: Path, real_dev: Path, device: str = "cpu") -> tuple[float, float, str]:
     """(recall, precision, summary) of a model on the untrained real-dev split, with our runtime."""
     from anpr_edge.inference.detector import PlateDetector
-    from anpr_edge.recognition.pipeline import DEFAULTS
+    from anpr_edge.recognition.settings import DEFAULTS
     from anpr_edge.sources.files import read_image
     from anpr_edge.tools.labels import rows_by_image
     from anpr_edge.tools.metrics import DetScore
@@ -95,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     fp32_dir = a.out.parent / "_fp32"
     fp32_dir.mkdir(exist_ok=True)
     ov.save_model(ov.convert_model(str(onnx)), str(fp32_dir / "plate_detector.xml"), compress_to_fp16=False)
-    spec = DetectorSpec(a.width, a.height, conf=a.conf)
+    spec = DetectorSpec(a.width, a.height, conf=a.conf, keypoints=keypoints_of(a.weights))
     write_spec(fp32_dir / "plate_detector", spec)
     arch = architecture_of(a.weights)
     info: dict[str, object] = {

@@ -107,7 +107,7 @@ def test_recognition_schema_and_pipeline_settings_agree() -> None:
     from dataclasses import fields
 
     from anpr_edge.config.schema import RecognitionConfig, RecognitionOverrides
-    from anpr_edge.recognition.pipeline import RecognitionSettings
+    from anpr_edge.recognition.settings import RecognitionSettings
 
     defaults = {f.name: f.default for f in fields(RecognitionSettings)}
     assert defaults == RecognitionConfig().model_dump()

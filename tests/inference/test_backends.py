@@ -14,10 +14,10 @@ from anpr_edge.core.results import Detection
 from anpr_edge.errors import ModelLoadError
 from anpr_edge.inference.contract import DetectorSpec, write_spec
 from anpr_edge.inference.detector import PlateDetector
+from anpr_edge.inference.models import Models
 from anpr_edge.inference.ocr import CharThresholds, PlateOCR
 from anpr_edge.inference.runtime.onnx import OnnxBackend
 from anpr_edge.inference.runtime.openvino import OpenVinoBackend
-from anpr_edge.recognition.pipeline import Models
 from anpr_edge.training.augment import style_plate
 from anpr_edge.training.demo_video import Car, background, draw_car
 from anpr_edge.training.render import render_plate

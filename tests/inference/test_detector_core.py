@@ -41,3 +41,37 @@ def test_decode_clips_to_frame() -> None:
 def test_decode_rejects_wrong_layout() -> None:
     with pytest.raises(ValueError, match="expected"):
         decode(np.zeros((1, 3, 10)), Letterbox(1, 0, 0), 10, 10, 0.3, 0.5)
+
+
+def pose_out(plates: list[tuple[float, float, float, float, float, list[tuple[float, float]]]]) -> np.ndarray:
+    """A (1, 17, anchors) corner-model output: box, score, then (x, y, visibility) for TL, TR, BR, BL."""
+    out = np.zeros((1, 17, 10), np.float32)
+    for i, (cx, cy, w, h, s, corners) in enumerate(plates):
+        out[0, :5, i] = (cx, cy, w, h, s)
+        for k, (x, y) in enumerate(corners):
+            out[0, 5 + 3 * k : 8 + 3 * k, i] = (x, y, 0.9)
+    return out
+
+
+def test_decode_maps_corners_back_through_the_letterbox() -> None:
+    lb = Letterbox(scale=0.5, pad_x=0, pad_y=4)
+    corners = [(80, 104), (120, 100), (121, 116), (79, 120)]  # a slightly turned plate, input pixels
+    dets = decode(pose_out([(100, 110, 42, 20, 0.9, corners), (300, 60, 40, 10, 0.2, corners)]), lb, 640, 360, 0.5, 0.5)
+    assert len(dets) == 1
+    assert dets[0].box == pytest.approx((158, 192, 242, 232))
+    assert np.array(dets[0].corners) == pytest.approx(np.array([(160, 200), (240, 192), (242, 224), (158, 232)]))
+
+
+def test_decode_keeps_the_corners_of_the_box_nms_keeps() -> None:
+    a = [(0, 0), (10, 0), (10, 5), (0, 5)]
+    b = [(1, 1), (11, 1), (11, 6), (1, 6)]
+    dets = decode(
+        pose_out([(50, 50, 40, 10, 0.7, b), (51, 50, 40, 10, 0.95, a)]), Letterbox(1, 0, 0), 100, 100, 0.3, 0.5
+    )
+    assert len(dets) == 1 and dets[0].score == pytest.approx(0.95)
+    assert np.array(dets[0].corners) == pytest.approx(np.array(a))
+
+
+def test_decode_rejects_a_keypoint_count_that_is_not_corners() -> None:
+    with pytest.raises(ValueError, match="keypoints"):
+        decode(np.zeros((1, 5 + 6, 10), np.float32), Letterbox(1, 0, 0), 10, 10, 0.3, 0.5)

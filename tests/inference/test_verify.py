@@ -12,9 +12,11 @@ import pytest
 
 from anpr_edge.core.results import Detection
 from anpr_edge.inference.detector import PlateDetector
+from anpr_edge.inference.models import Models
 from anpr_edge.inference.ocr import CharThresholds, PlateOCR
 from anpr_edge.inference.verify import Verifier, confirms, zoom_region
-from anpr_edge.recognition.pipeline import CameraPipeline, Models, RecognitionSettings
+from anpr_edge.recognition.pipeline import CameraPipeline
+from anpr_edge.recognition.settings import RecognitionSettings
 from tests.conftest import MODELS, needs_models
 
 
@@ -87,9 +89,8 @@ def test_the_pipeline_looks_twice_once_per_track() -> None:
     frame, _ = scene_with_plate()
     pipe = CameraPipeline("cam", models, RecognitionSettings())
     for i in range(4):
-        pipe.process(frame, i * 0.1)
-        assert len(pipe.last_detections) == 1  # the plate, confirmed
+        assert len(pipe.run(frame, i * 0.1).detections) == 1  # the plate, confirmed
     assert counting.looked == 1  # looked at in the first frame only
     off = CameraPipeline("cam", models, RecognitionSettings(verify_zoom=0))
-    off.process(frame, 0.0)
-    assert counting.looked == 1 and len(off.last_detections) == 1
+    found = off.run(frame, 0.0).detections
+    assert counting.looked == 1 and len(found) == 1

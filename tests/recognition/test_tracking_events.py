@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 
 from anpr_edge.core.plates import DIGITS, LETTERS
-from anpr_edge.core.results import Detection, PlateRead
+from anpr_edge.core.results import Box, Detection, PlateEvent, PlateRead
 from anpr_edge.inference.ocr import CharThresholds
+from anpr_edge.recognition.direction import Point, direction
 from anpr_edge.recognition.events import EventConfig, EventGate, compatible
 from anpr_edge.recognition.tracking import Tracker, TrackerConfig, read_distance
 
@@ -114,10 +115,11 @@ def test_same_plate_not_repeated_within_repeat_window_even_if_track_breaks() -> 
 
 
 def test_dedup_window_200ms_blocks_identical_plate_from_two_tracks() -> None:
-    tr, gate = make(EventConfig(min_reads=1, repeat_window_s=0.0, dedup_window_ms=200))
+    """The 200 ms rule alone (the pass rules off): the same plate never twice within the window, anywhere."""
+    tr, gate = make(EventConfig(min_reads=1, repeat_window_s=0.0, pass_gap_s=0.0, dedup_window_ms=200))
     out = step(tr, gate, [read("A123BC77", box_at(0)), read("A123BC77", box_at(1000))], 0.0)
     assert out == ["A123BC77"]
-    tr2, gate2 = make(EventConfig(min_reads=1, repeat_window_s=0.0, dedup_window_ms=200))
+    tr2, gate2 = make(EventConfig(min_reads=1, repeat_window_s=0.0, pass_gap_s=0.0, dedup_window_ms=200))
     assert step(tr2, gate2, [read("A123BC77", box_at(0))], 0.0) == ["A123BC77"]
     step(tr2, gate2, [], 0.1)
     step(tr2, gate2, [], 0.15)
@@ -188,14 +190,16 @@ def test_one_frame_ghost_track_gives_no_event() -> None:
     assert gate.update([], tr.close_all(), 1.0, (1920, 1080)) == []
 
 
-def test_near_duplicate_of_a_recent_plate_is_suppressed() -> None:
+def test_a_worse_read_of_the_same_pass_is_suppressed_another_place_is_another_pass() -> None:
+    """The plate found again where it was lost, half a second later, reading one character fewer: the same
+    pass, nothing new to say. A similar plate far across the frame at the same time: another vehicle."""
     tr, gate = make(EventConfig(min_reads=2), max_misses=0)
     out = step(tr, gate, [read("K777KK777", box_at(0))], 0.0) + step(tr, gate, [read("K777KK777", box_at(0))], 0.04)
     step(tr, gate, [], 0.08)
     for i, text in enumerate(["K777KK77", "K777KK77", "X777KK777", "X777KK777"]):
         out += step(tr, gate, [read(text, box_at(0 if i < 2 else 900))], 0.5 + i * 0.04)
     out += step(tr, gate, [], 1.0) + step(tr, gate, [], 1.1)
-    assert out == ["K777KK777"] and gate.suppressed >= 1
+    assert out == ["K777KK777", "X777KK777"] and gate.suppressed >= 1
 
 
 def test_track_without_enough_known_chars_gives_no_event() -> None:
@@ -212,3 +216,79 @@ def test_track_without_enough_known_chars_gives_no_event() -> None:
 )
 def test_compatible(a: str, b: str, ok: bool) -> None:
     assert compatible(a, b) is ok
+
+
+def events_of(tr: Tracker, gate: EventGate, reads: list[PlateRead], t: float) -> list[PlateEvent]:
+    ended = tr.update([r.detection for r in reads], reads, t)
+    return gate.update(tr.tracks, ended, t, (1920, 1080))
+
+
+def test_a_better_read_of_the_same_pass_is_an_update_with_the_same_event_id() -> None:
+    """The car is lost with two characters unsure (event at its end, partial), then found again where it was
+    lost and read whole: one pass, so the full plate goes out as an update of the same event."""
+    tr, gate = make(max_misses=1)
+    weak = {1: ("7", 0.4), 2: ("8", 0.4)}
+    out = [e for i in range(3) for e in events_of(tr, gate, [read("A123BC77", box_at(10 * i), weak=weak)], i * 0.1)]
+    out += events_of(tr, gate, [], 0.3) + events_of(tr, gate, [], 0.4)
+    assert [(e.plate, e.type) for e in out] == [("A##3BC77", "new")]
+    for i in range(3):
+        out += events_of(tr, gate, [read("A123BC77", box_at(30 + 10 * i))], 1.0 + i * 0.1)
+    assert [(e.plate, e.type) for e in out] == [("A##3BC77", "new"), ("A123BC77", "update")]
+    assert out[0].event_id == out[1].event_id and out[1].first_seen == out[0].first_seen
+
+
+def test_junk_after_a_car_leaves_is_not_a_new_event() -> None:
+    """A car read right, then found again as it leaves, smaller and mostly unread: no second event."""
+    tr, gate = make(max_misses=1)
+    out = [e for i in range(4) for e in events_of(tr, gate, [read("E111TT123", box_at(10 * i))], i * 0.1)]
+    out += events_of(tr, gate, [], 0.4) + events_of(tr, gate, [], 0.5)
+    junk = {0: ("E", 0.3), 1: ("1", 0.3), 6: ("1", 0.3)}
+    for i in range(3):
+        out += events_of(tr, gate, [read("X911TT523", box_at(60 + 10 * i), weak=junk)], 0.8 + i * 0.1)
+    out += events_of(tr, gate, [], 1.2) + events_of(tr, gate, [], 1.3)
+    assert [e.plate for e in out if e.type == "new"] == ["E111TT123"]
+
+
+def test_two_cars_with_the_same_plate_three_seconds_apart_are_two_passes() -> None:
+    tr, gate = make(max_misses=1)
+    out: list[PlateEvent] = []
+    for car in range(2):
+        t0 = 3.0 * car
+        for i in range(8):  # each enters at x=0 and drives 60 px a frame across the lane
+            out += events_of(tr, gate, [read("K777KK777", box_at(60 * i))], t0 + i * 0.1)
+        out += events_of(tr, gate, [], t0 + 0.9) + events_of(tr, gate, [], t0 + 1.0)
+    new = [e for e in out if e.type == "new"]
+    assert [e.plate for e in new] == ["K777KK777", "K777KK777"] and new[0].event_id != new[1].event_id
+
+
+def test_a_square_plate_is_reported_unread_as_two_row() -> None:
+    tr, gate = make(max_misses=1)
+    det = Detection((100.0, 100.0, 160.0, 140.0), 0.9)
+    square = PlateRead("#" * 8, (("#", 0.0),) * 8, np.zeros((8, len(ALPHABET)), np.float32), det, "two-row")
+    out = [e for i in range(4) for e in events_of(tr, gate, [square], i * 0.1)]
+    out += events_of(tr, gate, [], 0.5) + events_of(tr, gate, [], 0.6)
+    assert [(e.plate, e.format, e.partial) for e in out] == [("########", "two-row", True)]
+
+
+@pytest.mark.parametrize(
+    ("first", "last", "line", "way"),
+    [
+        ((0, 0, 100, 20), (0, 0, 130, 26), None, "approaching"),
+        ((0, 0, 130, 26), (0, 0, 100, 20), None, "departing"),
+        ((0, 0, 100, 20), (0, 0, 105, 21), None, None),
+        ((0, 0, 100, 20), (0, 200, 100, 220), ((-50, 100), (500, 100)), "in"),  # down across a line drawn left to right
+        ((0, 200, 100, 220), (0, 0, 100, 20), ((-50, 100), (500, 100)), "out"),
+        ((0, 0, 100, 20), (0, 40, 100, 60), ((-50, 100), (500, 100)), None),  # did not cross
+    ],
+)
+def test_direction(first: Box, last: Box, line: tuple[Point, Point] | None, way: str | None) -> None:
+    assert direction(first, last, line, 1.15) == way
+
+
+def test_the_end_of_a_pass_updates_its_event_with_the_direction() -> None:
+    tr, gate = make(max_misses=1)
+    out: list[PlateEvent] = []
+    for i in range(8):  # the plate grows from 120 to 148 px: unknown at the first event, approaching at the end
+        out += events_of(tr, gate, [read("A123BC77", (100.0, 100.0, 220.0 + 4 * i, 130.0 + i))], i * 0.1)
+    out += events_of(tr, gate, [], 0.9) + events_of(tr, gate, [], 1.0)
+    assert [(e.type, e.direction) for e in out] == [("new", None), ("update", "approaching")]

@@ -150,11 +150,12 @@ def test_paired_comparison_counts_discordant_plates_and_tests_them() -> None:
 def test_det_score_known_answers() -> None:
     d = DetScore()
     d.add([(0, 0, 100, 20), (200, 200, 260, 215)], [(2, 1, 101, 21), (500, 500, 600, 520)])
-    d.add([(0, 0, 200, 40)], [], ignore=[])
-    assert d.recall == pytest.approx(1 / 3) and d.precision == pytest.approx(1 / 2) and d.false_pos == 1
-    assert d.outcomes == [True, False, False]
-    assert d.by_bucket == {"80-150": [1, 1], "<80": [0, 1], ">150": [0, 1]}
-    assert "recall@0.5 33.3% (1/3, CI 6.1%-79.2%)" in d.summary()
+    d.add([(0, 0, 200, 40), (10, 10, 40, 20)], [], ignore=[])
+    assert d.recall == pytest.approx(1 / 4) and d.precision == pytest.approx(1 / 2) and d.false_pos == 1
+    assert d.outcomes == [True, False, False, False]
+    assert d.by_bucket == {"80-150": [1, 1], "40-80": [0, 1], ">150": [0, 1], "<40": [0, 1]}
+    assert "recall@0.5 25.0% (1/4, CI 4.6%-69.9%)" in d.summary()
+    assert "(>= 40 px: 33.3% (1/3" in d.summary()  # the 30 px plate is not in the fair figure
 
 
 def test_labels_reader_rejects_bad_rows(tmp_path: Path) -> None:

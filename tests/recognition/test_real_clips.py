@@ -1,0 +1,165 @@
+"""Clips built from real photos (../shared/real-dev), written as real video files and played through the
+recognition pipeline with the shipped models: what a barrier camera shows, event by event.
+
+Each clip moves one real photo of a car over a grey 1280x720 frame at 4 fps: approaching (growing), departing
+(shrinking), leaving the frame sideways, and the same plate twice 3 s apart. The photos are chosen among the
+real-dev plates the shipped models read on the still photo; the plates are checked against labels.csv.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from anpr_edge.core.geometry import iou
+from anpr_edge.core.results import Box, PlateEvent
+from anpr_edge.inference.models import Models
+from anpr_edge.inference.ocr_core import expand_box
+from anpr_edge.recognition.pipeline import CameraPipeline
+from anpr_edge.recognition.settings import RecognitionSettings
+from anpr_edge.sources.files import VideoSource
+from anpr_edge.tools.labels import read_labels
+from tests.conftest import MODELS, REAL_DEV, needs_models, needs_real_dev
+
+pytestmark = [needs_models, needs_real_dev]
+
+SIZE = (1280, 720)
+FPS = 4.0
+PHOTOS = ("010.jpg", "043.jpg", "118.jpg")
+
+
+@dataclass(frozen=True, slots=True)
+class Shot:
+    """Where the photo's plate is in one frame: its centre and its width in frame pixels (None: no car)."""
+
+    centre: tuple[float, float] | None
+    width: float = 0.0
+
+
+def photo(name: str) -> tuple[np.ndarray, Box, str]:
+    row = next(r for r in read_labels(REAL_DEV / "labels.csv") if r.image == name)
+    image = cv2.imread(str(REAL_DEV / "images" / name))
+    assert image is not None
+    return image, row.box, row.plate
+
+
+def frame_of(image: np.ndarray, plate: Box, shot: Shot) -> tuple[np.ndarray, Box | None]:
+    """The photo scaled so its plate is ``shot.width`` wide, its plate centred on ``shot.centre``."""
+    canvas = np.full((SIZE[1], SIZE[0], 3), 96, np.uint8)
+    if shot.centre is None:
+        return canvas, None
+    s = shot.width / (plate[2] - plate[0])
+    pcx, pcy = (plate[0] + plate[2]) / 2 * s, (plate[1] + plate[3]) / 2 * s
+    m = np.array([[s, 0, shot.centre[0] - pcx], [0, s, shot.centre[1] - pcy]], np.float32)
+    cv2.warpAffine(image, m, SIZE, dst=canvas, flags=cv2.INTER_AREA, borderMode=cv2.BORDER_TRANSPARENT)
+    box = tuple(v * s + (m[0, 2] if i % 2 == 0 else m[1, 2]) for i, v in enumerate(plate))
+    return canvas, box  # type: ignore[return-value]
+
+
+def write_clip(path: Path, image: np.ndarray, plate: Box, shots: list[Shot]) -> list[Box | None]:
+    out = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"mp4v"), FPS, SIZE)
+    boxes = []
+    for shot in shots:
+        frame, box = frame_of(image, plate, shot)
+        out.write(frame)
+        boxes.append(box)
+    out.release()
+    return boxes
+
+
+def approach(n: int = 10, reverse: bool = False) -> list[Shot]:
+    """A plate growing from 110 to 300 px wide while it comes down the frame (reversed: going away)."""
+    shots = [Shot((640.0, 330.0 + 25 * i), 110.0 * (300 / 110) ** (i / (n - 1))) for i in range(n)]
+    return shots[::-1] if reverse else shots
+
+
+def gap(seconds: float) -> list[Shot]:
+    return [Shot(None)] * round(seconds * FPS)
+
+
+@pytest.fixture(scope="module")
+def models() -> Models:
+    return Models.load(MODELS / "plate_detector", MODELS / "plate_ocr", "cpu")
+
+
+def play(models: Models, clip: Path) -> Iterator[tuple[list[PlateEvent], tuple[Box, ...]]]:
+    pipe = CameraPipeline("gate", models, RecognitionSettings())
+    t = 0.0
+    for fr in VideoSource(clip):
+        t = fr.t
+        result = pipe.run(fr.image, fr.t)
+        yield list(result.events), tuple(d.box for d in result.detections)
+    yield pipe.flush(t + 1.0), ()
+
+
+def events_of(models: Models, clip: Path) -> list[PlateEvent]:
+    return [e for events, _ in play(models, clip) for e in events]
+
+
+def passes(events: list[PlateEvent]) -> dict[str, PlateEvent]:
+    """The last word on each pass: event id -> its latest version (new or update)."""
+    out: dict[str, PlateEvent] = {}
+    for e in events:
+        out[e.event_id] = e
+    return out
+
+
+@pytest.mark.parametrize("name", PHOTOS)
+def test_a_car_approaching_at_4_fps_is_one_event_read_right(models: Models, tmp_path: Path, name: str) -> None:
+    image, plate, text = photo(name)
+    write_clip(tmp_path / "in.mp4", image, plate, gap(0.5) + approach() + gap(2.0))
+    events = events_of(models, tmp_path / "in.mp4")
+    assert [e.type for e in events].count("new") == 1
+    (last,) = passes(events).values()
+    assert last.plate == text and last.direction == "approaching"
+
+
+@pytest.mark.parametrize("name", PHOTOS)
+def test_a_car_departing_is_one_event_going_away(models: Models, tmp_path: Path, name: str) -> None:
+    image, plate, text = photo(name)
+    write_clip(tmp_path / "out.mp4", image, plate, gap(0.5) + approach(reverse=True) + gap(2.0))
+    (last,) = passes(events_of(models, tmp_path / "out.mp4")).values()
+    assert last.plate == text and last.direction == "departing"
+
+
+def test_a_car_leaving_the_frame_sends_no_second_event(models: Models, tmp_path: Path) -> None:
+    """It stands, then drives out to the right 40 px a frame: the plate is cut by the edge, then gone."""
+    image, plate, text = photo("010.jpg")
+    shots = [Shot((700.0, 450.0), 220.0)] * 6 + [Shot((700.0 + 60.0 * i, 450.0), 220.0) for i in range(1, 12)]
+    write_clip(tmp_path / "leave.mp4", image, plate, gap(0.5) + shots + gap(2.0))
+    events = events_of(models, tmp_path / "leave.mp4")
+    assert [e.plate for e in events if e.type == "new"] == [text]
+    assert all(e.plate == text for e in events)  # an update never brings junk
+
+
+def test_the_same_plate_twice_3_s_apart_is_two_passes(models: Models, tmp_path: Path) -> None:
+    image, plate, text = photo("043.jpg")
+    write_clip(tmp_path / "two.mp4", image, plate, gap(0.5) + approach() + gap(3.0) + approach() + gap(2.0))
+    new = [e for e in events_of(models, tmp_path / "two.mp4") if e.type == "new"]
+    assert [e.plate for e in new] == [text, text]
+    assert new[1].first_seen - new[0].first_seen > 3.0
+
+
+def test_4_fps_moving_40_px_a_frame_keeps_one_track_and_whole_plates(models: Models, tmp_path: Path) -> None:
+    """The low-frame-rate case of a gate: one identity, and every box the reader gets covers the plate."""
+    image, plate, text = photo("118.jpg")
+    shots = [Shot((200.0 + 40.0 * i, 400.0), 180.0) for i in range(20)]
+    truth = write_clip(tmp_path / "slow.mp4", image, plate, gap(0.5) + shots + gap(2.0))
+    seen: list[tuple[Box, Box]] = []
+    events: list[PlateEvent] = []
+    for (found, boxes), true in zip(play(models, tmp_path / "slow.mp4"), [*truth, None], strict=True):
+        events += found
+        if true is not None and boxes:
+            seen.append((max(boxes, key=lambda b: iou(b, true)), true))
+    assert len(seen) >= 18  # found in (nearly) every frame
+    spec = models.ocr.spec
+    for box, true in seen:  # the reader's crop (box and margin) holds every character (the plate less its rim)
+        x1, y1, x2, y2 = expand_box(box, spec.crop_margin_x, spec.crop_margin_y)
+        rim = 0.02 * (true[2] - true[0])
+        assert x1 <= true[0] + rim and x2 >= true[2] - rim and y1 <= true[1] + 2 and y2 >= true[3] - 2, (box, true)
+    assert len({e.track_id for e in events}) == 1 and [e.plate for e in events if e.type == "new"] == [text]
