@@ -67,6 +67,7 @@ CLI_RECOGNITION = (
     "char_conf_thr",
     "char_conf_thr_letters",
     "char_conf_thr_digits",
+    "rectify",
 )
 
 
@@ -99,13 +100,14 @@ def add_model_options(p: argparse.ArgumentParser) -> None:
 
 def add_recognition_options(p: argparse.ArgumentParser) -> None:
     """``--conf`` etc., with help, type and default taken from the config schema."""
-    from anpr_edge.config.schema import RecognitionConfig
-
     g = p.add_argument_group("recognition")
     for name in CLI_RECOGNITION:
-        f = RecognitionConfig.model_fields[name]
+        f = RecognitionSettings.model_fields[name]
         default = f" ({f.default})" if f.default is not None else ""
-        g.add_argument(f"--{name}", type=int if f.annotation is int else float, help=f"{f.description}{default}")
+        if f.annotation is bool:
+            g.add_argument(f"--{name}", choices=("true", "false"), help=f"{f.description}{default}")
+        else:
+            g.add_argument(f"--{name}", type=int if f.annotation is int else float, help=f"{f.description}{default}")
 
 
 def cmd_process(args: argparse.Namespace) -> int:

@@ -67,6 +67,7 @@ class OcrSpec:
     task: str = "plate_ocr"
     deskew: bool = False  # crops are turned level by the plate's slope (ocr_core.skew_angle) before stretching
     deskew_rise: float = 1.0  # share of the slope's rise taken off a level crop's height (ocr_core.deskewed_size)
+    temperature: float = 1.0  # confidence calibration (ocr_core.temper), fitted by training.calibrate
 
     def validate(self, where: str) -> None:
         if self.input_width <= 0 or self.input_height <= 0:
@@ -80,6 +81,8 @@ class OcrSpec:
             raise ModelLoadError(f"{where}: std must be positive")
         if not isinstance(self.deskew, bool):
             raise ModelLoadError(f"{where}: deskew must be true or false, got {self.deskew!r}")
+        if not 0.1 <= self.temperature <= 10.0:
+            raise ModelLoadError(f"{where}: temperature must be between 0.1 and 10, got {self.temperature}")
         if not 0.0 <= self.deskew_rise <= 1.0:
             raise ModelLoadError(f"{where}: deskew_rise must be between 0 and 1, got {self.deskew_rise}")
 

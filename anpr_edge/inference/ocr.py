@@ -18,6 +18,7 @@ from anpr_edge.inference.ocr_core import (
     crop_plate,
     ctc_greedy_decode,
     skew_angle,
+    temper,
     to_tensor,
     vote_variants,
 )
@@ -127,7 +128,8 @@ class PlateOCR:
         decoded: list[np.ndarray] = []
         for start in range(0, len(crops), self.max_batch):
             part = list(crops[start : start + self.max_batch])
-            for p in self.backend.infer(to_tensor(part, self.spec.mean, self.spec.std)):
+            out = temper(self.backend.infer(to_tensor(part, self.spec.mean, self.spec.std)), self.spec.temperature)
+            for p in out:
                 decoded.append(ctc_greedy_decode(p, self.spec.alphabet, self.spec.blank).probs)
         alphabet = self.spec.alphabet
         reads = []

@@ -201,6 +201,17 @@ def vote_variants(reads: Sequence[np.ndarray]) -> np.ndarray:
     return np.asarray(np.sum(same, axis=0) / len(reads), np.float32)
 
 
+def temper(probs: np.ndarray, temperature: float) -> np.ndarray:
+    """Softmax outputs (classes on the last axis, the CTC blank included) at another temperature:
+    ``p^(1/T)`` renormalised; ``T`` > 1 softens an over-confident reader. ``T`` = 1 returns ``probs``."""
+    if temperature == 1.0:
+        return probs
+    logp = np.log(np.clip(probs, 1e-12, 1.0)) / temperature
+    logp -= logp.max(axis=-1, keepdims=True)
+    e = np.exp(logp)
+    return np.asarray(e / e.sum(axis=-1, keepdims=True), np.float32)
+
+
 def to_tensor(crops: list[np.ndarray], mean: float, std: float) -> np.ndarray:
     """Stack grey ``H x W`` uint8 crops into an ``N x 1 x H x W`` float32 tensor."""
     batch = np.stack(crops).astype(np.float32)[:, None, :, :]

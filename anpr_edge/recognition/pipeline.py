@@ -60,7 +60,8 @@ def roi_rect(shape: tuple[int, ...], poly: np.ndarray | None) -> tuple[int, int,
 def roi_view(frame: np.ndarray, poly: np.ndarray | None) -> np.ndarray:
     """The part of the frame inside the ROI polygon's bounding rectangle (the whole frame without one)."""
     x1, y1, x2, y2 = roi_rect(frame.shape, poly)
-    return frame[y1:y2, x1:x2]
+    whole = (x1, y1, x2, y2) == (0, 0, frame.shape[1], frame.shape[0])
+    return frame if whole else frame[y1:y2, x1:x2]
 
 
 def touches_edge(box: tuple[float, float, float, float], w: int, h: int, margin: float = 2.0) -> bool:
@@ -68,19 +69,18 @@ def touches_edge(box: tuple[float, float, float, float], w: int, h: int, margin:
     return box[0] <= margin or box[1] <= margin or box[2] >= w - margin or box[3] >= h - margin
 
 
-#: Width / height of a box (no corners) under which its plate is square: two rows of characters.
-TWO_ROW_BOX_ASPECT = 1.6
+def corners_if(s: RecognitionSettings, dets: list[Detection]) -> list[Detection]:
+    """The detections, without their corners unless ``s.rectify``."""
+    return dets if s.rectify else [Detection(d.box, d.score) for d in dets]
 
 
 def is_two_row(d: Detection) -> bool:
-    """Whether the detected plate is square (type 1A, motorcycle, trailer): by its corners when it has
-    plausible ones, else by its box."""
-    kind = crop_kind(d)
-    if kind == "corners":
-        assert d.corners is not None
-        return plate_aspect(d.corners) < TWO_ROW_ASPECT
-    x1, y1, x2, y2 = d.box
-    return (x2 - x1) < TWO_ROW_BOX_ASPECT * (y2 - y1)
+    """Whether the plate is square (type 1A, motorcycle, trailer), by its plausible corners. A box alone does not
+    tell: a single-row plate rolled 15-20 degrees has a box as square as a type 1A plate's."""
+    if crop_kind(d) != "corners":
+        return False
+    assert d.corners is not None
+    return plate_aspect(d.corners) < TWO_ROW_ASPECT
 
 
 def unread_two_row(d: Detection, classes: int) -> PlateRead:
@@ -160,7 +160,7 @@ class CameraPipeline:
         t1 = self._timed("preprocess", start)
         raw = det.backend.infer(x)
         t2 = self._timed("detector", t1)
-        found = det.postprocess(raw, lb, x2 - x1, y2 - y1, s.conf, s.iou)
+        found = corners_if(s, det.postprocess(raw, lb, x2 - x1, y2 - y1, s.conf, s.iou))
         dets = [m for m in (d.moved(x1, y1) for d in found) if inside(self.roi, m.box)]
         t3 = self._timed("decode", t2)
         dets = self._verified(frame, dets)
@@ -245,7 +245,7 @@ def read_detections(
 
 def read_still(models: Models, frame: np.ndarray, s: RecognitionSettings) -> list[PlateRead]:
     """Detect (with the second look) and read every plate of a still image: no tracking."""
-    dets = models.verified(frame, models.detector(frame, s.conf, s.iou), s.verify_zoom, s.verify_conf)
+    dets = models.verified(frame, corners_if(s, models.detector(frame, s.conf, s.iou)), s.verify_zoom, s.verify_conf)
     return read_detections(models, frame, dets, s)
 
 

@@ -31,6 +31,11 @@ class RecognitionSettings(BaseModel):
         5.0, ge=0, le=20, description="second look: each box re-detected in a crop this many box widths wide (0: off)"
     )
     verify_conf: Prob = Field(0.4, description="score the second look needs to keep a box")
+    rectify: bool = Field(
+        True,
+        description="read each plate warped level from its corners when the detector gives them (a corner "
+        "model); false: the box is cut, as for a box-only detector",
+    )
     roi_detect: bool = Field(
         True,
         description="with a camera roi, the detector sees only the roi's bounding rectangle, cut from the full "

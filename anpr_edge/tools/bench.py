@@ -18,9 +18,11 @@ from typing import Any
 import numpy as np
 
 from anpr_edge.errors import InputError
+from anpr_edge.inference.models import Models
 from anpr_edge.inference.runtime.base import HINTS, auto_hint
 from anpr_edge.inference.runtime.openvino import CPU_INFERENCE_PRECISION
-from anpr_edge.recognition.pipeline import CameraPipeline, Models, RecognitionSettings, StageTimes
+from anpr_edge.recognition.pipeline import CameraPipeline, StageTimes
+from anpr_edge.recognition.settings import RecognitionSettings
 from anpr_edge.sources.capture import CaptureThread
 from anpr_edge.sources.files import VideoSource
 
@@ -80,7 +82,7 @@ def run_bench(
     pipe = CameraPipeline("bench", models, settings, timings=None)
     source = VideoSource(video)
     frames = 0
-    events = 0
+    events = updates = 0
     idle_start = 0
     wall_start = 0.0
     it = iter(source)
@@ -99,7 +101,8 @@ def run_bench(
         if frames >= warmup:
             times.add("decode_video", dt)
         t1 = time.perf_counter()
-        events += len(pipe.process(fr.image, fr.t))
+        for e in pipe.process(fr.image, fr.t):
+            events, updates = events + (e.type == "new"), updates + (e.type == "update")
         if frames >= warmup:
             frame_ms.append(dt + (time.perf_counter() - t1) * 1000)
         shape = fr.image.shape
@@ -124,6 +127,7 @@ def run_bench(
         "frames": measured,
         "idle_frames": pipe.idle_frames - idle_start,
         "events": events,
+        "updates": updates,
         "detector_input": [models.detector.spec.input_width, models.detector.spec.input_height],
         "device": {"detector": models.detector.backend.device, "ocr": models.ocr.backend.device},
         "cpu": read_cpu_description(),
@@ -140,7 +144,7 @@ def run_bench(
 def format_table(r: dict[str, Any]) -> str:
     lines = [
         f"video {r['video']}  {r['frame_size'][0]}x{r['frame_size'][1]}  frames {r['frames']}"
-        f" (idle, no detector: {r['idle_frames']})  events {r['events']}",
+        f" (idle, no detector: {r['idle_frames']})  events {r['events']} (updates {r['updates']})",
         f"detector input {r['detector_input'][0]}x{r['detector_input'][1]}  devices {r['device']}",
         f"cpu {r['cpu']}  (OpenVINO on the CPU runs in {r['cpu_inference_precision']})",
         f"{'stage':<14}{'p50 ms':>9}{'p95 ms':>9}{'mean ms':>9}",

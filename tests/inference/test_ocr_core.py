@@ -127,3 +127,13 @@ def test_combined_reads_drop_a_bolt_some_crops_see_before_voting() -> None:
     faint_ninth = one_hot("O862YY783", 0.9)
     faint_ninth[8] = one_hot("3", 0.3)[0]
     assert combine_reads([faint_ninth], ALPHABET, 0.5).shape[0] == 8  # one crop: the same rule
+
+
+def test_temper_softens_keeps_the_best_class_and_sums_to_one() -> None:
+    from anpr_edge.inference.ocr_core import temper
+
+    p = np.array([[[0.9, 0.08, 0.02], [0.1, 0.2, 0.7]]], np.float32)
+    assert temper(p, 1.0) is p
+    soft = temper(p, 2.0)
+    assert np.allclose(soft.sum(axis=-1), 1.0) and (soft.argmax(-1) == p.argmax(-1)).all()
+    assert (soft.max(-1) < p.max(-1)).all() and (temper(p, 0.5).max(-1) > p.max(-1)).all()

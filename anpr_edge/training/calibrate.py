@@ -1,0 +1,160 @@
+"""Calibrate the reader's per-character confidence (temperature scaling), with a reliability plot.
+
+    python -m anpr_edge.training.calibrate --models models --plot models/ocr_reliability.png [--write]
+
+The reader's softmax is sharpened or softened by a temperature ``T`` (``p ∝ p^(1/T)`` over every class,
+the CTC blank included, before decoding). ``T`` is fitted on real-dev's *untrained* half (the evaluation
+fold; labelled boxes, high and low plates) by the mean negative log-likelihood of the true character at each
+position of the reads that have the label's length. ``../shared/camera-dev`` is never fitted on: it is
+reported beside, as the check. ``--write`` stores ``T`` in the reader's metadata (``temperature``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import logging
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from anpr_edge.inference.contract import metadata_path
+from anpr_edge.inference.ocr import CharThresholds, PlateOCR
+from anpr_edge.inference.ocr_core import crop_plate, ctc_greedy_decode, temper, to_tensor
+from anpr_edge.tools.labels import rows_by_image
+
+logger = logging.getLogger("anpr_edge.training.calibrate")
+
+TEMPERATURES = np.round(np.arange(0.5, 4.01, 0.05), 2)
+
+
+@dataclass(frozen=True, slots=True)
+class Chars:
+    """Per aligned position: the probabilities of the read's character, and whether it was right."""
+
+    probs: np.ndarray  # (n, classes) rows at each read character's peak frame, blank column removed
+    truth: np.ndarray  # (n,) index of the true character in the alphabet
+
+
+def raw_outputs(ocr: PlateOCR, folder: Path, split: str) -> tuple[list[np.ndarray], list[str]]:
+    """The reader's softmax ``(T, classes)`` for every labelled high/low plate box, and the labels."""
+    s = ocr.spec
+    outs, labels = [], []
+    for name, rows in sorted(rows_by_image(folder / "labels.csv", split).items()):
+        img = cv2.imread(str(folder / "images" / name), cv2.IMREAD_GRAYSCALE)
+        for r in rows:
+            if r.quality not in ("high", "low") or not r.plate or img is None:
+                continue
+            crop = crop_plate(img, r.box, s.crop_margin_x, s.crop_margin_y, s.input_width, s.input_height)
+            outs.append(ocr.backend.infer(to_tensor([crop], s.mean, s.std))[0])
+            labels.append(r.plate)
+    return outs, labels
+
+
+def aligned(outputs: list[np.ndarray], labels: list[str], alphabet: str, t: float) -> Chars:
+    """The positions of reads as long as their label, at temperature ``t``."""
+    rows, truth = [], []
+    for out, label in zip(outputs, labels, strict=True):
+        read = ctc_greedy_decode(temper(out, t), alphabet)
+        if len(read.text) != len(label):
+            continue
+        rows.append(read.probs)
+        truth += [alphabet.index(c) for c in label]
+    if not rows:
+        return Chars(np.zeros((0, len(alphabet))), np.zeros(0, int))
+    return Chars(np.concatenate(rows), np.array(truth))
+
+
+def nll(c: Chars) -> float:
+    p = c.probs[np.arange(len(c.truth)), c.truth]
+    return float(-np.log(np.clip(p, 1e-6, 1.0)).mean())
+
+
+def fit(outputs: list[np.ndarray], labels: list[str], alphabet: str) -> float:
+    """The temperature of :data:`TEMPERATURES` with the lowest NLL."""
+    return float(min(TEMPERATURES, key=lambda t: nll(aligned(outputs, labels, alphabet, float(t)))))
+
+
+def reliability(c: Chars, bins: int = 10) -> list[tuple[float, float, int]]:
+    """(mean confidence, accuracy, count) per confidence bin of the read characters."""
+    conf = c.probs.max(axis=1)
+    right = c.probs.argmax(axis=1) == c.truth
+    edges = np.linspace(0, 1, bins + 1)
+    out = []
+    for lo, hi in itertools.pairwise(edges):
+        m = (conf >= lo) & (conf < hi if hi < 1 else conf <= hi)
+        if m.any():
+            out.append((float(conf[m].mean()), float(right[m].mean()), int(m.sum())))
+    return out
+
+
+def confident_wrong(c: Chars, thr: float) -> int:
+    return int(((c.probs.max(axis=1) >= thr) & (c.probs.argmax(axis=1) != c.truth)).sum())
+
+
+def plot(curves: dict[str, list[tuple[float, float, int]]], png: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5, 5))
+    ax.plot([0, 1], [0, 1], "k:", label="perfectly calibrated")
+    for name, pts in curves.items():
+        ax.plot([p[0] for p in pts], [p[1] for p in pts], "o-", label=name)
+    ax.set_xlabel("character confidence (bin mean)")
+    ax.set_ylabel("share of characters right")
+    ax.set_title("Reader reliability, labelled boxes, one crop")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(png, dpi=90)
+    plt.close(fig)
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--models", type=Path, default=Path("models"))
+    p.add_argument("--real-dev", type=Path, default=Path("../shared/real-dev"))
+    p.add_argument("--camera-dev", type=Path, default=Path("../shared/camera-dev"))
+    p.add_argument("--plot", type=Path, help="write the reliability plot here (PNG)")
+    p.add_argument("--write", action="store_true", help="store the fitted temperature in the reader's metadata")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    a = parser().parse_args(argv)
+    stem = a.models / "plate_ocr"
+    ocr = PlateOCR.load(stem, "cpu", CharThresholds())
+    alphabet = ocr.spec.alphabet
+    fold = raw_outputs(ocr, a.real_dev, "untrained")
+    t = fit(*fold, alphabet)
+    sets = {"real-dev untrained (fit)": fold}
+    if (a.camera_dev / "labels.csv").exists():
+        sets["camera-dev (held out)"] = raw_outputs(ocr, a.camera_dev, "all")
+    curves = {}
+    for name, (outs, labels) in sets.items():
+        for temp in (1.0, t):
+            c = aligned(outs, labels, alphabet, temp)
+            curves[f"{name}, T={temp:g}"] = reliability(c)
+            print(
+                f"{name}: T={temp:g}  characters {len(c.truth)}  NLL {nll(c):.3f}  wrong at p>=0.5 "
+                f"{confident_wrong(c, 0.5)}  at p>=0.7 {confident_wrong(c, 0.7)}"
+            )
+    if a.plot:
+        plot(curves, a.plot)
+    if a.write:
+        meta = metadata_path(stem)
+        data = json.loads(meta.read_text())
+        data["temperature"] = t
+        meta.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+        print(f"temperature {t:g} written to {meta}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

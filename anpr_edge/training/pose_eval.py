@@ -1,0 +1,120 @@
+"""Corner accuracy of an exported corner model, and a picture of rectified crops.
+
+    python -m anpr_edge.training.pose_eval corners --data work/pose_data --models models
+    python -m anpr_edge.training.pose_eval sheet --models models --out models/rectified_real_dev.png
+
+``corners``: on the validation tiles of a :mod:`~anpr_edge.training.pose_scenes` dataset (synthetic plates
+with exact corners, pasted into held-out photos), each labelled plate is matched to the detection with the
+highest IoU (≥ 0.5); its corner error is the mean distance of the four corners over the plate's width (top
+edge). Runs our runtime (OpenVINO, our numpy decode), at the tile's own size.
+
+``sheet``: 20 real-dev plates of the untrained half (high quality): the box crop the reader gets without
+corners beside the rectified crop it gets with them (the picture in the model card).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from anpr_edge.core.geometry import iou
+from anpr_edge.inference.detector import PlateDetector
+from anpr_edge.inference.models import Models
+from anpr_edge.inference.ocr import crop_kind
+from anpr_edge.sources.files import read_image
+from anpr_edge.tools.labels import rows_by_image
+
+logger = logging.getLogger("anpr_edge.training.pose_eval")
+
+
+def label_corners(line: str, size: int) -> tuple[tuple[float, float, float, float], np.ndarray] | None:
+    """Box and corners (pixels) of a pose label line with labelled corners; None for a box-only line."""
+    v = [float(x) for x in line.split()]
+    if len(v) != 17 or v[7] == 0:
+        return None
+    cx, cy, w, h = (x * size for x in v[1:5])
+    corners = np.array(v[5:]).reshape(4, 3)[:, :2] * size
+    return (cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2), corners
+
+
+def corner_errors(detector: PlateDetector, data: Path) -> tuple[list[float], int]:
+    """Per matched plate, mean corner error / plate width; and the number of labelled plates."""
+    errors: list[float] = []
+    plates = 0
+    for label in sorted((data / "labels" / "val").glob("*.txt")):
+        image = cv2.imread(str(data / "images" / "val" / f"{label.stem}.jpg"))
+        if image is None:
+            continue
+        truths = [t for t in (label_corners(ln, image.shape[0]) for ln in label.read_text().splitlines()) if t]
+        plates += len(truths)
+        found = detector(image)
+        for box, corners in truths:
+            best = max(found, key=lambda d: iou(d.box, box), default=None)
+            if best is None or best.corners is None or iou(best.box, box) < 0.5:
+                continue
+            width = float(np.linalg.norm(corners[1] - corners[0]))
+            err = np.linalg.norm(np.array(best.corners) - corners, axis=1).mean()
+            errors.append(float(err) / max(width, 1.0))
+    return errors, plates
+
+
+def contact_sheet(models: Models, real_dev: Path, out: Path, n: int = 20) -> int:
+    """Box crop | rectified crop, for ``n`` high plates of real-dev's untrained half the detector finds."""
+    rows = []
+    for name, labels in sorted(rows_by_image(real_dev / "labels.csv", "untrained").items()):
+        image = read_image(real_dev / "images" / name)
+        for d in models.detector(image):
+            if crop_kind(d) != "corners" or not any(r.quality == "high" and iou(r.box, d.box) > 0.5 for r in labels):
+                continue
+            flat = type(d)(d.box, d.score)  # the same box without corners: the crop a box-only model gives
+            pair = [cv2.resize(models.ocr.crops(image, [x])[0], (256, 64)) for x in (flat, d)]
+            rows.append(np.hstack([pair[0], np.full((64, 8), 255, np.uint8), pair[1]]))
+        if len(rows) >= n:
+            break
+    if rows:
+        cols = [np.vstack(rows[i : i + 10]) for i in range(0, len(rows[:n]), 10)]
+        height = max(c.shape[0] for c in cols)
+        cols = [np.vstack([c, np.full((height - c.shape[0], c.shape[1]), 255, np.uint8)]) for c in cols]
+        cv2.imwrite(str(out), np.hstack([x for c in cols for x in (c, np.full((height, 16), 255, np.uint8))]))
+    return min(len(rows), n)
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="cmd", required=True)
+    c = sub.add_parser("corners", help="corner error on a pose dataset's validation tiles")
+    c.add_argument("--data", type=Path, default=Path("work/pose_data"))
+    c.add_argument("--models", type=Path, default=Path("models"))
+    s = sub.add_parser("sheet", help="box crops beside rectified crops of real-dev plates")
+    s.add_argument("--models", type=Path, default=Path("models"))
+    s.add_argument("--real-dev", type=Path, default=Path("../shared/real-dev"))
+    s.add_argument("--out", type=Path, default=Path("models/rectified_real_dev.png"))
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    a = parser().parse_args(argv)
+    if a.cmd == "corners":
+        size = cv2.imread(str(next((a.data / "images" / "val").glob("*.jpg")))).shape[0]
+        det = PlateDetector.load(a.models / "plate_detector", "cpu", None, 0.5, input_size=(size, size))
+        errors, plates = corner_errors(det, a.data)
+        e = np.array(errors)
+        print(
+            f"{len(errors)} of {plates} synthetic validation plates matched; corner error / plate width: "
+            f"mean {e.mean():.2%}, median {np.median(e):.2%}, 90th percentile {np.percentile(e, 90):.2%}"
+        )
+        return 0
+    models = Models.load(a.models / "plate_detector", a.models / "plate_ocr", "cpu")
+    n = contact_sheet(models, a.real_dev, a.out)
+    print(f"{n} plates: box crop (left) and rectified crop (right) in {a.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
