@@ -84,6 +84,16 @@ class PlateEvent:
 
 
 @dataclass(frozen=True, slots=True)
+class TrackView:
+    """A track seen on this frame: where it is and the plate its reads vote for so far (``""`` before a read)."""
+
+    track_id: int
+    box: Box
+    plate: str
+    corners: Corners | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class FrameResult:
     """What one frame gave: the events it completed (with the frame of each event's best read, for its
     snapshot), and the detections with their reads and crops (``None`` where a plate was not read)."""
@@ -93,6 +103,7 @@ class FrameResult:
     detections: tuple[Detection, ...] = ()
     reads: tuple[PlateRead | None, ...] = ()
     crops: tuple[np.ndarray | None, ...] = ()
+    tracks: tuple[TrackView, ...] = ()
     idle: bool = False
 
     def __post_init__(self) -> None:

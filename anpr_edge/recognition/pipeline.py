@@ -18,7 +18,7 @@ import numpy as np
 
 from anpr_edge.core.geometry import iou
 from anpr_edge.core.plates import UNREAD
-from anpr_edge.core.results import Detection, FrameResult, PlateEvent, PlateRead
+from anpr_edge.core.results import Detection, FrameResult, PlateEvent, PlateRead, TrackView
 from anpr_edge.inference.models import Models
 from anpr_edge.inference.ocr import crop_kind
 from anpr_edge.inference.rectify import TWO_ROW_ASPECT, plate_aspect
@@ -213,8 +213,25 @@ class CameraPipeline:
         self._timed("tracking", t4)
         self.frame_index += 1
         return FrameResult(
-            tuple(e for e, _ in events), tuple(f for _, f in events), tuple(dets), tuple(reads), tuple(crops)
+            tuple(e for e, _ in events),
+            tuple(f for _, f in events),
+            tuple(dets),
+            tuple(reads),
+            tuple(crops),
+            self._views(t, dets),
         )
+
+    def _views(self, t: float, dets: list[Detection]) -> tuple[TrackView, ...]:
+        """The tracks seen on this frame, with their voted plate so far (what ``--annotate`` draws)."""
+        views = []
+        for tr in self.tracker.tracks:
+            if tr.last_seen != t:
+                continue
+            voted = tr.plate(self.models.ocr.spec.alphabet, self.settings.thresholds)
+            plate = "two-row" if tr.format == "two-row" else (voted[0] if voted else "")
+            det = next((d for d in dets if d.box == tr.box), None)
+            views.append(TrackView(tr.track_id, tr.box, plate, det.corners if det else None))
+        return tuple(views)
 
     def _events(self, events: list[PlateEvent], frame: np.ndarray) -> list[tuple[PlateEvent, np.ndarray]]:
         """Each event with the frame of its track's most sure read (the current frame if none is kept)."""

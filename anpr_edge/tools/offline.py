@@ -8,21 +8,21 @@ import logging
 import os
 import sys
 import time
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import cv2
 import numpy as np
 
-from anpr_edge.core.results import FrameResult, PlateEvent, PlateRead
+from anpr_edge.core.results import FrameResult, PlateEvent, PlateRead, TrackView
 from anpr_edge.errors import InputError
 from anpr_edge.inference.models import Models
 from anpr_edge.recognition.pipeline import CameraPipeline, read_still
 from anpr_edge.recognition.settings import RecognitionSettings
 from anpr_edge.sinks.csv_sink import CsvSink, video_time
 from anpr_edge.sinks.jsonl import JsonlSink
-from anpr_edge.sources.files import IMAGE_SUFFIXES, list_images, open_source, read_image
+from anpr_edge.sources.files import IMAGE_SUFFIXES, Frame, list_images, open_source, read_image
 
 logger = logging.getLogger(__name__)
 
@@ -40,15 +40,45 @@ class ProcessOptions:
     progress: bool = True
 
 
-def draw(frame: np.ndarray, reads: list[PlateRead | None], dets: list[Any]) -> np.ndarray:
-    """Boxes and reads drawn on a copy of the frame."""
+def draw(frame: np.ndarray, tracks: tuple[TrackView, ...]) -> np.ndarray:
+    """Each track's box (or plate outline, from its corners) and its voted plate, on a copy of the frame."""
     out = frame.copy()
-    for det, read in zip(dets, reads, strict=True):
-        x1, y1, x2, y2 = (int(v) for v in det.box)
-        cv2.rectangle(out, (x1, y1), (x2, y2), (0, 220, 0), 2)
-        label = f"{read.text} {read.confidence:.2f}" if read else f"{det.score:.2f}"
+    for tr in tracks:
+        x1, y1, x2, y2 = (int(v) for v in tr.box)
+        if tr.corners is not None:
+            cv2.polylines(out, [np.array(tr.corners, np.int32)], True, (0, 220, 0), 2)
+        else:
+            cv2.rectangle(out, (x1, y1), (x2, y2), (0, 220, 0), 2)
+        label = f"#{tr.track_id} {tr.plate}" if tr.plate else f"#{tr.track_id}"
         cv2.putText(out, label, (x1, max(15, y1 - 6)), cv2.FONT_HERSHEY_SIMPLEX, 0.7, (0, 220, 0), 2)
     return out
+
+
+#: The VP9 fourcc OpenCV's writer takes for each container browsers play.
+VP9_FOURCC = {".mp4": "vp09", ".webm": "VP90"}
+
+
+class Annotated:
+    """The ``--annotate`` video: VP9 in the file's container (``.mp4`` or ``.webm``), which browsers play."""
+
+    def __init__(self, path: Path, fps: float) -> None:
+        if path.suffix.lower() not in VP9_FOURCC:
+            raise InputError(f"{path}: --annotate writes .mp4 or .webm (VP9, plays in browsers)")
+        self.path, self.fps = path, fps
+        self.writer: cv2.VideoWriter | None = None
+
+    def write(self, frame: np.ndarray) -> None:
+        if self.writer is None:
+            h, w = frame.shape[:2]
+            fourcc = cv2.VideoWriter.fourcc(*VP9_FOURCC[self.path.suffix.lower()])
+            self.writer = cv2.VideoWriter(str(self.path), fourcc, self.fps, (w, h))
+            if not self.writer.isOpened():
+                raise InputError(f"{self.path}: cannot write a VP9 video here")
+        self.writer.write(frame)
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.release()
 
 
 class Progress:
@@ -72,65 +102,68 @@ class Progress:
 
 
 def process(models: Models, settings: RecognitionSettings, opts: ProcessOptions) -> int:
-    """Run the pipeline over a video or folder; returns the number of events written."""
+    """Run the pipeline over a video or folder; returns the number of events written (new and updates)."""
     source = open_source(opts.input, opts.fps)
     if opts.show and not os.environ.get("DISPLAY"):
         raise InputError("--show needs a display (DISPLAY is not set); use --annotate out.mp4 instead")
     pipe = CameraPipeline(opts.input.stem, models, settings)
-    writer: cv2.VideoWriter | None = None
-    events_n = 0
     if opts.save_crops_dir:
         opts.save_crops_dir.mkdir(parents=True, exist_ok=True)
     progress = Progress(source.frame_count, opts.progress)
-    next_t = 0.0
     with contextlib.ExitStack() as stack:
-        csv_sink = stack.enter_context(CsvSink(opts.out, video_time))
-        jsonl = stack.enter_context(JsonlSink(opts.json)) if opts.json else None
+        sinks: list[CsvSink | JsonlSink] = [stack.enter_context(CsvSink(opts.out, video_time))]
+        if opts.json:
+            sinks.append(stack.enter_context(JsonlSink(opts.json)))
+        video = Annotated(opts.annotate, source.fps) if opts.annotate else None
+        if video is not None:
+            stack.callback(video.close)
+        written = 0
 
-        def emit(events: list[PlateEvent]) -> None:
-            nonlocal events_n
+        def emit(events: tuple[PlateEvent, ...] | list[PlateEvent]) -> None:
+            nonlocal written
             for e in events:
-                csv_sink.write(e)
-                if jsonl:
-                    jsonl.write(e)
-                events_n += 1
+                for sink in sinks:
+                    sink.write(e)
+                written += 1
 
         last_t = 0.0
         try:
-            for frame in source:
+            for frame in paced(source, opts.target_fps):
                 last_t = frame.t
-                if opts.target_fps and frame.t + 1e-9 < next_t:
-                    continue
-                if opts.target_fps:
-                    next_t = frame.t + 1.0 / opts.target_fps
                 result = pipe.run(frame.image, frame.t)
-                emit(list(result.events))
-                if opts.save_crops_dir:
-                    save_crops(opts.save_crops_dir, frame.index, result)
-                if opts.annotate or opts.show:
-                    vis = draw(frame.image, list(result.reads), list(result.detections))
-                    if opts.annotate:
-                        if writer is None:
-                            h, w = vis.shape[:2]
-                            writer = cv2.VideoWriter(
-                                str(opts.annotate), cv2.VideoWriter.fourcc(*"mp4v"), source.fps, (w, h)
-                            )
-                            if not writer.isOpened():
-                                raise InputError(f"{opts.annotate}: cannot write video")
-                        writer.write(vis)
-                    if opts.show:
-                        show(vis)
-                progress.update(frame.index + 1, events_n)
+                emit(result.events)
+                show_frame(frame, result, opts, video)
+                progress.update(frame.index + 1, written)
         finally:
-            # Whatever happened, tracks that already have a read become rows.
-            emit(pipe.flush(last_t))
+            emit(pipe.flush(last_t))  # whatever happened, tracks that already have a read become rows
             progress.close()
-            if writer is not None:
-                writer.release()
-    for path, file in [(opts.out, csv_sink.file), *([(opts.json, jsonl.file)] if jsonl else [])]:
-        if file.held:  # the disk refused them to the end; close() logged each in full
-            raise InputError(f"{path}: {len(file.held)} of {events_n} event(s) not written (disk full or failing)")
-    return events_n
+    for path, sink in zip([opts.out, opts.json], sinks, strict=False):
+        if sink.file.held:  # the disk refused them to the end; close() logged each in full
+            raise InputError(f"{path}: {len(sink.file.held)} of {written} event(s) not written (disk full or failing)")
+    return written
+
+
+def paced(source: Iterable[Frame], target_fps: float | None) -> Iterator[Frame]:
+    """The frames of ``source``, at most ``target_fps`` per second of stream time."""
+    next_t = 0.0
+    for frame in source:
+        if target_fps and frame.t + 1e-9 < next_t:
+            continue
+        if target_fps:
+            next_t = frame.t + 1.0 / target_fps
+        yield frame
+
+
+def show_frame(frame: Frame, result: FrameResult, opts: ProcessOptions, video: Annotated | None) -> None:
+    """Crops to ``--save_crops_dir``, the annotated frame to ``--annotate`` and ``--show``."""
+    if opts.save_crops_dir:
+        save_crops(opts.save_crops_dir, frame.index, result)
+    if video is not None or opts.show:
+        vis = draw(frame.image, result.tracks)
+        if video is not None:
+            video.write(vis)
+        if opts.show:
+            show(vis)
 
 
 def save_crops(folder: Path, index: int, result: FrameResult) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -15,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import needs_models
+from tests.event_schema import assert_valid_event
 
 pytestmark = needs_models
 
@@ -72,4 +74,36 @@ def test_process_writes_one_row_per_car_on_time(
         late = 0.2 + (1 / fps if fps else 0.0)  # the first processed frame with the car in view
         assert abs(got[car.plate] - car.enter_s) <= late, (car, got)  # type: ignore[attr-defined]
     events = [json.loads(line) for line in js.read_text().splitlines()]
+    for e in events:
+        assert_valid_event(e)
     assert all(len(e["chars"]) == len(e["plate"]) and 0 < e["confidence"] <= 1 for e in events)
+
+
+def test_annotate_writes_vp9_that_browsers_play_with_the_voted_plates(tmp_path: Path) -> None:
+    """Two seconds of the bundled demo clip, annotated: a VP9 video (ffprobe says so where it is installed) of
+    every frame."""
+    import cv2
+
+    full = cv2.VideoCapture(str(Path(__file__).resolve().parents[2] / "config" / "demo" / "demo.mp4"))
+    demo = tmp_path / "demo2s.mp4"
+    cut = cv2.VideoWriter(str(demo), cv2.VideoWriter.fourcc(*"mp4v"), 25, (640, 360))
+    for _ in range(50):
+        ok, frame = full.read()
+        assert ok
+        cut.write(cv2.resize(frame, (640, 360)))
+    cut.release()
+    out = tmp_path / "seen.mp4"
+    cmd = [sys.executable, "-m", "anpr_edge.cli", "process", str(demo), "--out", str(tmp_path / "e.csv")]
+    r = subprocess.run([*cmd, "--annotate", str(out), "--device", "cpu"], capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    written, source = cv2.VideoCapture(str(out)), cv2.VideoCapture(str(demo))
+    assert written.get(cv2.CAP_PROP_FRAME_COUNT) == source.get(cv2.CAP_PROP_FRAME_COUNT) > 0
+    if shutil.which("ffprobe"):
+        probe = subprocess.run(
+            ["ffprobe", "-v", "error", "-show_entries", "stream=codec_name", "-of", "csv=p=0", str(out)],
+            capture_output=True,
+            text=True,
+        )
+        assert probe.stdout.strip() == "vp9"
+    bad = subprocess.run([*cmd, "--annotate", str(tmp_path / "x.avi")], capture_output=True, text=True, timeout=120)
+    assert bad.returncode != 0 and "--annotate writes .mp4 or .webm" in bad.stderr and "Traceback" not in bad.stderr

@@ -50,6 +50,40 @@ def _dims(partial_shape: object) -> tuple[int | None, ...]:
     return tuple(None if d.is_dynamic else d.get_length() for d in partial_shape)  # type: ignore[attr-defined]
 
 
+def _first_line(exc: Exception) -> str:
+    """OpenVINO raises RuntimeError subclasses with long C++ traces: their first line, or the type's name."""
+    text = str(exc).strip()
+    return (text.splitlines()[0] if text else type(exc).__name__)[:200]
+
+
+def _read(core: object, path: Path, input_shape: ShapeSpec, output_shape: ShapeSpec) -> object:
+    """Read the model, check its one input and output, and fix what the metadata fixes of a dynamic input."""
+    import openvino as ov
+
+    try:
+        model = core.read_model(str(path))  # type: ignore[attr-defined]
+    except Exception as exc:
+        raise ModelLoadError(f"{path}: cannot read OpenVINO model ({_first_line(exc)})") from None
+    if len(model.inputs) != 1 or len(model.outputs) != 1:
+        raise ModelLoadError(f"{path}: expected 1 input and 1 output, found {len(model.inputs)}/{len(model.outputs)}")
+    found_in = _dims(model.input(0).get_partial_shape())
+    check_shape(path, "input", input_shape, found_in)
+    if any(d is None for d, e in zip(found_in, input_shape, strict=True) if e is not None):
+        # A dynamic export: fix the dimensions the metadata fixes, keep the others dynamic.
+        model.reshape({0: ov.PartialShape([e if e is not None else -1 for e in input_shape])})
+    check_shape(path, "output", output_shape, _dims(model.output(0).get_partial_shape()))
+    return model
+
+
+def _property(compiled: object, name: str, default: str) -> str:
+    """A compiled model's property as text (a list joined by commas), or ``default`` where the device has none."""
+    try:
+        value = compiled.get_property(name)  # type: ignore[attr-defined]
+    except Exception:
+        return default
+    return ",".join(value) if isinstance(value, list) else str(value)
+
+
 class OpenVinoBackend:
     def __init__(
         self,
@@ -64,21 +98,7 @@ class OpenVinoBackend:
         import openvino as ov
 
         core = ov.Core()
-        try:
-            model = core.read_model(str(path))
-        except Exception as exc:  # openvino raises RuntimeError subclasses with long C++ traces
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise ModelLoadError(f"{path}: cannot read OpenVINO model ({first[:200]})") from None
-        if len(model.inputs) != 1 or len(model.outputs) != 1:
-            raise ModelLoadError(
-                f"{path}: expected 1 input and 1 output, found {len(model.inputs)}/{len(model.outputs)}"
-            )
-        found_in = _dims(model.input(0).get_partial_shape())
-        check_shape(path, "input", input_shape, found_in)
-        if any(d is None for d, e in zip(found_in, input_shape, strict=True) if e is not None):
-            # A dynamic export: fix the dimensions the metadata fixes, keep the others dynamic.
-            model.reshape({0: ov.PartialShape([e if e is not None else -1 for e in input_shape])})
-        check_shape(path, "output", output_shape, _dims(model.output(0).get_partial_shape()))
+        model = _read(core, path, input_shape, output_shape)
         precision = cpu_precision_config(device)
         config: dict[str, object] = {"PERFORMANCE_HINT": hint, **precision}
         if cache_dir is not None:
@@ -87,18 +107,10 @@ class OpenVinoBackend:
         try:
             self._compiled = core.compile_model(model, device, config)
         except Exception as exc:
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise ModelLoadError(f"{path}: cannot compile for device {device} ({first[:200]})") from None
-        try:
-            chosen = ",".join(self._compiled.get_property("EXECUTION_DEVICES"))
-        except Exception:
-            chosen = device
-        self.device = chosen
-        try:
-            # What the device took: "LATENCY" from the CPU, "PerformanceMode.LATENCY" from AUTO.
-            self.hint = str(self._compiled.get_property("PERFORMANCE_HINT")).rsplit(".", 1)[-1]
-        except Exception:
-            self.hint = hint
+            raise ModelLoadError(f"{path}: cannot compile for device {device} ({_first_line(exc)})") from None
+        chosen = self.device = _property(self._compiled, "EXECUTION_DEVICES", device)
+        # What the device took: "LATENCY" from the CPU, "PerformanceMode.LATENCY" from AUTO.
+        self.hint = _property(self._compiled, "PERFORMANCE_HINT", hint).rsplit(".", 1)[-1]
         self._local = threading.local()
         self._warm_up()
         pinned = f", CPU in {CPU_INFERENCE_PRECISION}" if "CPU" in chosen and precision else ""
