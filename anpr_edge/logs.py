@@ -1,7 +1,9 @@
 """Logging set up once, at the entry point: the journal under systemd, stderr elsewhere.
 
 Under systemd (``JOURNAL_STREAM`` set and systemd-python importable) records go to journald with
-structured fields (``CAMERA=``, ``PLATE=``, ``EVENT_ID=`` when a record carries them via ``extra``).
+structured fields (``CAMERA=``, ``PLATE=``, ``EVENT_ID=`` when a record carries them via ``extra``);
+without systemd-python they go to stderr, which systemd also journals, without those fields.
+:func:`target` says which (the daemon's start-up line names it).
 """
 
 from __future__ import annotations
@@ -9,6 +11,8 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from collections.abc import Callable
+from typing import Any
 
 FIELDS = ("camera", "plate", "event_id")
 
@@ -27,7 +31,9 @@ class _Redact(logging.Filter):
         return True
 
 
-def _journal_handler() -> logging.Handler | None:
+def _journal_handler(sender: Callable[..., Any] | None = None) -> logging.Handler | None:
+    """journald's handler with our fields, or None (not under systemd, or no systemd-python). ``sender``
+    replaces ``systemd.journal.send`` (tests)."""
     if not os.environ.get("JOURNAL_STREAM"):
         return None
     try:
@@ -36,6 +42,8 @@ def _journal_handler() -> logging.Handler | None:
         return None
 
     class JournalFields(journal.JournalHandler):  # type: ignore[misc,name-defined]
+        journal_fields = True
+
         def emit(self, record: logging.LogRecord) -> None:
             for f in FIELDS:
                 value = getattr(record, f, None)
@@ -43,7 +51,9 @@ def _journal_handler() -> logging.Handler | None:
                     setattr(record, f.upper(), value)
             super().emit(record)
 
-    return JournalFields(SYSLOG_IDENTIFIER="anpr-edge")  # type: ignore[no-any-return]
+    return JournalFields(  # type: ignore[no-any-return]
+        sender_function=sender or journal.send, SYSLOG_IDENTIFIER="anpr-edge"
+    )
 
 
 def configure(level: int = logging.INFO) -> None:
@@ -58,3 +68,9 @@ def configure(level: int = logging.INFO) -> None:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.addFilter(_Redact())
     root.addHandler(handler)
+
+
+def target() -> str:
+    """Where the package's records go: ``journald`` (systemd-python, with fields) or ``stderr``."""
+    handlers = logging.getLogger("anpr_edge").handlers
+    return "journald" if any(getattr(h, "journal_fields", False) for h in handlers) else "stderr"

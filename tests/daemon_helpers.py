@@ -36,8 +36,10 @@ def write_config(
     mqtt_port: int | None = None,
     recognition: dict[str, Any] | None = None,
     snapshots: dict[str, Any] | None = None,
+    http: dict[str, Any] | bool | None = None,
 ) -> Path:
-    """A daemon config (one CSV per camera) written with yaml, so tests edit dicts, not text."""
+    """A daemon config (one CSV per camera) written with yaml, so tests edit dicts, not text. HTTP listens on
+    a free loopback port by default (tests run side by side; :func:`http_address` reads it from the log)."""
     outputs: dict[str, Any] = {"csv": {"path": f"{state}/events-{{camera}}.csv", "columns": ["camera"]}}
     if mqtt_port:
         outputs["mqtt"] = {"enabled": True, "host": "127.0.0.1", "port": mqtt_port, "reconnect_max_s": 2}
@@ -50,6 +52,7 @@ def write_config(
         "logging": {"status_interval_s": 1},
         "recognition": recognition or {},
         "snapshots": snapshots or {"enabled": False},
+        "http": {"listen": "127.0.0.1:0"} if http is None else http,
     }
     path.write_text(yaml.safe_dump(data, sort_keys=False))
     return path
@@ -114,3 +117,10 @@ def wait_for_log(log: Path, needle: str, timeout: float) -> bool:
             return True
         time.sleep(0.1)
     return False
+
+
+def http_address(log: Path, timeout: float = 30.0) -> str:
+    """``host:port`` of the daemon's /healthz and /metrics, from its start-up log."""
+    assert wait_for_log(log, "http: /healthz and /metrics on http://", timeout), log.read_text()
+    text = log.read_text(errors="replace")
+    return text.split("http: /healthz and /metrics on http://", 1)[1].split()[0]

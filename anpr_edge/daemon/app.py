@@ -14,10 +14,13 @@ import threading
 import time
 from pathlib import Path
 
+from anpr_edge import logs
 from anpr_edge.config.load import load
 from anpr_edge.config.schema import Config
 from anpr_edge.daemon import status
 from anpr_edge.daemon.cameras import CameraSet
+from anpr_edge.daemon.health import Sample
+from anpr_edge.daemon.integrations import Integrations
 from anpr_edge.daemon.notify import Notifier
 from anpr_edge.daemon.reload import ReloadPlan, plan_reload
 from anpr_edge.errors import AnprError
@@ -36,7 +39,8 @@ class Daemon:
         self.notifier = Notifier()
         self.models: Models | None = None
         self.router: EventRouter | None = None
-        self.cameras = CameraSet()
+        self.integrations = Integrations(self.sample)  # /healthz, /metrics, camera availability on MQTT
+        self.cameras = CameraSet(self.integrations.metrics.stage_timer)
         self.started = time.time()
 
     # start ---------------------------------------------------------------------------------
@@ -44,9 +48,18 @@ class Daemon:
         self.init_models()
         self.init_sinks()
         self.start_cameras([c.name for c in self.cfg.cameras if c.enabled])
+        self.integrations.start_http(self.cfg.http)
         self.notifier.ready(self.status_line())
         hint, device = self.cfg.performance_hint(), self.cfg.models.device
-        logger.info("anpr-edge running: %d camera(s), device %s, performance %s", len(self.cameras), device, hint)
+        logger.info(
+            "anpr-edge running: %d camera(s), device %s, performance %s; http %s, systemd notify %s, log %s",
+            len(self.cameras),
+            device,
+            hint,
+            self.integrations.address,
+            self.notifier.backend,
+            logs.target(),
+        )
 
     def init_models(self) -> None:
         m, hint = self.cfg.models, self.cfg.performance_hint()
@@ -81,6 +94,7 @@ class Daemon:
                 self.notifier.watchdog()
                 next_ping = now + interval
             reporter.tick(now, self.stats, self.cfg.storage.state_dir)
+            self.integrations.tick(self.router)
             if self.cameras.all_finished():
                 logger.info("every camera source has ended; stopping")
                 break
@@ -103,6 +117,7 @@ class Daemon:
         self.notifier.ready(self.status_line())
 
     def apply(self, plan: ReloadPlan, new: Config) -> None:
+        old_http = self.cfg.http
         if plan.rebuild:
             logger.info("reload: models/outputs/storage changed: restarting every camera and sink")
         self.cameras.stop([*plan.stop, *plan.restart])
@@ -113,6 +128,8 @@ class Daemon:
             self.init_sinks()
         self.start_cameras([*plan.start, *plan.restart])
         self.cameras.update(plan.update, new)
+        if new.http != old_http:
+            self.integrations.restart_http(new.http)
 
     # observability -------------------------------------------------------------------------
     def stats(self) -> status.Stats:
@@ -121,6 +138,12 @@ class Daemon:
         hint = self.cfg.performance_hint()
         cams = self.cameras.stats()
         return status.Stats(os.getpid(), round(now - self.started, 1), now, hint, cams, r.events if r else 0, mqtt)
+
+    def sample(self) -> Sample:
+        """Health's and metrics' view (read by the HTTP thread as well)."""
+        r = self.router
+        sinks = tuple(r.sink_states()) if r else ()
+        return Sample(self.cameras.samples(), sinks, status.mqtt_stats(r.mqtt) if r else None, r.events if r else 0)
 
     def status_line(self) -> str:
         return status.status_line(self.stats())
@@ -135,6 +158,7 @@ class Daemon:
         self.notifier.stopping()
         logger.info("stopping")
         self.stop_event.set()
+        self.integrations.stop()
         self.cameras.stop_all(timeout=2.0)
         status.write_status_file(self.cfg.storage.state_dir, self.stats())
         self.close_sinks()

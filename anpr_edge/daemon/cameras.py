@@ -7,25 +7,30 @@ every worker (each emits its open tracks on the way out).
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
 from anpr_edge.config.schema import Config
+from anpr_edge.daemon.health import CameraSample
 from anpr_edge.daemon.status import CameraStats, Rates
 from anpr_edge.daemon.worker import CameraWorker
 from anpr_edge.errors import AnprError
 
 if TYPE_CHECKING:
     from anpr_edge.inference.models import Models
+    from anpr_edge.recognition.pipeline import StageTimes
     from anpr_edge.sinks.router import EventRouter
 
 logger = logging.getLogger(__name__)
 
 
 class CameraSet:
-    def __init__(self) -> None:
+    """``timer``: a camera's per-stage latency recorder (the metrics' histograms), or None."""
+
+    def __init__(self, timer: Callable[[str], StageTimes] | None = None) -> None:
         self.workers: dict[str, CameraWorker] = {}
         self.rates = Rates()
+        self.timer = timer
 
     def __len__(self) -> int:
         return len(self.workers)
@@ -38,7 +43,8 @@ class CameraSet:
             except AnprError as exc:
                 logger.error("reload: camera %s not started: %s", name, exc)
                 continue
-            w = CameraWorker(cams[name], cfg.camera_settings(cams[name]), models, router)
+            timings = self.timer(name) if self.timer else None
+            w = CameraWorker(cams[name], cfg.camera_settings(cams[name]), models, router, timings)
             self.workers[name] = w
             w.start()
 
@@ -68,6 +74,9 @@ class CameraSet:
 
     def stuck(self, now: float, limit: float) -> bool:
         return any(w.stuck(now, limit) for w in self.workers.values())
+
+    def samples(self) -> tuple[CameraSample, ...]:
+        return tuple(w.sample() for w in list(self.workers.values()))  # a copy: the HTTP thread reads too
 
     def stats(self) -> dict[str, CameraStats]:
         return {n: self.rates.apply(n, w.stats()) for n, w in self.workers.items()}

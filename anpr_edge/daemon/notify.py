@@ -1,7 +1,14 @@
 """systemd notification protocol (``sd_notify``): READY, WATCHDOG, STATUS, RELOADING, STOPPING.
 
-Speaks the datagram protocol directly (what ``systemd.daemon.notify`` does), so it works the same
-with or without systemd-python, and does nothing where ``NOTIFY_SOCKET`` is unset.
+Where systemd-python is installed (the ``systemd`` extra) messages go through its ``systemd.daemon.notify``
+(libsystemd's ``sd_notify``); where it is not, the same datagrams are sent on a plain socket, so the
+daemon behaves the same either way. Nothing is sent where ``NOTIFY_SOCKET`` is unset. :attr:`Notifier.backend`
+names the path in use (the daemon's start-up line says it).
+
+The plain socket never blocks: a message a reader that does not keep up has no room for is dropped,
+counted and logged once. libsystemd's ``sd_notify`` blocks while the socket's queue is full, and
+systemd-python holds the GIL meanwhile, so every thread of the daemon would wait: under systemd that queue
+is read by PID 1 (512 deep by default), so it fills only when systemd itself has stopped working.
 """
 
 from __future__ import annotations
@@ -10,16 +17,34 @@ import logging
 import os
 import socket
 import time
+from collections.abc import Callable
 
 logger = logging.getLogger(__name__)
 
 
+def systemd_notify() -> Callable[[str], bool] | None:
+    """systemd-python's ``notify``, or None where it is not installed."""
+    try:
+        from systemd import daemon  # type: ignore[attr-defined]
+    except ImportError:
+        return None
+    notify: Callable[[str], bool] = daemon.notify
+    return notify
+
+
 class Notifier:
-    def __init__(self, socket_path: str | None = None) -> None:
-        path = socket_path if socket_path is not None else os.environ.get("NOTIFY_SOCKET", "")
+    """``socket_path``: a notify socket of the caller's (tests); by default ``$NOTIFY_SOCKET``, through
+    systemd-python when ``use_systemd`` and it is installed."""
+
+    def __init__(self, socket_path: str | None = None, use_systemd: bool = True) -> None:
+        env = os.environ.get("NOTIFY_SOCKET", "")
+        path = socket_path if socket_path is not None else env
         self.path = "\0" + path[1:] if path.startswith("@") else path
+        # systemd-python reads $NOTIFY_SOCKET itself: it serves only that socket.
+        self._sd = systemd_notify() if use_systemd and path and path == env else None
+        self.dropped = 0  # messages a reader that did not keep up never got
         self._sock: socket.socket | None = None
-        if self.path:
+        if self.path and self._sd is None:
             self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
             # Never block the main loop on a slow reader (a full datagram queue): drop the message.
             self._sock.setblocking(False)
@@ -30,15 +55,25 @@ class Notifier:
         self.watchdog_interval = int(usec) / 2e6 if usec.isdigit() and int(usec) > 0 and ours else None
 
     @property
+    def backend(self) -> str:
+        """``systemd-python``, ``socket`` (systemd-python not installed) or ``off`` (no NOTIFY_SOCKET)."""
+        return "systemd-python" if self._sd is not None else "socket" if self._sock is not None else "off"
+
+    @property
     def enabled(self) -> bool:
-        return self._sock is not None
+        return self.backend != "off"
 
     def send(self, **fields: str | int) -> None:
-        if self._sock is None:
-            return
         msg = "\n".join(f"{k.upper()}={v}" for k, v in fields.items())
         try:
-            self._sock.sendto(msg.encode(), self.path)
+            if self._sd is not None:
+                self._sd(msg)
+            elif self._sock is not None:
+                self._sock.sendto(msg.encode(), self.path)
+        except BlockingIOError:  # the plain socket's queue is full: systemd is not reading
+            self.dropped += 1
+            if self.dropped == 1:
+                logger.warning("systemd is not reading notifications; dropping them (counted) until it does")
         except OSError as exc:
             logger.debug("sd_notify failed: %s", exc)
 

@@ -16,8 +16,9 @@ from typing import TYPE_CHECKING, Any
 
 from anpr_edge.config.schema import CameraConfig
 from anpr_edge.core.results import PlateEvent
+from anpr_edge.daemon.health import CameraSample
 from anpr_edge.daemon.status import CameraStats
-from anpr_edge.recognition.pipeline import CameraPipeline
+from anpr_edge.recognition.pipeline import CameraPipeline, StageTimes
 from anpr_edge.sources.capture import CaptureThread
 
 if TYPE_CHECKING:
@@ -31,14 +32,23 @@ logger = logging.getLogger(__name__)
 class CameraWorker(threading.Thread):
     """Runs one camera's pipeline on the newest frames, at most ``target_fps``."""
 
-    def __init__(self, cam: CameraConfig, settings: RecognitionSettings, models: Models, router: EventRouter) -> None:
+    def __init__(
+        self,
+        cam: CameraConfig,
+        settings: RecognitionSettings,
+        models: Models,
+        router: EventRouter,
+        timings: StageTimes | None = None,
+    ) -> None:
         super().__init__(name=f"worker-{cam.name}", daemon=True)
         self.cam, self.router = cam, router
         self.stop_event = threading.Event()  # this camera's capture and worker
         self.capture = CaptureThread(
             cam.name, cam.source, cam.loop, cam.stall_timeout_s, cam.reconnect_max_s, self.stop_event
         )
-        self.pipeline = CameraPipeline(cam.name, models, settings, cam.roi)
+        self.timings = timings  # per-stage latency (the /metrics histograms)
+        self.pipeline = CameraPipeline(cam.name, models, settings, cam.roi, timings=timings)
+        self.started_at = time.monotonic()
         self.heartbeat = time.monotonic()
         self.frames_out = 0
         self.skipped = 0  # frames over target_fps (by design, not a loss)
@@ -84,7 +94,7 @@ class CameraWorker(threading.Thread):
         self.cam = cam
         self._emit_all(self.pipeline.flush(time.time()))
         self.idle_before += self.pipeline.idle_frames
-        self.pipeline = CameraPipeline(cam.name, self.pipeline.models, settings, cam.roi)
+        self.pipeline = CameraPipeline(cam.name, self.pipeline.models, settings, cam.roi, timings=self.timings)
         logger.info("camera %s: new recognition settings applied", cam.name)
 
     def _process(self, frame: Any, t: float) -> None:
@@ -111,6 +121,27 @@ class CameraWorker(threading.Thread):
             dropped=self.capture.mailbox.dropped + self.skipped,
             reconnects=c.reconnects,
             events=self.events,
+        )
+
+    def sample(self) -> CameraSample:
+        """This camera's counters and clocks for health and metrics (:mod:`anpr_edge.daemon.health`)."""
+        c = self.capture.stats
+        return CameraSample(
+            name=self.cam.name,
+            state=c.state,
+            frames_in=c.frames_in,
+            frames_processed=self.frames_out,
+            frames_idle=self.idle_before + self.pipeline.idle_frames,
+            frames_skipped=self.skipped,
+            frames_dropped=self.capture.mailbox.dropped,
+            reconnects=c.reconnects,
+            events=self.events,
+            started_at=self.started_at,
+            last_frame_at=c.last_frame_at or None,
+            busy_since=self.busy_since,
+            stall_timeout_s=self.cam.stall_timeout_s,
+            finished=self.capture.finished,
+            worker_alive=self.is_alive(),
         )
 
     def stuck(self, now: float, limit: float) -> bool:

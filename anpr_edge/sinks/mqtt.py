@@ -86,6 +86,11 @@ class MqttSink:
         self._pending: list[tuple[mqtt.MQTTMessageInfo, int]] = []  # handed to paho, not yet acked
         self.published = 0
         self.last_error = ""
+        # Retained state this client keeps on the broker (sent again on every connect; b"" deletes it), and
+        # filters whose retained messages on topics the predicate rejects are deleted (see clear_stale).
+        self._retained: dict[str, bytes] = {}
+        self._stale: list[tuple[str, Callable[[str], bool]]] = []
+        self._retained_lock = threading.Lock()
         # Events the outbox's disk could not take yet.
         self._held: Held[tuple[str, bytes]] = Held(
             f"outbox {outbox.path}",
@@ -107,6 +112,7 @@ class MqttSink:
         self.client.reconnect_delay_set(1, int(cfg.reconnect_max_s))
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
+        self.client.on_message = self._on_message
         self._sender = threading.Thread(target=self._send_loop, name="mqtt-sender", daemon=True)
         self._stats_thread = threading.Thread(target=self._stats_loop, name="mqtt-stats", daemon=True)
 
@@ -121,6 +127,7 @@ class MqttSink:
         self.last_error = ""
         logger.info("MQTT connected to %s:%d", self.cfg.host, self.cfg.port)
         client.publish(f"{self.prefix}/status", "online", qos=1, retain=True)
+        self._resend_retained(client)
         self.connected.set()
         self._wake.set()
 
@@ -134,6 +141,39 @@ class MqttSink:
                 len(self.outbox),
             )
         self.connected.clear()
+
+    def _on_message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
+        if not msg.retain or not msg.payload:
+            return
+        for pattern, keep in self._stale:
+            if mqtt.topic_matches_sub(pattern, msg.topic) and not keep(msg.topic):
+                logger.info("MQTT: deleting stale retained %s", msg.topic)
+                self.retain(msg.topic, b"")
+
+    def _resend_retained(self, client: mqtt.Client) -> None:
+        with self._retained_lock:
+            retained, stale = list(self._retained.items()), [p for p, _ in self._stale]
+        for topic, payload in retained:
+            client.publish(topic, payload, qos=1, retain=True)
+        for pattern in stale:
+            client.subscribe(pattern, qos=1)
+
+    # retained state ------------------------------------------------------------------------
+    def retain(self, topic: str, payload: bytes) -> None:
+        """Keep ``payload`` retained on ``topic`` (QoS 1): now when connected, and after every reconnect
+        (only the newest payload per topic); ``b""`` deletes the topic's retained message."""
+        with self._retained_lock:
+            self._retained[topic] = payload
+        if self.connected.is_set():
+            self.client.publish(topic, payload, qos=1, retain=True)
+
+    def clear_stale(self, pattern: str, keep: Callable[[str], bool]) -> None:
+        """On every connect, subscribe to ``pattern``: a retained message the broker holds there on a topic
+        ``keep`` rejects (left by an earlier run) is deleted."""
+        with self._retained_lock:
+            self._stale.append((pattern, keep))
+        if self.connected.is_set():
+            self.client.subscribe(pattern, qos=1)
 
     # life cycle ----------------------------------------------------------------------------
     def start(self) -> None:

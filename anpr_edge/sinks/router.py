@@ -19,16 +19,27 @@ import cv2
 
 from anpr_edge.config.schema import Config
 from anpr_edge.core.results import PlateEvent
+from anpr_edge.sinks.camera_state import CameraState
 from anpr_edge.sinks.csv_sink import CsvSink, local_time
 from anpr_edge.sinks.jsonl import JsonlSink, event_payload
 from anpr_edge.sinks.mqtt import MqttSink
 from anpr_edge.sinks.outbox import Outbox
+from anpr_edge.sinks.snapshots import SnapshotStore
 
 logger = logging.getLogger(__name__)
 
 
 def iso_utc(t: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + f".{int(t * 1000) % 1000:03d}Z"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class SinkState:
+    """One output's health for ``/healthz``: ``detail`` says what is wrong (empty when healthy)."""
+
+    name: str
+    healthy: bool
+    detail: str
 
 
 class EventRouter:
@@ -41,7 +52,10 @@ class EventRouter:
         self.jsonl = JsonlSink(cfg.outputs.jsonl).__enter__() if cfg.outputs.jsonl else None
         self.mqtt: MqttSink | None = None
         self.outbox: Outbox | None = None
-        self.snap_dir = cfg.snapshots.dir or cfg.storage.state_dir / "snapshots"
+        snaps = cfg.snapshots
+        folder = snaps.dir or cfg.storage.state_dir / "snapshots"
+        self.snapshots = SnapshotStore(snaps, folder).start() if snaps.enabled else None
+        self.camera_state: CameraState | None = None  # retained per-camera MQTT topics (with MQTT)
         self.events = 0
 
     def csv_for(self, camera: str) -> CsvSink | None:
@@ -54,31 +68,13 @@ class EventRouter:
             sink = self._csv[str(path)] = CsvSink(path, local_time, c.columns).open()
         return sink
 
-    def snapshot(self, event: PlateEvent, frame: Any) -> PlateEvent:
-        if not self.cfg.snapshots.enabled or frame is None:
-            return event
-        self.snap_dir.mkdir(parents=True, exist_ok=True)
-        path = self.snap_dir / f"{event.camera}_{int(event.last_seen * 1000)}_{event.plate}_{event.event_id[:8]}.jpg"
-        x1, y1, x2, y2 = (int(v) for v in event.box)
-        h, w = frame.shape[:2]
-        crop = frame[max(y1, 0) : min(y2, h), max(x1, 0) : min(x2, w)]
-        if crop.size:
-            cv2.imwrite(str(path.with_name(path.stem + "_plate.jpg")), crop, [cv2.IMWRITE_JPEG_QUALITY, 95])
-        vis = frame.copy()
-        cv2.rectangle(vis, (x1, y1), (x2, y2), (0, 220, 0), 2)
-        cv2.imwrite(str(path), vis, [cv2.IMWRITE_JPEG_QUALITY, 85])
-        # Retention: max_files events (frame + plate crop each), oldest first out.
-        files = sorted(self.snap_dir.glob("*.jpg"), key=lambda p: p.stat().st_mtime)
-        for old in files[: max(0, len(files) - 2 * self.cfg.snapshots.max_files)]:
-            old.unlink(missing_ok=True)
-        return dataclasses.replace(event, snapshot=str(path))
-
     def emit(self, event: PlateEvent, frame: Any = None) -> None:
         with self._lock:
-            try:
-                event = self.snapshot(event, frame)
-            except (OSError, cv2.error) as exc:  # a full disk loses the picture, never the event
-                logger.error("snapshot of event %s not saved: %s", event.event_id[:8], exc)
+            if self.snapshots is not None and frame is not None:
+                try:
+                    event = self.snapshots.save(event, frame)
+                except (OSError, cv2.error) as exc:  # a full disk loses the picture, never the event
+                    logger.error("snapshot of event %s not saved: %s", event.event_id[:8], exc)
             sink = self.csv_for(event.camera)
             if sink:
                 sink.write(event)
@@ -87,6 +83,8 @@ class EventRouter:
                 self.jsonl.write(event, {"time": payload["time"]})
             if self.mqtt:
                 self.mqtt.publish_event(event.camera, payload)
+            if self.camera_state:
+                self.camera_state.last_event(event.camera, payload)
             self.events += 1
         logger.info(
             "event %s %s (%.2f) camera %s",
@@ -96,6 +94,26 @@ class EventRouter:
             event.camera,
             extra={"camera": event.camera, "plate": event.plate, "event_id": event.event_id},
         )
+
+    def sink_states(self) -> list[SinkState]:
+        """Each output's health: a line file or the outbox holding what its disk refused, MQTT disconnected."""
+        files = [(f"csv {path}", sink.file.held) for path, sink in list(self._csv.items())]
+        if self.jsonl:
+            files.append((f"jsonl {self.jsonl.path}", self.jsonl.file.held))
+        out = [
+            SinkState(name, not held, f"{len(held)} line(s) waiting for the disk" if held else "")
+            for name, held in files
+        ]
+        if self.mqtt:
+            m, problems = self.mqtt, []
+            if not m.connected.is_set():
+                problems.append(
+                    f"not connected to {m.cfg.host}:{m.cfg.port}" + (f" ({m.last_error})" if m.last_error else "")
+                )
+            if m.held:
+                problems.append(f"{m.held} event(s) waiting for the outbox's disk")
+            out.append(SinkState("mqtt", not problems, "; ".join(problems)))
+        return out
 
     def close(self) -> None:
         """MQTT first (in-flight publishes get a moment), then the outbox and the files."""
@@ -108,6 +126,8 @@ class EventRouter:
                 s.close()
             if self.jsonl:
                 self.jsonl.__exit__(None, None, None)
+        if self.snapshots:
+            self.snapshots.close()
 
 
 def open_router(cfg: Config, stats: Callable[[], dict[str, Any]]) -> EventRouter:
@@ -125,5 +145,6 @@ def open_router(cfg: Config, stats: Callable[[], dict[str, Any]]) -> EventRouter
             logger.info("outbox holds %d event(s) from before; they are sent first", backlog)
         router.outbox = outbox
         router.mqtt = MqttSink(mq, cfg.device_id, cfg.topic_prefix, outbox, stats)
+        router.camera_state = CameraState(router.mqtt, cfg)  # before the first connect: it says what to keep
         router.mqtt.start()
     return router

@@ -14,6 +14,7 @@ from pathlib import Path
 from tests.broker import Broker, Subscriber
 from tests.conftest import MODELS, needs_models, needs_mosquitto
 from tests.daemon_helpers import start_daemon, wait_for_log, write_config
+from tests.event_schema import assert_valid_event
 from tests.tools.test_end_to_end import needs_font
 
 pytestmark = [needs_models, needs_mosquitto, needs_font]
@@ -64,6 +65,8 @@ def run_and_check(tmp_path: Path, v1: Path, v2: Path, broker: Broker) -> None:
     assert {r[1] for r in left[1:]} <= {"A123BC77"} and {r[2] for r in left[1:]} == {"left"}
     csv_rows = len(left) + len(right) - 2
     got = sub.wait_for(csv_rows, 20)  # every CSV row was also published (from the outbox)
+    for p in got:
+        assert_valid_event(p)
     assert len({p["event_id"] for p in got}) == csv_rows
     assert {p["plate"] for p in got} == {"A123BC77", "K777KK777"}
     for p in got:
@@ -106,6 +109,8 @@ def test_daemon_killed_during_outage_delivers_outbox_after_restart(tmp_path: Pat
         cfg.write_text(cfg.read_text().replace(str(demo), str(tmp_path / "none.mp4")))  # no new events
         proc = start_daemon(cfg, tmp_path / "daemon2.log")
         got = sub.wait_for(in_outbox, 60)
+        for p in got:
+            assert_valid_event(p)
         assert [p["plate"] for p in got][:in_outbox] == [r[1] for r in rows]  # all, in order
         sub.close()
     finally:

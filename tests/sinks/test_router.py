@@ -12,6 +12,7 @@ import pytest
 from anpr_edge.config.load import load
 from anpr_edge.sinks.router import EventRouter
 from tests.daemon_helpers import write_config
+from tests.event_schema import assert_valid_event
 from tests.sinks.test_csv import event
 
 
@@ -38,4 +39,5 @@ def test_an_unsavable_snapshot_costs_the_picture_not_the_event(
     assert "snapshot of event e1 not saved" in caplog.text
     assert (state / "events-cam.csv").read_text().splitlines()[1].split(";")[1:] == ["A123BC77", "cam"]
     line = json.loads((state / "events.jsonl").read_text().splitlines()[0])
+    assert_valid_event(line)
     assert line["plate"] == "A123BC77" and "snapshot" not in line

@@ -9,17 +9,28 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
+from anpr_edge.sinks.jsonl import event_payload
 from anpr_edge.tools.barrier import Barrier, decide, load_allow_list
 from tests.broker import Broker, Subscriber
 from tests.conftest import needs_mosquitto
+from tests.event_schema import assert_valid_event
+from tests.sinks.test_csv import event
 
 ROOT = Path(__file__).resolve().parents[2]
 ALLOWED = {"A123BC77", "K777KK777", "A124BC77"}
+
+
+def published(plate: str, event_id: str, camera: str) -> dict[str, object]:
+    """An event payload as the daemon publishes it (checked against docs/event.schema.json)."""
+    payload = event_payload(replace(event(plate), event_id=event_id, camera=camera), "2026-11-24T10:00:00.000Z")
+    assert_valid_event(payload)
+    return payload
 
 
 def test_decide_exact_and_partial() -> None:
@@ -32,7 +43,7 @@ def test_decide_exact_and_partial() -> None:
 
 def test_duplicate_event_ids_open_once() -> None:
     b = Barrier(ALLOWED, partial=False, command_topic="cmd")
-    ev = {"event_id": "e1", "plate": "A123BC77", "camera": "gate"}
+    ev = published("A123BC77", "e1", "gate")
     assert b.handle(ev) == {
         "action": "open",
         "plate": "A123BC77",
@@ -41,7 +52,7 @@ def test_duplicate_event_ids_open_once() -> None:
         "event_id": "e1",
     }
     assert b.handle(ev) is None
-    assert b.handle({"event_id": "e2", "plate": "B001OP64", "camera": "gate"}) is None
+    assert b.handle(published("B001OP64", "e2", "gate")) is None
 
 
 def test_allow_list_file_normalises_and_skips_comments(tmp_path: Path) -> None:
@@ -87,9 +98,8 @@ def test_barrier_process_against_real_broker(tmp_path: Path) -> None:
     try:
         assert wait_for_line(proc, "barrier listening", 30)  # subscribed: now events reach it
         for eid, plate in [("e1", "A123BC77"), ("e1", "A123BC77"), ("e2", "B001OP64"), ("e3", "A123BC77")]:
-            pub.publish(
-                "anpr/gate/entry/plate", json.dumps({"event_id": eid, "plate": plate, "camera": "entry"}), qos=1
-            ).wait_for_publish(5)
+            payload = published(plate, eid, "entry")
+            pub.publish("anpr/gate/entry/plate", json.dumps(payload), qos=1).wait_for_publish(5)
         cmds = sub.wait_for(2, 10, suffix="/command")
         time.sleep(1)
         cmds = sub.payloads("/command")
