@@ -99,7 +99,7 @@ class FrameResult:
     snapshot), and the detections with their reads and crops (``None`` where a plate was not read)."""
 
     events: tuple[PlateEvent, ...] = ()
-    event_frames: tuple[np.ndarray, ...] = ()
+    event_frames: tuple[np.ndarray | None, ...] = ()  # None: no frame kept (the snapshot takes the last one)
     detections: tuple[Detection, ...] = ()
     reads: tuple[PlateRead | None, ...] = ()
     crops: tuple[np.ndarray | None, ...] = ()

@@ -15,7 +15,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from anpr_edge.config.schema import CameraConfig
-from anpr_edge.core.results import PlateEvent
+from anpr_edge.core.results import FrameResult
 from anpr_edge.daemon.health import CameraSample
 from anpr_edge.daemon.status import CameraStats
 from anpr_edge.recognition.pipeline import CameraPipeline, StageTimes
@@ -57,6 +57,9 @@ class CameraWorker(threading.Thread):
         self.busy_since: float | None = None
         self._pending_settings: tuple[CameraConfig, RecognitionSettings] | None = None
         self._last_frame: Any = None
+        self._frame_checked = False
+        self.bad_frames = 0  # frames the pipeline could not take (skipped, counted as dropped)
+        self.started_once = False
 
     def update_settings(self, cam: CameraConfig, settings: RecognitionSettings) -> None:
         """Take new recognition settings at the next frame (SIGHUP), keeping capture running."""
@@ -65,8 +68,15 @@ class CameraWorker(threading.Thread):
     def start(self) -> None:
         self.capture.start()
         super().start()
+        self.started_once = True
 
     def run(self) -> None:
+        try:
+            self._run()
+        except Exception:  # a bug (bad frames are skipped in _process): logged in full; the daemon restarts us
+            logger.exception("camera %s: worker failed", self.cam.name, extra={"camera": self.cam.name})
+
+    def _run(self) -> None:
         next_at = 0.0
         while not self.stop_event.is_set():
             self.heartbeat = time.monotonic()
@@ -92,24 +102,68 @@ class CameraWorker(threading.Thread):
         cam, settings = self._pending_settings
         self._pending_settings = None
         self.cam = cam
-        self._emit_all(self.pipeline.flush(time.time()))
+        self._frame_checked = False  # the ROI may have changed
+        self._emit_all(self.pipeline.flush(time.time()))  # the old settings' tracks end here
         self.idle_before += self.pipeline.idle_frames
         self.pipeline = CameraPipeline(cam.name, self.pipeline.models, settings, cam.roi, timings=self.timings)
         logger.info("camera %s: new recognition settings applied", cam.name)
 
     def _process(self, frame: Any, t: float) -> None:
+        fault_crash()
+        if not self._frame_checked:
+            self._frame_checked = True
+            self._check_frame(frame)
         self.busy_since = time.monotonic()
         fault_hang()
-        events = self.pipeline.process(frame, t)
-        self.busy_since = None
+        try:
+            result = self.pipeline.run(frame, t)
+        except Exception as exc:  # a frame the pipeline cannot take (a 2x4000 image): skipped, counted
+            self._skip(frame, exc)
+            return
+        finally:
+            self.busy_since = None
         self.frames_out += 1
         self._last_frame = frame
-        self._emit_all(events)
+        self._emit_all(result)
 
-    def _emit_all(self, events: list[PlateEvent]) -> None:
-        for e in events:
+    def _skip(self, frame: Any, exc: Exception) -> None:
+        """One warning line for the first bad frame and every 100th after (each one is counted as dropped)."""
+        self.bad_frames += 1
+        if self.bad_frames == 1 or self.bad_frames % 100 == 0:
+            size = "x".join(str(v) for v in getattr(frame, "shape", ())[1::-1]) or "?"
+            reason = " ".join(str(exc).split())[:300]
+            logger.warning(
+                "camera %s: a %s frame skipped (%d so far): %s: %s",
+                self.cam.name,
+                size,
+                self.bad_frames,
+                type(exc).__name__,
+                reason,
+                extra={"camera": self.cam.name},
+            )
+
+    def _check_frame(self, frame: Any) -> None:
+        """At the first frame: an ROI that does not fit the frame is said once, with the frame's size."""
+        h, w = frame.shape[:2]
+        problem = roi_problem(self.cam.roi, w, h)
+        if problem:
+            logger.warning("camera %s: %s", self.cam.name, problem, extra={"camera": self.cam.name})
+
+    def respawn(self) -> CameraWorker:
+        """A fresh worker (and capture thread) for this camera, with its current settings."""
+        return CameraWorker(self.cam, self.pipeline.settings, self.pipeline.models, self.router, self.timings)
+
+    def died(self) -> bool:
+        """The worker or capture thread ended without being stopped and before its file's end."""
+        if self.stop_event.is_set() or self.capture.finished or not self.started_once:
+            return False
+        return not self.is_alive() or not self.capture.is_alive()
+
+    def _emit_all(self, result: FrameResult) -> None:
+        """Each event to the sinks, with the frame of its best read for the snapshot."""
+        for e, best in zip(result.events, result.event_frames, strict=True):
             self.events += 1
-            self.router.emit(e, self._last_frame)
+            self.router.emit(e, self._last_frame if best is None else best)
 
     def stats(self) -> CameraStats:
         c = self.capture.stats
@@ -118,7 +172,7 @@ class CameraWorker(threading.Thread):
             frames_in=c.frames_in,
             frames_out=self.frames_out,
             idle=self.idle_before + self.pipeline.idle_frames,
-            dropped=self.capture.mailbox.dropped + self.skipped,
+            dropped=self.capture.mailbox.dropped + self.skipped + self.bad_frames,
             reconnects=c.reconnects,
             events=self.events,
         )
@@ -144,11 +198,42 @@ class CameraWorker(threading.Thread):
             worker_alive=self.is_alive(),
         )
 
-    def stuck(self, now: float, limit: float) -> bool:
-        """A thread of this camera made no progress for ``limit`` seconds (a hung inference or read)."""
+    def stuck(self, now: float, limit: float) -> str | None:
+        """Which thread of this camera made no progress for ``limit`` seconds (a hung inference or read)."""
         if self.is_alive() and now - self.heartbeat > limit:
-            return True
-        return self.capture.is_alive() and now - self.capture.heartbeat > limit + self.cam.stall_timeout_s
+            return f"camera {self.cam.name}: pipeline made no progress for {now - self.heartbeat:.1f} s"
+        if self.capture.is_alive() and now - self.capture.heartbeat > limit + self.cam.stall_timeout_s:
+            return f"camera {self.cam.name}: capture made no progress for {now - self.capture.heartbeat:.1f} s"
+        return None
+
+
+def roi_problem(roi: list[tuple[float, float]] | None, w: int, h: int) -> str | None:
+    """Why ``roi`` does not fit a ``w`` x ``h`` frame (None: it fits, or there is none)."""
+    if not roi:
+        return None
+    outside = [(x, y) for x, y in roi if not (0 <= x <= w and 0 <= y <= h)]
+    if not outside:
+        return None
+    xs, ys = [x for x, _ in roi], [y for _, y in roi]
+    points = ", ".join(f"[{x:g}, {y:g}]" for x, y in outside[:4]) + (" ..." if len(outside) > 4 else "")
+    if max(xs) < 0 or min(xs) > w or max(ys) < 0 or min(ys) > h:
+        return f"roi lies wholly outside the {w}x{h} frame ({points}): no plate can be found; fix cameras[].roi"
+    return f"roi point(s) {points} lie outside the {w}x{h} frame; only the part inside is watched"
+
+
+def fault_crash() -> None:
+    """Fault injection for the restart test: ``ANPR_EDGE_FAULT=crash:N`` makes the first N worker starts
+    fail at their first frame, as a bug outside the per-frame guard would. Unset in production."""
+    spec = os.environ.get("ANPR_EDGE_FAULT", "")
+    worker = threading.current_thread()
+    if not spec.startswith("crash:") or worker in _FAULT_SEEN:
+        return
+    _FAULT_SEEN.add(worker)
+    if len(_FAULT_SEEN) <= int(spec.split(":", 1)[1]):
+        raise RuntimeError("injected worker crash (ANPR_EDGE_FAULT)")
+
+
+_FAULT_SEEN: set[threading.Thread] = set()
 
 
 def fault_hang() -> None:

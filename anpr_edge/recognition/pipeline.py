@@ -237,15 +237,12 @@ class CameraPipeline:
         """Each event with the frame of its track's most sure read (the current frame if none is kept)."""
         return [(e, self.best_frames.get(e.track_id, frame)) for e in events]
 
-    def process(self, frame: np.ndarray, t: float) -> list[PlateEvent]:
-        """The events of :meth:`run`."""
-        return list(self.run(frame, t).events)
-
-    def flush(self, t: float) -> list[PlateEvent]:
-        """End every open track (end of stream or shutdown) and return their events."""
+    def flush(self, t: float) -> FrameResult:
+        """End every open track (end of stream or shutdown): their events, each with its best read's frame."""
         events = self.gate.update([], self.tracker.close_all(), t, self.frame_size)
+        frames = tuple(self.best_frames.get(e.track_id) for e in events)
         self.best_frames.clear()
-        return events
+        return FrameResult(tuple(events), frames)
 
 
 def read_detections(

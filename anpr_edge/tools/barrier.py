@@ -1,8 +1,9 @@
 """Reference barrier controller: plate events in, ``{"action": "open"}`` out. The example to adapt.
 
-Subscribes to ``<prefix>/+/plate`` (QoS 1), drops duplicate ``event_id``s (QoS 1 may deliver twice),
-opens for a plate in the allow-list; with ``--partial``, also for a read with ``#`` that is compatible
-with exactly one allowed plate.
+Subscribes to ``<prefix>/+/plate`` (QoS 1), opens for a plate in the allow-list; with ``--partial``, also
+for a read with ``#`` that is compatible with exactly one allowed plate. One pass opens the barrier at most
+once: an ``update`` of a pass (same ``event_id``, a better read) is decided again only while the pass has
+not opened it, and a message delivered twice (QoS 1 may) is dropped.
 """
 
 from __future__ import annotations
@@ -50,22 +51,24 @@ def decide(plate: str, allowed: set[str], partial: bool) -> str | None:
 class Barrier:
     def __init__(self, allowed: set[str], partial: bool, command_topic: str, memory: int = 10_000) -> None:
         self.allowed, self.partial, self.command_topic = allowed, partial, command_topic
-        self.seen: OrderedDict[str, None] = OrderedDict()
+        self.seen: OrderedDict[str, set[str]] = OrderedDict()  # event id -> plates decided ("" once opened)
         self.memory = memory
 
     def handle(self, payload: dict[str, Any]) -> dict[str, Any] | None:
-        """The command to publish for one event payload, or None (duplicate, not allowed)."""
-        eid = str(payload.get("event_id", ""))
-        if eid in self.seen:
+        """The command to publish for one event payload, or None (opened already, duplicate, not allowed)."""
+        eid, plate = str(payload.get("event_id", "")), str(payload.get("plate", ""))
+        decided = self.seen.setdefault(eid, set())
+        if "" in decided or plate in decided:
             return None
-        self.seen[eid] = None
+        decided.add(plate)
         if len(self.seen) > self.memory:
             self.seen.popitem(last=False)
-        match = decide(str(payload.get("plate", "")), self.allowed, self.partial)
+        match = decide(plate, self.allowed, self.partial)
         if match is None:
             logger.info("deny %s (camera %s)", payload.get("plate"), payload.get("camera"))
             return None
         logger.info("open for %s (read %s, camera %s)", match, payload.get("plate"), payload.get("camera"))
+        decided.add("")
         return {
             "action": "open",
             "plate": match,

@@ -101,7 +101,7 @@ def run_bench(
         if frames >= warmup:
             times.add("decode_video", dt)
         t1 = time.perf_counter()
-        for e in pipe.process(fr.image, fr.t):
+        for e in pipe.run(fr.image, fr.t).events:
             events, updates = events + (e.type == "new"), updates + (e.type == "update")
         if frames >= warmup:
             frame_ms.append(dt + (time.perf_counter() - t1) * 1000)
@@ -179,7 +179,7 @@ def serve_cameras(
         while not stop.is_set():
             item = captures[i].mailbox.get(timeout=0.5)
             if item is not None:
-                pipe.process(item[0], item[1])
+                pipe.run(item[0], item[1])
                 served[i] += 1
 
     workers = [threading.Thread(target=camera, args=(i,), daemon=True) for i in range(cameras)]

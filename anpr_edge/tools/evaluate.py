@@ -32,7 +32,7 @@ from anpr_edge.core.results import Box, Detection, PlateEvent
 from anpr_edge.errors import InputError
 from anpr_edge.inference.models import Models
 from anpr_edge.recognition.events import EventConfig
-from anpr_edge.recognition.pipeline import CameraPipeline, read_detections
+from anpr_edge.recognition.pipeline import CameraPipeline, corners_if, read_detections
 from anpr_edge.recognition.settings import RecognitionSettings
 from anpr_edge.sources.files import read_image
 from anpr_edge.tools.labels import LabelRow, rows_by_image
@@ -118,7 +118,7 @@ def evaluate(
         swept.update({c: DetScore() for c in SWEEP})
     for name, rows in sorted(by_image.items()):
         img = read_image(folder / "images" / name)
-        found = models.detector(img, min(conf, *swept) if swept else conf, settings.iou)
+        found = corners_if(settings, models.detector(img, min(conf, *swept) if swept else conf, settings.iou))
         preds = models.verified(img, found, settings.verify_zoom, settings.verify_conf)
         for c, score in swept.items():
             score.add([r.box for r in rows], [p.box for p in preds if p.score >= c])
@@ -204,8 +204,8 @@ def evaluate_clips(
         emitted: list[PlateEvent] = []
         for i, m in enumerate(maps):
             frame = cv2.warpAffine(img, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-            emitted += pipeline.process(frame, i / CLIP_FPS)
-        emitted += pipeline.flush(frames / CLIP_FPS)
+            emitted += pipeline.run(frame, i / CLIP_FPS).events
+        emitted += pipeline.flush(frames / CLIP_FPS).events
         matched: dict[int, list[PlateEvent]] = {}
         for event in emitted:
             # The event's box is from the frame its track was last seen in: undo that frame's shake.

@@ -126,21 +126,38 @@ def process(models: Models, settings: RecognitionSettings, opts: ProcessOptions)
                     sink.write(e)
                 written += 1
 
-        last_t = 0.0
+        last_t, skipped = 0.0, [0]
         try:
             for frame in paced(source, opts.target_fps):
                 last_t = frame.t
-                result = pipe.run(frame.image, frame.t)
+                result = run_or_skip(pipe, frame, skipped)
+                if result is None:
+                    continue
                 emit(result.events)
                 show_frame(frame, result, opts, video)
                 progress.update(frame.index + 1, written)
         finally:
-            emit(pipe.flush(last_t))  # whatever happened, tracks that already have a read become rows
+            emit(pipe.flush(last_t).events)  # whatever happened, tracks that already have a read become rows
             progress.close()
     for path, sink in zip([opts.out, opts.json], sinks, strict=False):
         if sink.file.held:  # the disk refused them to the end; close() logged each in full
             raise InputError(f"{path}: {len(sink.file.held)} of {written} event(s) not written (disk full or failing)")
     return written
+
+
+def run_or_skip(pipe: CameraPipeline, frame: Frame, skipped: list[int]) -> FrameResult | None:
+    """``pipe.run`` on the frame; a frame the pipeline cannot take (a 2x4000 image) is skipped with one
+    warning line naming it (the first skipped frame, then every 100th)."""
+    try:
+        return pipe.run(frame.image, frame.t)
+    except Exception as exc:  # one bad frame must not end a long run
+        skipped[0] += 1
+        if skipped[0] == 1 or skipped[0] % 100 == 0:
+            h, w = frame.image.shape[:2]
+            what = frame.name or f"frame {frame.index} ({frame.t:.2f} s)"
+            reason = " ".join(str(exc).split())[:300]
+            logger.warning("%s: a %dx%d frame skipped (%d so far): %s", what, w, h, skipped[0], reason)
+        return None
 
 
 def paced(source: Iterable[Frame], target_fps: float | None) -> Iterator[Frame]:

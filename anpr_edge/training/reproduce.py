@@ -52,7 +52,7 @@ class Step:
 def ocr_steps(out: Path) -> list[Step]:
     """Stage 1: synthetic chunks 0-4, 30 epochs with the real-dev trained split mixed in. Stage 2: chunks
     5-9 with plates as wide as real ones, 12 epochs from stage 1 with the real plates re-shot as by other
-    cameras (``--real-crops camera``). Export with parity checks."""
+    cameras (``--real-crops camera``). Stage 3 (:func:`ocr_stage3_steps`). Export with parity checks."""
     data, run = out / "ocr_data", out / "ocr"
     data2, run2 = out / "ocr_data_w", out / "ocr_cam"
     chunks = ("--chunks", "5", "--chunk-size", "5000")
@@ -90,9 +90,34 @@ def ocr_steps(out: Path) -> list[Step]:
             ),
             "ocr",
         ),
+        *ocr_stage3_steps(out, run2 / "best.pt", batches),
+    ]
+
+
+def ocr_stage3_steps(out: Path, stage2: Path, batches: tuple[str, ...]) -> list[Step]:
+    """Stage 3: pseudo-labels for the 1,338 unlabelled real-train crops (stage 2 and the synthetic-only reader
+    agree, whole template, every character p >= 0.9), chunks 10-14 with plates 40-385 px wide, 12 epochs from
+    stage 2 at lr 5e-4 with 12 pseudo-labelled crops per batch; then the export."""
+    data3, run3, pseudo = out / "ocr_data3", out / "ocr3", out / "pseudo" / "pseudo.npz"
+    readers = ("--reader", str(stage2), "--reader", "models/checkpoints/plate_ocr_crnn_synthetic_only.pt")
+    chunks3 = ("--chunks", "5", "--chunk-size", "5000")
+    recipe = (*batches, "--lr", "5e-4", "--seed", "3", "--real-crops", "camera", "--real-per-batch", "8")
+    recipe = (*recipe, "--extra", str(pseudo), "--extra-per-batch", "12")
+    return [
+        Step("pseudo_label", (*readers, "--out", str(pseudo)), "ocr", done=pseudo),
+        Step(
+            "train_ocr",
+            ("gen", "--data-dir", str(data3), "--first", "10", *chunks3, "--plate-width", "40", "385"),
+            "ocr",
+        ),
+        Step(
+            "train_ocr",
+            ("train", "--data-dir", str(data3), "--out", str(run3), "--init", str(stage2), "--epochs", "12", *recipe),
+            "ocr",
+        ),
         Step(
             "export_ocr",
-            ("--checkpoint", str(run2 / "best.pt"), "--out", str(out / "models" / "plate_ocr")),
+            ("--checkpoint", str(run3 / "best.pt"), "--out", str(out / "models" / "plate_ocr")),
             "ocr",
             done=out / "models" / "plate_ocr.xml",
         ),

@@ -28,8 +28,8 @@ from PIL import Image, ImageDraw, ImageFont
 
 from anpr_edge.core.geometry import iou
 from anpr_edge.core.results import Box
-from anpr_edge.inference.ocr import CharThresholds
 from anpr_edge.inference.models import Models
+from anpr_edge.inference.ocr import CharThresholds
 from anpr_edge.tools.evaluate import plate_like
 from anpr_edge.tools.labels import LabelRow, read_labels, trained_on
 from anpr_edge.training.augment import degrade, perspective_quad, photometric, style_plate

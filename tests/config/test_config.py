@@ -102,17 +102,14 @@ def test_check_config_reports_missing_models_and_files(tmp_path: Path) -> None:
     assert r.returncode == 2 and "models.dir" in r.stderr and "cameras[0].source" in r.stderr
 
 
-def test_recognition_schema_and_pipeline_settings_agree() -> None:
-    """One list of recognition keys: the pipeline's defaults are the schema's, overrides mirror it."""
-    from dataclasses import fields
-
+def test_recognition_settings_are_defined_once() -> None:
+    """The YAML section is the pipeline's settings class itself; per-camera overrides mirror its keys."""
     from anpr_edge.config.schema import RecognitionConfig, RecognitionOverrides
     from anpr_edge.recognition.settings import RecognitionSettings
 
-    defaults = {f.name: f.default for f in fields(RecognitionSettings)}
-    assert defaults == RecognitionConfig().model_dump()
-    assert set(RecognitionOverrides.model_fields) == set(defaults)
-    assert RecognitionOverrides().model_dump() == dict.fromkeys(defaults)
+    assert RecognitionConfig is RecognitionSettings
+    assert set(RecognitionOverrides.model_fields) == set(RecognitionSettings.model_fields)
+    assert RecognitionOverrides().model_dump() == dict.fromkeys(RecognitionSettings.model_fields)
 
 
 def test_check_config_checks_the_detector_input_against_the_model(tmp_path: Path) -> None:

@@ -43,7 +43,7 @@ def test_decode_rejects_wrong_layout() -> None:
         decode(np.zeros((1, 3, 10)), Letterbox(1, 0, 0), 10, 10, 0.3, 0.5)
 
 
-def pose_out(plates: list[tuple[float, float, float, float, float, list[tuple[float, float]]]]) -> np.ndarray:
+def pose_out(plates: list[tuple[float, float, float, float, float, list[tuple[int, int]]]]) -> np.ndarray:
     """A (1, 17, anchors) corner-model output: box, score, then (x, y, visibility) for TL, TR, BR, BL."""
     out = np.zeros((1, 17, 10), np.float32)
     for i, (cx, cy, w, h, s, corners) in enumerate(plates):

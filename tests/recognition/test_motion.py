@@ -71,8 +71,8 @@ def test_idle_frames_skip_the_detector_and_lose_no_event(tmp_path: Path) -> None
     results = {}
     for threshold in (8.0, 0.0):
         pipe = CameraPipeline("cam", models, RecognitionSettings(motion_threshold=threshold))
-        plates = [e.plate for fr in VideoSource(clip) for e in pipe.process(fr.image, fr.t) if e.type == "new"]
-        plates += [e.plate for e in pipe.flush(9.0) if e.type == "new"]
+        plates = [e.plate for fr in VideoSource(clip) for e in pipe.run(fr.image, fr.t).events if e.type == "new"]
+        plates += [e.plate for e in pipe.flush(9.0).events if e.type == "new"]
         results[threshold] = (plates, pipe.idle_frames, pipe.frame_index)
     (on, idle, looked), (off, idle_off, looked_off) = results[8.0], results[0.0]
     assert on == off and len(on) == 2  # the same events with and without idle frames
@@ -122,8 +122,8 @@ def test_motion_outside_the_roi_does_not_wake_the_detector() -> None:
     right, left = still.copy(), still.copy()
     right[300:700, 1300:1800] = 250
     left[300:700, 200:700] = 250
-    pipe.process(still, 0.0)  # the first frame is looked at
-    pipe.process(right, 0.1)
+    pipe.run(still, 0.0)  # the first frame is looked at
+    pipe.run(right, 0.1)
     assert pipe.idle_frames == 1 and pipe.frame_index == 1  # a change outside the ROI: idle
-    pipe.process(left, 0.2)
+    pipe.run(left, 0.2)
     assert pipe.idle_frames == 1 and pipe.frame_index == 2  # inside it: the detector looks

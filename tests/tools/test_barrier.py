@@ -55,6 +55,18 @@ def test_duplicate_event_ids_open_once() -> None:
     assert b.handle(published("B001OP64", "e2", "gate")) is None
 
 
+def test_an_update_that_corrects_a_refused_read_opens_once() -> None:
+    """A pass first read as an unknown plate, then corrected by an update (same event id): the correction
+    opens; a further update of the same pass, and a repeated delivery, do not open again."""
+    b = Barrier(ALLOWED, partial=False, command_topic="cmd")
+    assert b.handle(published("B001OP64", "e1", "gate")) is None
+    fixed = {**published("A123BC77", "e1", "gate"), "type": "update"}
+    opened = b.handle(fixed)
+    assert opened is not None and opened["plate"] == "A123BC77" and opened["event_id"] == "e1"
+    assert b.handle(fixed) is None
+    assert b.handle({**published("A123BC77", "e1", "gate"), "type": "update", "direction": "approaching"}) is None
+
+
 def test_allow_list_file_normalises_and_skips_comments(tmp_path: Path) -> None:
     f = tmp_path / "allow.txt"
     f.write_text("# staff\nа123вс77  # Cyrillic is fine\n\nK777KK777\n")

@@ -15,11 +15,13 @@ from tests.conftest import ROOT
 def test_every_step_of_the_recipe_parses_with_its_module(tmp_path: Path) -> None:
     steps = steps_for("all", tmp_path)
     check_recipe(steps)  # a renamed or removed option fails here
-    assert [s.module for s in steps][:5] == ["train_ocr"] * 4 + ["export_ocr"]
-    # OCR stage 2 starts from stage 1 and is what is exported
-    stage2 = steps[3]
+    assert [s.module for s in steps][:8] == ["train_ocr"] * 4 + ["pseudo_label", "train_ocr", "train_ocr", "export_ocr"]
+    # OCR stage 2 starts from stage 1; stage 3 from stage 2, with the pseudo-labels stage 2 helped make
+    stage2, pseudo, stage3, export = steps[3], steps[4], steps[6], steps[7]
     assert str(tmp_path / "ocr" / "best.pt") in stage2.argv and "camera" in stage2.argv
-    assert str(tmp_path / "ocr_cam" / "best.pt") in steps[4].argv
+    assert str(tmp_path / "ocr_cam" / "best.pt") in pseudo.argv and str(tmp_path / "ocr_cam" / "best.pt") in stage3.argv
+    assert str(tmp_path / "pseudo" / "pseudo.npz") in stage3.argv
+    assert str(tmp_path / "ocr3" / "best.pt") in export.argv
     assert [s.module for s in steps].count("train_detector") == 3  # stages 1-3
     # stage 3 starts from stage 2's weights and mines with stage 2's export
     ft3 = next(s for s in steps if "plate_yolo11n_ft3" in s.argv and s.module == "train_detector")
