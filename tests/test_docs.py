@@ -6,7 +6,8 @@ Each fenced ``sh`` block carries a directive on the line before it, ``<!-- test:
   the PATH, and must exit 0. Options: ``until="TEXT"`` for a command that runs until stopped (it is
   stopped with Ctrl-C once TEXT is printed), ``expect="TEXT"`` (the output must contain TEXT),
   ``shrunk`` (training sizes made tiny: :data:`SHRINK`), ``photos`` (``photos/`` is a folder of
-  labelled photos, as the reader's own would be), ``timeout="S"``.
+  labelled photos, as the reader's own would be), ``shared`` (reads ../shared without naming it: the
+  plate font, real-dev), ``timeout="S"``.
 * ``staged``: a block for a live box, run against a staging root instead (:func:`stage`): ``sudo`` is
   dropped, ``install.sh`` installs into the stage (``--root``), ``/etc|/opt|/var/lib/anpr-edge`` are the
   stage's (and its HTTP port any free one), editing the config puts the demo clip in as the camera,
@@ -88,7 +89,7 @@ def parse_options(rest: str) -> dict[str, str]:
         key, sep, value = token.partition("=")
         if sep and key in ("until", "expect", "timeout"):
             out[key] = value
-        elif token in ("shrunk", "photos"):
+        elif token in ("shrunk", "photos", "shared"):
             out[token] = ""
         elif "reason" not in out and not sep:
             out["reason"] = token
@@ -390,7 +391,7 @@ def run_block(b: Block, s: Session) -> str:
 def skip_reason(b: Block) -> str | None:
     if b.kind == "skip":
         return b.options["reason"]
-    if "../shared" in b.text and not SHARED.is_dir():
+    if ("../shared" in b.text or "shared" in b.options or "photos" in b.options) and not SHARED.is_dir():
         return f"needs {SHARED} (licensed data, not in the repository)"
     if re.search(r"(^|\s)make\s", b.text) and not setup_is_current():
         return ".venv was not set up by scripts/setup.sh from this pyproject.toml (run make test first)"
