@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Set up the Python environment in .venv. Idempotent: a second run with nothing changed returns at once.
-#   scripts/setup.sh           runtime only: the daemon, the tools, the demo (no torch; about 400 MB)
+#   scripts/setup.sh           runtime only: the daemon, the tools, the demo (no torch; about 450 MB)
 #   scripts/setup.sh --test    plus lint/type/test tools, CPU torch for the OCR training tests, and the
 #                              system packages the tests start (Mosquitto, ffmpeg, GStreamer's RTSP server)
 #   scripts/setup.sh --train   plus the OCR training extras (CPU torch, onnx, matplotlib)
-#   scripts/setup.sh --paddle  plus the second OCR engine (ocr.engine: paddle, RapidOCR's PP-OCR model)
+#   scripts/setup.sh --paddle  plus the second reader's model (RapidOCR's PP-OCR; anpr-edge eval --engine)
 # Runtime packages are pinned by constraints.txt (what install.sh and the wheelhouse use). System packages
-# are installed only when run as root on Debian/Ubuntu; otherwise the script says what is missing.
+# are installed only when run as root on Debian/Ubuntu; otherwise install those named above yourself.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
