@@ -79,7 +79,7 @@ def fit(outputs: list[np.ndarray], labels: list[str], alphabet: str) -> float:
     return float(min(TEMPERATURES, key=lambda t: nll(aligned(outputs, labels, alphabet, float(t)))))
 
 
-def reliability(c: Chars, bins: int = 10) -> list[tuple[float, float, int]]:
+def reliability(c: Chars, bins: int = 5) -> list[tuple[float, float, int]]:
     """(mean confidence, accuracy, count) per confidence bin of the read characters."""
     conf = c.probs.max(axis=1)
     right = c.probs.argmax(axis=1) == c.truth
@@ -105,10 +105,15 @@ def plot(curves: dict[str, list[tuple[float, float, int]]], png: Path) -> None:
     fig, ax = plt.subplots(figsize=(5, 5))
     ax.plot([0, 1], [0, 1], "k:", label="perfectly calibrated")
     for name, pts in curves.items():
-        ax.plot([p[0] for p in pts], [p[1] for p in pts], "o-", label=name)
+        line = ax.plot([p[0] for p in pts], [p[1] for p in pts], "-", label=name)[0]
+        ax.scatter(
+            [p[0] for p in pts], [p[1] for p in pts], s=[8 + 2 * p[2] ** 0.5 * 4 for p in pts], c=line.get_color()
+        )
     ax.set_xlabel("character confidence (bin mean)")
     ax.set_ylabel("share of characters right")
-    ax.set_title("Reader reliability, labelled boxes, one crop")
+    ax.set_title(
+        "Reader reliability, labelled boxes, one crop\n(5 bins; marker area grows with the characters in a bin)"
+    )
     ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(png, dpi=90)

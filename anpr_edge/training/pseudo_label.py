@@ -21,15 +21,14 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
-import torch
 
 from anpr_edge.core.plates import DIGITS, LETTERS, is_valid
 from anpr_edge.inference.ocr_core import ctc_greedy_decode
 from anpr_edge.tools.labels import read_labels, trained_on
-from anpr_edge.training.crnn import CRNN
 from anpr_edge.training.ocr_data import CropSpec
 
 logger = logging.getLogger("anpr_edge.training.pseudo_label")
@@ -54,15 +53,21 @@ class Verdict:
     reads: tuple[Read, ...]
 
 
-def load_reader(path: Path) -> CRNN:
-    """A CRNN checkpoint of ``train_ocr``, in eval mode."""
+def load_reader(path: Path) -> Any:
+    """A CRNN checkpoint of ``train_ocr``, in eval mode (torch is imported here: the rule needs none)."""
+    import torch
+
+    from anpr_edge.training.crnn import CRNN
+
     model = CRNN(len(ALPHABET) + 1)
     model.load_state_dict(torch.load(path, map_location="cpu", weights_only=False)["model"])
     return model.eval()
 
 
-def read_batch(model: CRNN, crops: np.ndarray) -> list[Read]:
+def read_batch(model: Any, crops: np.ndarray) -> list[Read]:
     """Greedy CTC reads of ``(N, 32, 128)`` uint8 crops."""
+    import torch
+
     x = torch.from_numpy((crops.astype(np.float32)[:, None] - 127.5) / 127.5)
     with torch.no_grad():
         probs = model(x).softmax(-1).numpy()
@@ -81,7 +86,7 @@ def judge(reads: tuple[Read, ...], min_prob: float) -> Verdict:
     return Verdict(first if agree and sure and is_valid(first) else None, reads)
 
 
-def label_crops(readers: list[CRNN], crops: np.ndarray, min_prob: float, batch: int = 128) -> list[Verdict]:
+def label_crops(readers: list[Any], crops: np.ndarray, min_prob: float, batch: int = 128) -> list[Verdict]:
     """The verdict for every crop."""
     per_reader = [
         [r for i in range(0, len(crops), batch) for r in read_batch(m, crops[i : i + batch])] for m in readers
@@ -111,7 +116,7 @@ def cut_whole(files: list[Path], spec: CropSpec) -> tuple[list[Path], np.ndarray
     return kept, np.stack(crops) if crops else np.zeros((0, spec.height, spec.width), np.uint8)
 
 
-def measure(readers: list[CRNN], real_dev: Path, min_prob: float, trained: bool) -> tuple[int, int, int]:
+def measure(readers: list[Any], real_dev: Path, min_prob: float, trained: bool) -> tuple[int, int, int]:
     """The rule on labelled real-dev plates (high and low) of one half: (plates, labels kept, wrong)."""
     spec = CropSpec()
     rows = [r for r in read_labels(real_dev / "labels.csv") if r.plate and r.quality in ("high", "low")]
@@ -155,6 +160,8 @@ def main(argv: list[str] | None = None) -> None:
     a = parser().parse_args(argv)
     if len(a.reader) < 2:
         raise SystemExit("pseudo_label: give --reader twice (two differently trained readers must agree)")
+    import torch
+
     torch.set_num_threads(1)
     readers = [load_reader(r) for r in a.reader]
     if a.measure:
