@@ -106,13 +106,12 @@ def plot(curves: dict[str, list[tuple[float, float, int]]], png: Path) -> None:
     ax.plot([0, 1], [0, 1], "k:", label="perfectly calibrated")
     for name, pts in curves.items():
         line = ax.plot([p[0] for p in pts], [p[1] for p in pts], "-", label=name)[0]
-        ax.scatter(
-            [p[0] for p in pts], [p[1] for p in pts], s=[8 + 2 * p[2] ** 0.5 * 4 for p in pts], c=line.get_color()
-        )
+        sizes = [8 + 8 * p[2] ** 0.5 for p in pts]
+        ax.scatter([p[0] for p in pts], [p[1] for p in pts], s=sizes, color=line.get_color())
     ax.set_xlabel("character confidence (bin mean)")
     ax.set_ylabel("share of characters right")
     ax.set_title(
-        "Reader reliability, labelled boxes, one crop\n(5 bins; marker area grows with the characters in a bin)"
+        "Reader reliability, labelled boxes, one crop\n(5 bins; marker area: characters per bin)"
     )
     ax.legend(fontsize=7)
     fig.tight_layout()
