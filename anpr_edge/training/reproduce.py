@@ -181,7 +181,25 @@ def detector_steps(out: Path) -> list[Step]:
             "--threads",
             "2",
         ),
-        _export(out, "plate_yolo11n_ft3", "det_data3", out / "models" / "plate_detector"),
+        _export(out, "plate_yolo11n_ft3", "det_data3", out / "stage3_models" / "plate_detector"),
+        *corner_steps(out, runs / "plate_yolo11n_ft3" / "weights" / "last.pt"),
+    ]
+
+
+#: The input the corner model ships at (chosen by speed, models/README.md).
+CORNER_INPUT = (960, 544)
+
+
+def corner_steps(out: Path, stage3: Path) -> list[Step]:
+    """Stage 4, the plate-corner model: pose tiles (real-train boxes, synthetic corners; no camera-dev), 12
+    epochs of yolo11n-pose from stage 3's weights on one thread, exported at :data:`CORNER_INPUT`."""
+    data = out / "pose_data"
+    tiles = ("--out", str(data), "--per-image", "2", "--val", "300")
+    recipe = ("--pose", "--init", str(stage3), "--epochs", "12", "--lr0", "0.001", "--threads", "1", "--batch", "32")
+    return [
+        Step("pose_scenes", tiles, "ocr", done=data / "data.yaml"),
+        _train(out, "pose_data", "plate_pose", *recipe),
+        _export(out, "plate_pose", "pose_data", out / "models" / "plate_detector", CORNER_INPUT),
     ]
 
 
