@@ -18,7 +18,7 @@ FIELDS = ("camera", "plate", "event_id")
 
 
 class _Redact(logging.Filter):
-    """Strip ``user:password@`` from URLs in every message (camera URLs must never leak)."""
+    """Strip ``user:password@`` from URLs and every camera password from each message and traceback."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         from anpr_edge.sources.urls import redact
@@ -28,6 +28,11 @@ class _Redact(logging.Filter):
             record.args = None
         else:
             record.msg = redact(str(record.msg))
+        if record.exc_info and not record.exc_text:  # the formatter uses exc_text when it is set
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact(record.exc_text)
+        record.exc_info = None  # journald would add it raw (EXCEPTION_INFO); exc_text carries the traceback
         return True
 
 

@@ -6,6 +6,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -59,7 +60,9 @@ def write_config(
 
 
 class NotifySocket:
-    """A datagram socket in the role of systemd's notify socket."""
+    """A datagram socket in the role of systemd's notify socket. A thread reads it all the time, as systemd
+    does: a queue left unread fills up (``net.unix.max_dgram_qlen``, 10 here) and a daemon whose notify
+    call blocks would stall. Tests wait on what arrived (a condition), never on a sleep."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -68,34 +71,54 @@ class NotifySocket:
         self.sock.settimeout(0.2)
         self.messages: list[str] = []
         self.times: list[float] = []
+        self._cond = threading.Condition()
+        self._closed = False
+        self._reader = threading.Thread(target=self._read, name="notify-socket", daemon=True)
+        self._reader.start()
 
-    def wait_for(self, needle: str, timeout: float) -> bool:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if any(needle in m for m in self.messages):
-                return True
+    def _read(self) -> None:
+        while not self._closed:
             try:
-                self.messages.append(self.sock.recv(4096).decode())
-                self.times.append(time.monotonic())
+                data = self.sock.recv(4096)
             except TimeoutError:
-                pass
-        return any(needle in m for m in self.messages)
+                continue
+            except OSError:
+                return
+            with self._cond:
+                self.messages.append(data.decode())
+                self.times.append(time.monotonic())
+                self._cond.notify_all()
+
+    def wait_for(self, needle: str, timeout: float, start: int = 0) -> bool:
+        """True once a message from index ``start`` on contains ``needle`` (False after ``timeout``)."""
+        with self._cond:
+            return self._cond.wait_for(lambda: any(needle in m for m in self.messages[start:]), timeout)
+
+    def mark(self) -> int:
+        """Put a marker through the socket and wait for it: every message the daemon sent before this call
+        is before the returned index (datagrams on a Unix socket keep their order)."""
+        token = f"TEST_MARK={time.monotonic_ns()}"
+        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as out:
+            out.sendto(token.encode(), str(self.path))
+        assert self.wait_for(token, 10)
+        with self._cond:
+            return self.messages.index(token) + 1
 
     def discard(self) -> None:
-        """Throw away what queued up in the socket so far."""
-        self.sock.setblocking(False)
-        try:
-            while True:
-                self.sock.recv(4096)
-        except BlockingIOError:
-            pass
-        finally:
-            self.sock.settimeout(0.2)
+        """Forget what arrived so far (it stays in ``messages``; later waits start after it)."""
+        self.mark()
 
     def drain(self, seconds: float) -> list[str]:
-        start = len(self.messages)
-        self.wait_for("\0never\0", seconds)
-        return self.messages[start:]
+        """What arrives in the next ``seconds`` (a bounded observation window, not a synchronisation)."""
+        start = self.mark()
+        deadline = time.monotonic() + seconds
+        with self._cond:
+            self._cond.wait_for(lambda: time.monotonic() >= deadline, seconds)
+            return [m for m in self.messages[start:] if not m.startswith("TEST_MARK=")]
+
+    def close(self) -> None:
+        self._closed = True
+        self.sock.close()
 
 
 def start_daemon(config: Path, log: Path, env_extra: dict[str, str] | None = None) -> subprocess.Popen[bytes]:

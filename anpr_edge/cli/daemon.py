@@ -26,12 +26,13 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_check_config(args: argparse.Namespace) -> int:
     from anpr_edge.config.checks import check
-    from anpr_edge.config.load import load
+    from anpr_edge.config.load import load_loaded
 
-    cfg = load(args.config)
-    problems = check(cfg)
+    loaded = load_loaded(args.config)
+    problems = check(loaded, probe=args.probe)
     if problems:
-        raise ConfigError(f"{args.config}: " + "; ".join(problems))
+        raise ConfigError("\n".join(p.line(loaded) for p in problems))
+    cfg = loaded.config
     hint = cfg.performance_hint()
     performance = hint if cfg.models.performance == hint else f"{cfg.models.performance}: {hint}"
     print(f"{args.config}: OK ({len(cfg.cameras)} camera(s), device_id {cfg.device_id}, performance {performance})")
@@ -86,6 +87,7 @@ def add_daemon_commands(sub: Any) -> None:
 
     c = sub.add_parser("check-config", help="validate a configuration file without starting")
     c.add_argument("config", type=Path)
+    c.add_argument("--probe", action="store_true", help="also open every enabled camera and read a frame")
     c.set_defaults(func=cmd_check_config)
 
     s = sub.add_parser("status", help="state of the running daemon (from its status file)")

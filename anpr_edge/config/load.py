@@ -2,6 +2,10 @@
 
 Every problem of a file is reported in one pass, one line each (``config.yaml:14: cameras[0].target_fps:
 Input should be greater than 0``). Relative paths are resolved against the file's folder.
+
+A hostile file is refused before it costs memory: over ``MAX_BYTES``, nested over ``MAX_DEPTH`` levels, or
+over ``MAX_VALUES`` values once its aliases are expanded (a "billion laughs" file is about 100 bytes of
+anchors that expand to 10^9 values), or an alias that contains itself.
 """
 
 from __future__ import annotations
@@ -16,8 +20,13 @@ from pydantic import ValidationError
 
 from anpr_edge.config.schema import Config
 from anpr_edge.errors import ConfigError
+from anpr_edge.sources.urls import register_secret
 
 KeyPath = tuple[str | int, ...]
+
+MAX_BYTES = 1 << 20
+MAX_DEPTH = 64
+MAX_VALUES = 100_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,9 +41,14 @@ class Loaded:
         return where(self.source, self.lines, key)
 
 
+def line_of(lines: dict[KeyPath, int], key: KeyPath) -> int:
+    """The YAML line of the deepest known prefix of ``key`` (0 when none is known)."""
+    return next((lines[key[:i]] for i in range(len(key), 0, -1) if key[:i] in lines), 0)
+
+
 def where(source: str, lines: dict[KeyPath, int], key: KeyPath) -> str:
     """``file:line`` of the deepest known prefix of ``key`` (``file`` alone when none is known)."""
-    line = next((lines[key[:i]] for i in range(len(key), 0, -1) if key[:i] in lines), None)
+    line = line_of(lines, key)
     return f"{source}:{line}" if line else source
 
 
@@ -61,32 +75,106 @@ def format_key(loc: tuple[Any, ...]) -> str:
 
 
 def _validation_problems(exc: ValidationError, source: str, lines: dict[KeyPath, int]) -> list[str]:
-    msgs = []
+    """One line per problem, in the order of the file's lines."""
+    msgs: list[tuple[int, str]] = []
     for err in exc.errors():
         loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and re.fullmatch(r"[a-z_]+\[.*\]|function-.*", p)))
         msg = err["msg"].replace("Extra inputs are not permitted", "unknown key")
-        msgs.append(f"{where(source, lines, loc)}: {format_key(loc)}: {msg}")
-    return msgs
+        msgs.append((line_of(lines, loc), f"{where(source, lines, loc)}: {format_key(loc)}: {msg}"))
+    return [m for _, m in sorted(msgs, key=lambda lm: lm[0])]
+
+
+def compose(text: str, source: str) -> tuple[yaml.Node | None, yaml.SafeLoader]:
+    """The YAML document as nodes (aliases not expanded yet), checked against the limits."""
+    try:
+        check_depth(text, source)  # before composing, which recurses once per level
+        loader = yaml.SafeLoader(text)
+        node = loader.get_single_node()
+    except yaml.YAMLError as exc:
+        raise yaml_error(exc, source) from None
+    except RecursionError:
+        raise ConfigError(f"{source}: nested too deeply (a configuration is a few levels deep)") from None
+    if node is not None:
+        check_size(node, source)
+    return node, loader
+
+
+def yaml_error(exc: yaml.YAMLError, source: str) -> ConfigError:
+    """``file:line: not valid YAML (problem)`` on one line."""
+    mark = getattr(exc, "problem_mark", None)
+    where = f"{source}:{mark.line + 1}" if mark else source
+    problem = getattr(exc, "problem", None) or (str(exc).splitlines() or [""])[0]
+    return ConfigError(f"{where}: not valid YAML ({problem})")
+
+
+def check_depth(text: str, source: str) -> None:
+    """Refuse a document nested over ``MAX_DEPTH`` levels, reading its events only as far as that."""
+    depth = 0
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_DEPTH:
+                line = event.start_mark.line + 1 if event.start_mark else 0
+                raise ConfigError(f"{source}:{line}: nested over {MAX_DEPTH} levels; refused")
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+
+
+def check_size(root: yaml.Node, source: str) -> None:
+    """Refuse a document nested over ``MAX_DEPTH`` levels, with more than ``MAX_VALUES`` values once its
+    aliases are expanded, or with an alias inside itself. Counts each shared node once per use, without
+    expanding anything (a walk over the node graph, sizes memoised)."""
+    sizes: dict[int, int] = {}
+    stack: list[tuple[yaml.Node, int, bool]] = [(root, 1, False)]
+    open_nodes: set[int] = set()
+    while stack:
+        node, depth, done = stack.pop()
+        children = _children(node)
+        if done:
+            open_nodes.discard(id(node))
+            sizes[id(node)] = 1 + sum(sizes[id(c)] for c in children)
+            if sizes[id(node)] > MAX_VALUES:
+                raise ConfigError(
+                    f"{source}: over {MAX_VALUES} values once its aliases (*name) are expanded; refused "
+                    "(a configuration has a few hundred)"
+                )
+            continue
+        if depth > MAX_DEPTH:
+            raise ConfigError(f"{source}:{node.start_mark.line + 1}: nested over {MAX_DEPTH} levels; refused")
+        if id(node) in open_nodes:
+            raise ConfigError(f"{source}:{node.start_mark.line + 1}: an alias refers to a value that contains it")
+        if id(node) in sizes:
+            continue
+        open_nodes.add(id(node))
+        stack.append((node, depth, True))
+        stack.extend((c, depth + 1, False) for c in children)
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [n for pair in node.value for n in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
 
 
 def parse_loaded(text: str, source: str = "<config>") -> Loaded:
-    """Validate YAML text; raise :class:`ConfigError` with ``file:line: key.path: problem``."""
+    """Validate YAML text; raise :class:`ConfigError` with one ``file:line: key.path: problem`` line per
+    problem, all of them."""
+    node, loader = compose(text, source)
     try:
-        data = yaml.safe_load(text)
-        node = yaml.compose(text)
+        data = loader.construct_document(node) if node is not None else None
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{source}:{mark.line + 1}" if mark else source
-        raise ConfigError(f"{where}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
+        raise yaml_error(exc, source) from None
+    finally:
+        loader.dispose()
     if not isinstance(data, dict):
         raise ConfigError(f"{source}: the configuration must be a mapping of keys (got {type(data).__name__})")
     lines = key_lines(node) if node is not None else {}
     try:
         return Loaded(Config.model_validate(data), source, lines)
     except ValidationError as exc:
-        msgs = _validation_problems(exc, source, lines)
-        more = f" (and {len(msgs) - 1} more)" if len(msgs) > 1 else ""
-        raise ConfigError(msgs[0] + more) from None
+        raise ConfigError("\n".join(_validation_problems(exc, source, lines))) from None
 
 
 def parse(text: str, source: str = "<config>") -> Config:
@@ -127,16 +215,28 @@ def resolve(cfg: Config, base: Path) -> Config:
 
 def read_config_text(path: Path) -> str:
     try:
-        return path.read_text(encoding="utf-8")
+        with path.open("rb") as fh:
+            raw = fh.read(MAX_BYTES + 1)
+        if len(raw) > MAX_BYTES:
+            size = path.stat().st_size
+            raise ConfigError(f"{path}: {size} bytes, over the {MAX_BYTES} a configuration may have; refused")
+        return raw.decode("utf-8")
     except FileNotFoundError:
         raise ConfigError(f"{path}: configuration file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read configuration ({exc})") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: a folder, not a configuration file") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start}); save the file as UTF-8") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read configuration ({exc.strerror or exc})") from None
 
 
 def load_loaded(path: Path) -> Loaded:
     """Read, validate and resolve a configuration file, keeping the YAML line of every key."""
     loaded = parse_loaded(read_config_text(path), str(path))
+    for cam in loaded.config.cameras:  # from now on no log line, status or error text shows a password
+        if isinstance(cam.source, str):
+            register_secret(cam.source)
     return Loaded(resolve(loaded.config, path.resolve().parent), loaded.source, loaded.lines)
 
 

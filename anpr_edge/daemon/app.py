@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from anpr_edge import logs
-from anpr_edge.config.load import load
+from anpr_edge.config.checks import load_checked
 from anpr_edge.config.schema import Config
 from anpr_edge.daemon import status
 from anpr_edge.daemon.cameras import CameraSet
@@ -33,7 +33,7 @@ logger = logging.getLogger(__name__)
 class Daemon:
     def __init__(self, config_path: Path) -> None:
         self.config_path = config_path
-        self.cfg: Config = load(config_path)
+        self.cfg: Config = load_checked(config_path)
         self.stop_event = threading.Event()  # stops everything (SIGTERM)
         self.reload_requested = threading.Event()
         self.notifier = Notifier()
@@ -45,8 +45,8 @@ class Daemon:
 
     # start ---------------------------------------------------------------------------------
     def start(self) -> None:
-        self.init_models()
-        self.init_sinks()
+        self.models = self.init_models(self.cfg)
+        self.router = self.init_sinks(self.cfg)
         self.start_cameras([c.name for c in self.cfg.cameras if c.enabled])
         self.integrations.start_http(self.cfg.http)
         self.notifier.ready(self.status_line())
@@ -61,13 +61,13 @@ class Daemon:
             logs.target(),
         )
 
-    def init_models(self) -> None:
-        m, hint = self.cfg.models, self.cfg.performance_hint()
+    def init_models(self, cfg: Config) -> Models:
+        m, hint = cfg.models, cfg.performance_hint()
         detector, ocr = m.dir / "plate_detector", m.dir / "plate_ocr"
-        self.models = Models.load(detector, ocr, m.device, m.cache_dir, m.detector_input_size, hint)
+        return Models.load(detector, ocr, m.device, m.cache_dir, m.detector_input_size, hint)
 
-    def init_sinks(self) -> None:
-        self.router = open_router(self.cfg, lambda: self.stats().to_json())
+    def init_sinks(self, cfg: Config, start: bool = True) -> EventRouter:
+        return open_router(cfg, lambda: self.stats().to_json(), start)
 
     def start_cameras(self, names: list[str]) -> None:
         assert self.models is not None and self.router is not None
@@ -81,7 +81,12 @@ class Daemon:
 
     def run(self) -> int:
         self.install_signals()
-        self.start()
+        try:
+            self.start()
+        except BaseException:  # a start that fails leaves no thread or open sink behind
+            self.cameras.stop_all(timeout=2.0)
+            self.close_sinks()
+            raise
         reporter = status.Reporter(self.notifier, self.cfg.logging.status_interval_s)
         next_ping = 0.0
         while not self.stop_event.wait(0.2):
@@ -89,8 +94,9 @@ class Daemon:
                 self.reload_requested.clear()
                 self.reload()
             now = time.monotonic()
+            self.cameras.supervise(now)
             interval = self.notifier.watchdog_interval
-            if interval and now >= next_ping and self.healthy(now):
+            if interval and now >= next_ping and self.cameras.healthy(now, interval):
                 self.notifier.watchdog()
                 next_ping = now + interval
             reporter.tick(now, self.stats, self.cfg.storage.state_dir)
@@ -101,31 +107,32 @@ class Daemon:
         self.stop()
         return 0
 
-    def healthy(self, now: float) -> bool:
-        """Every pipeline and capture thread made progress recently (a hung stage stops the pings)."""
-        return not self.cameras.stuck(now, max(5.0, 2 * (self.notifier.watchdog_interval or 5.0)))
-
     def reload(self) -> None:
         self.notifier.reloading()
-        try:
-            new = load(self.config_path)
+        try:  # everything new is built before anything old is stopped: a failure keeps the running config
+            new = load_checked(self.config_path)
+            plan = plan_reload(self.cfg, new)
+            models = self.init_models(new) if plan.models else self.models
+            router = self.init_sinks(new, start=False) if plan.sinks else self.router
         except AnprError as exc:
-            logger.error("reload: new configuration rejected, keeping the old one: %s", exc)
+            one_line = "; ".join(str(exc).splitlines())
+            logger.error("reload: new configuration rejected, keeping the old one: %s", one_line)
         else:
-            self.apply(plan_reload(self.cfg, new), new)
+            self.apply(plan, new, models, router)
             logger.info("reload: configuration %s applied", self.config_path)
         self.notifier.ready(self.status_line())
 
-    def apply(self, plan: ReloadPlan, new: Config) -> None:
+    def apply(self, plan: ReloadPlan, new: Config, models: Models | None, router: EventRouter | None) -> None:
         old_http = self.cfg.http
         if plan.rebuild:
             logger.info("reload: models/outputs/storage changed: restarting every camera and sink")
         self.cameras.stop([*plan.stop, *plan.restart])
-        self.cfg = new
-        if plan.rebuild:
+        self.cfg, self.models = new, models
+        if router is not self.router:
             self.close_sinks()
-            self.init_models()
-            self.init_sinks()
+            self.router = router
+        if self.router is not None:
+            self.router.start()
         self.start_cameras([*plan.start, *plan.restart])
         self.cameras.update(plan.update, new)
         if new.http != old_http:

@@ -15,13 +15,19 @@ from anpr_edge.config.schema import CameraConfig, Config
 
 @dataclass(frozen=True, slots=True)
 class ReloadPlan:
-    #: Models, outputs, storage, snapshots or device id changed: every camera and sink restarts and the
-    #: models are loaded again (``stop`` then holds every running camera, ``start`` every new one).
-    rebuild: bool
-    stop: tuple[str, ...] = ()  # cameras removed or disabled
+    #: The models must be loaded again (``models`` or the performance hint in use changed).
+    models: bool
+    #: The sinks must be opened again (outputs, storage, snapshots or device id changed).
+    sinks: bool
+    stop: tuple[str, ...] = ()  # cameras removed or disabled; with ``rebuild``, every running camera
     start: tuple[str, ...] = ()  # cameras added or enabled
     restart: tuple[str, ...] = ()  # capture settings changed
     update: tuple[str, ...] = ()  # only recognition settings (or target_fps, roi) changed
+
+    @property
+    def rebuild(self) -> bool:
+        """Models or sinks are new: every camera restarts on them."""
+        return self.models or self.sinks
 
     @property
     def empty(self) -> bool:
@@ -33,10 +39,15 @@ def capture_key(cam: CameraConfig) -> tuple[Any, ...]:
     return (cam.source, cam.loop, cam.stall_timeout_s, cam.reconnect_max_s)
 
 
-def shared_key(cfg: Config) -> tuple[Any, ...]:
-    """What the models and sinks were built from: a change rebuilds them. ``models.performance: auto`` turns
-    into another hint when one camera becomes several or back, so the hint in use counts too."""
-    return (cfg.models, cfg.performance_hint(), cfg.outputs, cfg.storage, cfg.snapshots, cfg.device_id)
+def models_key(cfg: Config) -> tuple[Any, ...]:
+    """What the models were loaded with. ``models.performance: auto`` turns into another hint when one
+    camera becomes several or back, so the hint in use counts too."""
+    return (cfg.models, cfg.performance_hint())
+
+
+def sinks_key(cfg: Config) -> tuple[Any, ...]:
+    """What the sinks were opened with."""
+    return (cfg.outputs, cfg.storage, cfg.snapshots, cfg.device_id)
 
 
 def enabled(cfg: Config) -> dict[str, CameraConfig]:
@@ -45,11 +56,13 @@ def enabled(cfg: Config) -> dict[str, CameraConfig]:
 
 def plan_reload(old: Config, new: Config) -> ReloadPlan:
     before, after = enabled(old), enabled(new)
-    if shared_key(new) != shared_key(old):
-        return ReloadPlan(rebuild=True, stop=tuple(before), start=tuple(after))
+    models, sinks = models_key(new) != models_key(old), sinks_key(new) != sinks_key(old)
+    if models or sinks:
+        return ReloadPlan(models, sinks, stop=tuple(before), start=tuple(after))
     kept = [n for n in after if n in before]
     return ReloadPlan(
-        rebuild=False,
+        models=False,
+        sinks=False,
         stop=tuple(n for n in before if n not in after),
         start=tuple(n for n in after if n not in before),
         restart=tuple(n for n in kept if capture_key(after[n]) != capture_key(before[n])),

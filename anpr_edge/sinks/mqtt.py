@@ -86,6 +86,7 @@ class MqttSink:
         self._pending: list[tuple[mqtt.MQTTMessageInfo, int]] = []  # handed to paho, not yet acked
         self.published = 0
         self.last_error = ""
+        self.started = False
         # Retained state this client keeps on the broker (sent again on every connect; b"" deletes it), and
         # filters whose retained messages on topics the predicate rejects are deleted (see clear_stale).
         self._retained: dict[str, bytes] = {}
@@ -184,6 +185,7 @@ class MqttSink:
         self.client.loop_start()
         self._sender.start()
         self._stats_thread.start()
+        self.started = True
 
     def publish_event(self, camera: str, payload: dict[str, Any]) -> None:
         """Queue an event durably; the sender publishes it when the broker is reachable."""
@@ -250,6 +252,8 @@ class MqttSink:
 
     def stop(self, drain_s: float = 2.0) -> None:
         """Give in-flight publishes a moment, say ``offline``, disconnect. Unacked rows stay on disk."""
+        if not self.started:  # opened by a reload that was then refused: nothing to stop
+            return
         end = time.monotonic() + drain_s
         while self.connected.is_set() and self._pending and time.monotonic() < end:
             time.sleep(0.05)

@@ -7,11 +7,13 @@ goes on without it.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
+import sqlite3
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +21,7 @@ import cv2
 
 from anpr_edge.config.schema import Config
 from anpr_edge.core.results import PlateEvent
+from anpr_edge.errors import AnprError, ConfigError
 from anpr_edge.sinks.camera_state import CameraState
 from anpr_edge.sinks.csv_sink import CsvSink, local_time
 from anpr_edge.sinks.jsonl import JsonlSink, event_payload
@@ -115,6 +118,11 @@ class EventRouter:
             out.append(SinkState("mqtt", not problems, "; ".join(problems)))
         return out
 
+    def start(self) -> None:
+        """Start MQTT (when :func:`open_router` was told not to)."""
+        if self.mqtt and not self.mqtt.started:
+            self.mqtt.start()
+
     def close(self) -> None:
         """MQTT first (in-flight publishes get a moment), then the outbox and the files."""
         if self.mqtt:
@@ -130,21 +138,40 @@ class EventRouter:
             self.snapshots.close()
 
 
-def open_router(cfg: Config, stats: Callable[[], dict[str, Any]]) -> EventRouter:
+def open_router(cfg: Config, stats: Callable[[], dict[str, Any]], start: bool = True) -> EventRouter:
     """Every sink of ``cfg`` opened (a CSV path that cannot be opened fails here, not at the first event),
-    MQTT started with its outbox; ``stats`` feeds MQTT's stats topic."""
-    cfg.storage.state_dir.mkdir(parents=True, exist_ok=True)
-    router = EventRouter(cfg)
-    for cam in cfg.cameras:
-        router.csv_for(cam.name)
+    MQTT started with its outbox (with ``start`` False, by :meth:`EventRouter.start` later: a reload opens
+    the new sinks before it closes the old ones); ``stats`` feeds MQTT's stats topic. A path that cannot be
+    opened is a :class:`ConfigError` naming its key."""
+    with failing_as("storage.state_dir"):
+        cfg.storage.state_dir.mkdir(parents=True, exist_ok=True)
+    with failing_as("outputs.jsonl"):
+        router = EventRouter(cfg)
+    with failing_as("outputs.csv.path", router):
+        for cam in cfg.cameras:
+            router.csv_for(cam.name)
     mq = cfg.outputs.mqtt
     if mq.enabled:
-        outbox = Outbox(cfg.storage.state_dir / "outbox.sqlite", cfg.storage.outbox_max_events)
+        with failing_as("storage.state_dir", router):
+            outbox = Outbox(cfg.storage.state_dir / "outbox.sqlite", cfg.storage.outbox_max_events)
         backlog = len(outbox)
         if backlog:
             logger.info("outbox holds %d event(s) from before; they are sent first", backlog)
         router.outbox = outbox
         router.mqtt = MqttSink(mq, cfg.device_id, cfg.topic_prefix, outbox, stats)
         router.camera_state = CameraState(router.mqtt, cfg)  # before the first connect: it says what to keep
-        router.mqtt.start()
+        if start:
+            router.mqtt.start()
     return router
+
+
+@contextlib.contextmanager
+def failing_as(key: str, opened: EventRouter | None = None) -> Iterator[None]:
+    """An error opening a sink becomes a :class:`ConfigError` naming the config key (``opened`` is closed)."""
+    try:
+        yield
+    except (OSError, AnprError, sqlite3.Error) as exc:
+        if opened is not None:
+            opened.close()
+        what = f"{exc.filename}: {exc.strerror}" if isinstance(exc, OSError) and exc.filename else str(exc)
+        raise ConfigError(f"{key}: {what}") from None

@@ -21,7 +21,8 @@ import cv2
 import numpy as np
 
 from anpr_edge.sources.files import IMAGE_SUFFIXES, list_images
-from anpr_edge.sources.urls import redact
+from anpr_edge.sources.probe import probe
+from anpr_edge.sources.urls import for_ffmpeg, redact, redact_url
 
 logger = logging.getLogger(__name__)
 
@@ -67,7 +68,9 @@ def backoff_delays(initial: float, maximum: float, rng: random.Random) -> Callab
 
 
 class FileReader:
-    """A video file or image folder played at its own rate (``fps``), optionally looped."""
+    """A video file or image folder played at its own pace, optionally looped: a video by its container's
+    timestamps (variable frame rates too), a folder at ``fps`` (25). An image that cannot be read is
+    skipped with one warning line."""
 
     def __init__(self, path: Path, loop: bool, fps: float | None = None) -> None:
         self.path, self.loop = path, loop
@@ -78,31 +81,49 @@ class FileReader:
             self.cap = cv2.VideoCapture(str(path))
             if not self.cap.isOpened():
                 raise OSError(f"cannot open video {path}")
-            native = self.cap.get(cv2.CAP_PROP_FPS)
-            fps = fps or (native if 0 < native < 1000 else 25.0)
         self.period = 1.0 / (fps or 25.0)
-        self.next_at = time.monotonic()
+        self.started = time.monotonic()  # stream time 0 of this pass over the file
+        self.bad: set[int] = set()  # unreadable images, warned about once
 
     def read(self) -> np.ndarray | None:
-        # Pace like a live camera so the daemon sees real time.
-        delay = self.next_at - time.monotonic()
+        frame, t = self._next()
+        if frame is None:
+            return None
+        # Pace like a live camera so the daemon sees real time; a late reader never catches up in a burst.
+        delay = self.started + t - time.monotonic()
         if delay > 0:
             time.sleep(delay)
-        self.next_at = max(self.next_at + self.period, time.monotonic() - self.period)
+        elif delay < -1.0:
+            self.started = time.monotonic() - t
+        return frame
+
+    def _next(self) -> tuple[np.ndarray | None, float]:
         if self.images:
-            if self.index >= len(self.images):
-                if not self.loop:
-                    return None
-                self.index = 0
-            img = cv2.imread(str(self.images[self.index]))
-            self.index += 1
-            return img
+            return self._next_image()
         assert self.cap is not None
         ok, frame = self.cap.read()
         if not ok and self.loop:
             self.cap.set(cv2.CAP_PROP_POS_FRAMES, 0)
+            self.started = time.monotonic() + self.period  # the first frame again, about a frame on
             ok, frame = self.cap.read()
-        return frame if ok else None
+        return (frame, self.cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0) if ok else (None, 0.0)
+
+    def _next_image(self) -> tuple[np.ndarray | None, float]:
+        for _ in range(len(self.images)):
+            if self.index >= len(self.images):
+                if not self.loop:
+                    return None, 0.0
+                self.index = 0
+                self.started += len(self.images) * self.period  # the first image again, one period on
+            i = self.index
+            self.index += 1
+            img = cv2.imread(str(self.images[i]))
+            if img is not None and img.size:
+                return img, i * self.period
+            if i not in self.bad:
+                self.bad.add(i)
+                logger.warning("%s: not a readable image; skipped", self.images[i])
+        return None, 0.0
 
     def release(self) -> None:
         if self.cap is not None:
@@ -120,7 +141,7 @@ class StreamReader:
         elif source.startswith("/dev/video"):
             self.cap = cv2.VideoCapture(source, cv2.CAP_V4L2)
         else:
-            self.cap = cv2.VideoCapture(source, cv2.CAP_FFMPEG, params)
+            self.cap = cv2.VideoCapture(for_ffmpeg(source), cv2.CAP_FFMPEG, params)
         if not self.cap.isOpened():
             raise OSError("cannot open stream")
 
@@ -140,6 +161,8 @@ def open_reader(source: str | int, loop: bool, timeout_s: float) -> FileReader |
         if path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES:
             raise OSError(f"{path} is a single image; point the camera at its folder")
         return FileReader(path, loop)
+    if isinstance(source, str):
+        probe(source, timeout_s)  # on this thread's own socket: a silent camera holds up no other camera
     return StreamReader(source, timeout_s)
 
 
@@ -164,7 +187,7 @@ class CaptureThread(threading.Thread):
         self.finished = False  # a non-looping file reached its end
         self.heartbeat = time.monotonic()
         self._delay = backoff_delays(0.5, reconnect_max_s, random.Random())
-        self.label = redact(str(source))
+        self.label = redact_url(str(source))
 
     def _set_state(self, state: str, detail: str = "") -> None:
         if state != self.stats.state:
@@ -180,6 +203,13 @@ class CaptureThread(threading.Thread):
             self.stats.state = state
 
     def run(self) -> None:
+        try:
+            self._run()
+        except Exception:  # a bug, not a camera problem: logged in full; the daemon restarts the camera
+            logger.exception("camera %s: capture thread failed", self.camera, extra={"camera": self.camera})
+            self.stats.state = "crashed"
+
+    def _run(self) -> None:
         attempt = 0
         while not self.stop_event.is_set():
             self.heartbeat = time.monotonic()

@@ -58,10 +58,14 @@ class FolderSource:
 
 
 class VideoSource:
-    """A video file; a file that stops early (truncated) raises :class:`InputError` at that point."""
+    """A video file; a file that stops early (truncated) raises :class:`InputError` at that point.
+
+    A frame's time is its container timestamp, so a variable-frame-rate file (a camera recording that
+    drops frames) keeps true times; ``fps`` given overrides it (frame index / fps)."""
 
     def __init__(self, path: Path, fps: float | None = None) -> None:
         self.path = path
+        self.timestamps = fps is None
         self._cap = cv2.VideoCapture(str(path))
         if not self._cap.isOpened():
             raise InputError(f"{path}: cannot open as a video (unsupported or corrupt file)")
@@ -71,13 +75,14 @@ class VideoSource:
         self.frame_count = count if count > 0 else 0
 
     def __iter__(self) -> Iterator[Frame]:
-        i = 0
+        i, t = 0, 0.0
         try:
             while True:
                 ok, img = self._cap.read()
                 if not ok or img is None:
                     break
-                yield Frame(i, i / self.fps, img)
+                t = self._time(i, t)
+                yield Frame(i, t, img)
                 i += 1
         finally:
             self._cap.release()
@@ -85,6 +90,14 @@ class VideoSource:
             raise InputError(f"{self.path}: no frame could be decoded (corrupt or truncated video)")
         if self.frame_count and i < self.frame_count * 0.98 - 2:
             raise InputError(f"{self.path}: video ended after {i} of {self.frame_count} frames (truncated or corrupt)")
+
+    def _time(self, i: int, previous: float) -> float:
+        """The frame's container timestamp in seconds; where the container has none that moves on (raw
+        streams), one frame period after the previous frame."""
+        if not self.timestamps:
+            return i / self.fps
+        pts = self._cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
+        return pts if i == 0 or pts > previous else previous + 1.0 / self.fps
 
 
 def open_source(path: Path, fps: float | None) -> FolderSource | VideoSource:

@@ -33,9 +33,9 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def serve(port: int, video: Path) -> subprocess.Popen[str]:
+def serve(port: int, video: Path, *credentials: str) -> subprocess.Popen[str]:
     proc = subprocess.Popen(
-        [SYSTEM_PY, str(Path(__file__).parents[1] / "rtsp_server.py"), str(port), str(video)],
+        [SYSTEM_PY, str(Path(__file__).parents[1] / "rtsp_server.py"), str(port), str(video), *credentials],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
@@ -89,3 +89,32 @@ def test_rtsp_camera_reconnects_after_server_restart(tmp_path: Path, tiny_models
         proc.terminate()
         proc.wait(10)
         server.kill()
+
+
+def test_a_password_with_at_slash_and_space_opens_and_is_never_shown(tmp_path: Path, tiny_models: Path) -> None:
+    """#21.7: the server asks for the password (RTSP 401 without it). Written raw in the config, it must
+    still open the stream, and appear in no log line and not in the status file."""
+    raw = write_video(tmp_path / "raw.mp4", frames=250)
+    h264 = tmp_path / "cam.mp4"
+    assert to_h264(raw, h264)
+    port = free_port()
+    password = "p@ss/w rd:9"
+    server = serve(port, h264, "viewer", password)
+    state = tmp_path / "state"
+    cams = [{"name": "gate", "source": f"rtsp://viewer:{password}@127.0.0.1:{port}/cam", "target_fps": 5}]
+    log = tmp_path / "daemon.log"
+    proc = start_daemon(write_config(tmp_path / "c.yaml", tiny_models, cams, state), log)
+    try:
+        assert wait_for_log(log, "camera gate: streaming", 30), log.read_text()
+        deadline = time.monotonic() + 10
+        while int(camera(state, "gate").get("frames_in", 0)) < 5:
+            assert time.monotonic() < deadline, log.read_text()[-2000:]
+            time.sleep(0.2)
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        server.kill()
+    text = log.read_text() + (state / "status.json").read_text()
+    for piece in ("p@ss", "w rd", "%40ss", "ss/w"):
+        assert piece not in text, piece
+    assert f"rtsp://***@127.0.0.1:{port}/cam" in text

@@ -22,15 +22,15 @@ def camera_b(extra: str) -> str:
 
 
 CASES = [
-    ("nothing", BASE, ReloadPlan(rebuild=False)),
-    ("threshold", camera_b("recognition: {conf: 0.9}"), ReloadPlan(False, update=("b",))),
-    ("global threshold", BASE + "recognition: {iou: 0.4}\n", ReloadPlan(False, update=("a", "b"))),
-    ("target_fps", camera_b("target_fps: 3"), ReloadPlan(False, update=("b",))),
-    ("source", BASE.replace("h/a}", "h/a2}"), ReloadPlan(False, restart=("a",))),
-    ("stall timeout", camera_b("stall_timeout_s: 9"), ReloadPlan(False, restart=("b",))),
+    ("nothing", BASE, ReloadPlan(False, False)),
+    ("threshold", camera_b("recognition: {conf: 0.9}"), ReloadPlan(False, False, update=("b",))),
+    ("global threshold", BASE + "recognition: {iou: 0.4}\n", ReloadPlan(False, False, update=("a", "b"))),
+    ("target_fps", camera_b("target_fps: 3"), ReloadPlan(False, False, update=("b",))),
+    ("source", BASE.replace("h/a}", "h/a2}"), ReloadPlan(False, False, restart=("a",))),
+    ("stall timeout", camera_b("stall_timeout_s: 9"), ReloadPlan(False, False, restart=("b",))),
     ("enable", BASE.replace("enabled: false", "enabled: true"), None),  # three cameras: hint changes
-    ("outputs", BASE + "outputs: {jsonl: e.jsonl}\n", ReloadPlan(True, stop=("a", "b"), start=("a", "b"))),
-    ("models", BASE + "models: {device: cpu}\n", ReloadPlan(True, stop=("a", "b"), start=("a", "b"))),
+    ("outputs", BASE + "outputs: {jsonl: e.jsonl}\n", ReloadPlan(False, True, stop=("a", "b"), start=("a", "b"))),
+    ("models", BASE + "models: {device: cpu}\n", ReloadPlan(True, False, stop=("a", "b"), start=("a", "b"))),
 ]
 
 
@@ -38,7 +38,7 @@ CASES = [
 def test_plan(name: str, new: str, expected: ReloadPlan | None) -> None:
     got = plan_reload(parse(BASE), parse(new))
     if expected is None:  # enabling c keeps the hint (already throughput) and starts only c
-        expected = ReloadPlan(False, start=("c",))
+        expected = ReloadPlan(False, False, start=("c",))
     assert got == expected
     assert got.empty == (name == "nothing")
 
@@ -46,14 +46,14 @@ def test_plan(name: str, new: str, expected: ReloadPlan | None) -> None:
 def test_one_camera_left_changes_the_performance_hint_so_models_are_rebuilt() -> None:
     one = BASE.replace("  - {name: b, source: rtsp://h/b}\n", "")
     got = plan_reload(parse(BASE), parse(one))
-    assert got.rebuild and got.stop == ("a", "b") and got.start == ("a",)
+    assert got.models and not got.sinks and got.stop == ("a", "b") and got.start == ("a",)
 
 
 def test_removed_camera_is_stopped_added_one_started() -> None:
     new = BASE.replace("name: b, source: rtsp://h/b", "name: d, source: rtsp://h/d")
-    assert plan_reload(parse(BASE), parse(new)) == ReloadPlan(False, stop=("b",), start=("d",))
+    assert plan_reload(parse(BASE), parse(new)) == ReloadPlan(False, False, stop=("b",), start=("d",))
 
 
 def test_plan_is_frozen() -> None:
     with pytest.raises(dataclasses.FrozenInstanceError):
-        ReloadPlan(False).rebuild = True  # type: ignore[misc]
+        ReloadPlan(False, False).models = True  # type: ignore[misc]

@@ -119,9 +119,14 @@ def test_rows_still_held_at_shutdown_go_to_the_log_in_full(tmp_path: Path, caplo
     assert "not written, disk still failing: 00:02.00;K777KK777" in caplog.text
 
 
-def test_a_hand_edited_file_without_a_last_newline_gets_one(tmp_path: Path) -> None:
+def test_a_torn_last_line_found_at_start_is_removed_and_logged_in_full(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """#21.4: a last line without its newline is what a crash or a full disk leaves (every line is written
+    with its newline): it is cut off, and the log keeps its text. (It used to be kept, newline added.)"""
     path = tmp_path / "events.csv"
-    path.write_text("time;plate_num\n00:01.00;A123BC77")
-    with CsvSink(path, video_time) as s:
+    path.write_text("time;plate_num\n00:01.00;A123BC77\n00:01.50;K77")
+    with caplog.at_level(logging.WARNING), CsvSink(path, video_time) as s:
         s.write(event("K777KK777", 2.0))
     assert path.read_text().splitlines() == ["time;plate_num", "00:01.00;A123BC77", "00:02.00;K777KK777"]
+    assert "removed 12 byte(s), a torn last line" in caplog.text and "'00:01.50;K77'" in caplog.text
