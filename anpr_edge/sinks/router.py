@@ -78,14 +78,14 @@ class EventRouter:
                     event = self.snapshots.save(event, frame)
                 except (OSError, cv2.error) as exc:  # a full disk loses the picture, never the event
                     logger.error("snapshot of event %s not saved: %s", event.event_id[:8], exc)
+            payload = event_payload(event, iso_utc(event.first_seen))
+            if self.mqtt:  # the durable outbox first: once a row is in the CSV, the event is in the outbox
+                self.mqtt.publish_event(event.camera, payload)
             sink = self.csv_for(event.camera)
             if sink:
                 sink.write(event)
-            payload = event_payload(event, iso_utc(event.first_seen))
             if self.jsonl:
                 self.jsonl.write(event, {"time": payload["time"]})
-            if self.mqtt:
-                self.mqtt.publish_event(event.camera, payload)
             if self.camera_state:
                 self.camera_state.last_event(event.camera, payload)
             self.events += 1
