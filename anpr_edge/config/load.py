@@ -24,9 +24,12 @@ from anpr_edge.sources.urls import register_secret
 
 KeyPath = tuple[str | int, ...]
 
-MAX_BYTES = 1 << 20
+MAX_BYTES = 256 << 10  # the shipped, fully commented config is 4 KiB
 MAX_DEPTH = 64
-MAX_VALUES = 100_000
+MAX_VALUES = 20_000  # a configuration of 64 cameras has about 2000
+MAX_PROBLEMS = 50  # reported one per line; then how many more
+#: libyaml's loader where PyYAML has it (its wheels do): a tenth of the pure-Python one's time.
+LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,14 +90,14 @@ def _validation_problems(exc: ValidationError, source: str, lines: dict[KeyPath,
 def compose(text: str, source: str) -> tuple[yaml.Node | None, yaml.SafeLoader]:
     """The YAML document as nodes (aliases not expanded yet), checked against the limits."""
     try:
-        check_depth(text, source)  # before composing, which recurses once per level
-        loader = yaml.SafeLoader(text)
+        aliases = check_events(text, source)  # before composing, which recurses once per level
+        loader = LOADER(text)
         node = loader.get_single_node()
     except yaml.YAMLError as exc:
         raise yaml_error(exc, source) from None
     except RecursionError:
         raise ConfigError(f"{source}: nested too deeply (a configuration is a few levels deep)") from None
-    if node is not None:
+    if node is not None and aliases:
         check_size(node, source)
     return node, loader
 
@@ -107,10 +110,21 @@ def yaml_error(exc: yaml.YAMLError, source: str) -> ConfigError:
     return ConfigError(f"{where}: not valid YAML ({problem})")
 
 
-def check_depth(text: str, source: str) -> None:
-    """Refuse a document nested over ``MAX_DEPTH`` levels, reading its events only as far as that."""
+def check_events(text: str, source: str) -> bool:
+    """Refuse a document nested over ``MAX_DEPTH`` levels or with over ``MAX_VALUES`` values as written,
+    reading its events only as far as that; True when it has aliases (:func:`check_size` then counts
+    what they expand to). Flow brackets are counted first, on the raw text: YAML's scanner looks far
+    ahead on ``[[[[...``."""
     depth = 0
-    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+    for m in re.finditer(r"[\[\]{}]", text):
+        depth += 1 if m.group() in "[{" else -1
+        if depth > MAX_DEPTH:
+            line = text.count("\n", 0, m.start()) + 1
+            raise ConfigError(f"{source}:{line}: nested over {MAX_DEPTH} levels; refused")
+    depth, aliases = 0, False
+    for n, event in enumerate(yaml.parse(text, Loader=LOADER)):
+        if n > MAX_VALUES:
+            raise ConfigError(f"{source}: over {MAX_VALUES} values; refused (a configuration has a few hundred)")
         if isinstance(event, yaml.CollectionStartEvent):
             depth += 1
             if depth > MAX_DEPTH:
@@ -118,11 +132,13 @@ def check_depth(text: str, source: str) -> None:
                 raise ConfigError(f"{source}:{line}: nested over {MAX_DEPTH} levels; refused")
         elif isinstance(event, yaml.CollectionEndEvent):
             depth -= 1
+        aliases = aliases or isinstance(event, yaml.AliasEvent)
+    return aliases
 
 
 def check_size(root: yaml.Node, source: str) -> None:
-    """Refuse a document nested over ``MAX_DEPTH`` levels, with more than ``MAX_VALUES`` values once its
-    aliases are expanded, or with an alias inside itself. Counts each shared node once per use, without
+    """Refuse a document with aliases that is nested over ``MAX_DEPTH`` levels, has more than ``MAX_VALUES``
+    values once its aliases are expanded, or has an alias inside itself. Counts each shared node once per use, without
     expanding anything (a walk over the node graph, sizes memoised)."""
     sizes: dict[int, int] = {}
     stack: list[tuple[yaml.Node, int, bool]] = [(root, 1, False)]
@@ -174,7 +190,9 @@ def parse_loaded(text: str, source: str = "<config>") -> Loaded:
     try:
         return Loaded(Config.model_validate(data), source, lines)
     except ValidationError as exc:
-        raise ConfigError("\n".join(_validation_problems(exc, source, lines))) from None
+        problems = _validation_problems(exc, source, lines)
+        more = [f"{source}: ... and {len(problems) - MAX_PROBLEMS} more"] if len(problems) > MAX_PROBLEMS else []
+        raise ConfigError("\n".join(problems[:MAX_PROBLEMS] + more)) from None
 
 
 def parse(text: str, source: str = "<config>") -> Config:
