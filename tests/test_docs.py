@@ -17,7 +17,7 @@ Each fenced ``sh`` block carries a directive on the line before it, ``<!-- test:
 
 Blocks of one file share one copy of the tree and one stage, so a walkthrough runs step by step. A
 block that reads ``../shared`` is skipped when that folder is missing; ``../shared/real-dev`` is, here,
-its first 6 trained-on and 6 held-out images, so the commands take seconds, not minutes. A block whose
+its first 4 trained-on and 4 held-out images, so the commands take seconds, not minutes. A block whose
 command sets up the environment (``make``) runs only if .venv was set up by ``scripts/setup.sh`` from
 this pyproject.toml (it would otherwise install into .venv).
 """
@@ -229,7 +229,7 @@ def source_files() -> list[str]:
 
 
 def shared_subset(dest: Path) -> None:
-    """``dest`` as ../shared: real-dev cut to 6 trained-on and 6 held-out images, the rest linked."""
+    """``dest`` as ../shared: real-dev cut to 4 trained-on and 4 held-out images, the rest linked."""
     from anpr_edge.tools.labels import trained_on
 
     dest.mkdir()
@@ -241,7 +241,7 @@ def shared_subset(dest: Path) -> None:
         return
     rows = (src / "labels.csv").read_text(encoding="utf-8").splitlines()
     names = sorted({r.split(";")[0] for r in rows[1:] if r.strip()})
-    keep = [n for n in names if trained_on(n)][:6] + [n for n in names if not trained_on(n)][:6]
+    keep = [n for n in names if trained_on(n)][:4] + [n for n in names if not trained_on(n)][:4]
     (dest / "real-dev" / "images").mkdir(parents=True)
     for n in keep:
         (dest / "real-dev" / "images" / n).symlink_to(src / "images" / n)
