@@ -43,7 +43,7 @@ def letterbox(frame: np.ndarray, width: int, height: int, pad_value: int = 114) 
     if h == 0 or w == 0:
         raise InputError(f"empty frame of size {w}x{h}")
     r = min(width / w, height / h)
-    nw, nh = round(w * r), round(h * r)
+    nw, nh = max(round(w * r), 1), max(round(h * r), 1)  # a 2x4000 frame still gives a 1 px row
     resized = frame if (nw, nh) == (w, h) else cv2.resize(frame, (nw, nh), interpolation=cv2.INTER_LINEAR)
     px, py = (width - nw) / 2, (height - nh) / 2
     top, left = round(py - 0.1), round(px - 0.1)

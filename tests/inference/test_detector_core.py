@@ -75,3 +75,8 @@ def test_decode_keeps_the_corners_of_the_box_nms_keeps() -> None:
 def test_decode_rejects_a_keypoint_count_that_is_not_corners() -> None:
     with pytest.raises(ValueError, match="keypoints"):
         decode(np.zeros((1, 5 + 6, 10), np.float32), Letterbox(1, 0, 0), 10, 10, 0.3, 0.5)
+
+
+def test_letterbox_keeps_at_least_one_row_of_a_very_thin_frame() -> None:
+    out, lb = letterbox(np.full((2, 4000, 3), 255, np.uint8), 960, 544)
+    assert out.shape == (544, 960, 3) and out.max() == 255 and lb.scale == pytest.approx(0.24)
