@@ -12,13 +12,12 @@ from pathlib import Path
 from anpr_edge import __version__
 from anpr_edge.errors import AnprError, InputError
 from anpr_edge.inference.detector import parse_size
-from anpr_edge.inference.models import Models
+from anpr_edge.inference.models import OCR_ENGINES, Models
 from anpr_edge.inference.runtime.base import DEVICES
 from anpr_edge.recognition.settings import RecognitionSettings
 
 logger = logging.getLogger("anpr_edge")
 
-OCR_ENGINES = ("crnn",)  # registry of OCR engines; each maps to a model stem in the models folder
 MODEL_SEARCH = (
     Path("models"),
     Path(__file__).resolve().parents[1] / "models",  # source checkout / editable install
@@ -49,7 +48,8 @@ def load_models(args: argparse.Namespace, folder: Path | None = None, hint: str 
             size = parse_size(args.detector_input)
         except ValueError as exc:
             raise AnprError(f"--detector_input: {exc}") from None
-    return Models.load(folder / "plate_detector", folder / "plate_ocr", args.device, detector_input=size, hint=hint)
+    stems = (folder / "plate_detector", folder / "plate_ocr")
+    return Models.load(*stems, args.device, detector_input=size, hint=hint, engine=args.ocr_engine)
 
 
 #: The recognition keys that are also command-line options (as in the tool anpr-edge replaces).

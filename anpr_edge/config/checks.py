@@ -57,7 +57,8 @@ def model_problems(cfg: Config, load_models: bool) -> list[Problem]:
 
     m = cfg.models
     try:
-        Models.load(m.dir / "plate_detector", m.dir / "plate_ocr", m.device, m.cache_dir, size, cfg.performance_hint())
+        stems = (m.dir / "plate_detector", m.dir / "plate_ocr")
+        Models.load(*stems, m.device, m.cache_dir, size, cfg.performance_hint(), cfg.ocr.engine)
     except AnprError as exc:
         return [Problem(("models", "dir"), str(exc))]
     return []

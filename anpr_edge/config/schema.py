@@ -26,6 +26,14 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class OcrConfig(Strict):
+    engine: Literal["crnn", "paddle"] = Field(
+        "crnn",
+        description="the plate reader: crnn (ours, in models.dir) or paddle (PP-OCR from RapidOCR's wheel, an "
+        "optional install: scripts/setup.sh --paddle or install.sh --paddle; docs/ocr-engines.md compares them)",
+    )
+
+
 class ModelsConfig(Strict):
     dir: Path = Field(Path("/opt/anpr-edge/models"), description="folder with plate_detector.* and plate_ocr.*")
     device: Literal["auto", "cpu", "gpu", "npu", "cuda", "onnx-cpu"] = Field("auto", description="inference device")
@@ -237,6 +245,7 @@ class HttpConfig(Strict):
 class Config(Strict):
     device_id: str = Field("anpr-edge", pattern=r"^[A-Za-z0-9_.-]{1,64}$")
     models: ModelsConfig = Field(default_factory=ModelsConfig)
+    ocr: OcrConfig = Field(default_factory=OcrConfig)
     recognition: RecognitionConfig = Field(default_factory=RecognitionConfig)
     cameras: list[CameraConfig] = Field(..., min_length=1)
     outputs: OutputsConfig = Field(default_factory=OutputsConfig)

@@ -64,7 +64,7 @@ class Daemon:
     def init_models(self, cfg: Config) -> Models:
         m, hint = cfg.models, cfg.performance_hint()
         detector, ocr = m.dir / "plate_detector", m.dir / "plate_ocr"
-        return Models.load(detector, ocr, m.device, m.cache_dir, m.detector_input_size, hint)
+        return Models.load(detector, ocr, m.device, m.cache_dir, m.detector_input_size, hint, cfg.ocr.engine)
 
     def init_sinks(self, cfg: Config, start: bool = True) -> EventRouter:
         return open_router(cfg, lambda: self.stats().to_json(), start)

@@ -42,7 +42,7 @@ def capture_key(cam: CameraConfig) -> tuple[Any, ...]:
 def models_key(cfg: Config) -> tuple[Any, ...]:
     """What the models were loaded with. ``models.performance: auto`` turns into another hint when one
     camera becomes several or back, so the hint in use counts too."""
-    return (cfg.models, cfg.performance_hint())
+    return (cfg.models, cfg.ocr, cfg.performance_hint())
 
 
 def sinks_key(cfg: Config) -> tuple[Any, ...]:

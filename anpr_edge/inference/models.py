@@ -2,15 +2,57 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
-from anpr_edge.core.results import Detection
+from anpr_edge.core.results import Detection, PlateRead
+from anpr_edge.errors import ModelLoadError
+from anpr_edge.inference.contract import OcrSpec
 from anpr_edge.inference.detector import PlateDetector
 from anpr_edge.inference.ocr import CharThresholds, PlateOCR
+from anpr_edge.inference.runtime.base import Backend
 from anpr_edge.inference.verify import Verifier
+
+#: The plate readers ``ocr.engine`` chooses from: ours (the model in the models folder), or PP-OCR (RapidOCR's).
+OCR_ENGINES = ("crnn", "paddle")
+
+
+class Reader(Protocol):
+    """What the pipeline needs of a plate reader (:class:`PlateOCR`, or the PP-OCR one)."""
+
+    spec: OcrSpec
+    backend: Backend
+
+    def crops(self, frame: np.ndarray, detections: Sequence[Detection], variants: int = 1) -> list[np.ndarray]: ...
+
+    def crop_variant(self, frame: np.ndarray, detection: Detection, variant: int) -> np.ndarray: ...
+
+    def read_crops(
+        self, crops: Sequence[np.ndarray], detections: Sequence[Detection], thresholds: CharThresholds | None = None
+    ) -> list[PlateRead]: ...
+
+    def __call__(
+        self,
+        frame: np.ndarray,
+        detections: Sequence[Detection],
+        thresholds: CharThresholds | None = None,
+        variants: int = 1,
+    ) -> list[PlateRead]: ...
+
+
+def load_reader(engine: str, stem: Path, device: str, cache_dir: Path | None, hint: str) -> Reader:
+    """Our reader from ``stem``, or PP-OCR (``paddle``: RapidOCR's wheel, ``scripts/setup.sh --paddle``)."""
+    if engine == "paddle":
+        from anpr_edge.inference.paddle_ocr import PaddleOCR
+
+        return PaddleOCR.load(device, CharThresholds(), cache_dir, hint)
+    if engine != "crnn":
+        raise ModelLoadError(f"unknown OCR engine {engine!r}; choose one of {', '.join(OCR_ENGINES)}")
+    return PlateOCR.load(stem, device, CharThresholds(), cache_dir, hint)
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,7 +60,7 @@ class Models:
     """The compiled models, loaded once and shared by every camera."""
 
     detector: PlateDetector
-    ocr: PlateOCR
+    ocr: Reader
     verifier: Verifier | None = None  # the detector at the second look's input (None: fixed-size model)
 
     @classmethod
@@ -30,11 +72,13 @@ class Models:
         cache_dir: Path | None = None,
         detector_input: tuple[int, int] | None = None,
         hint: str = "latency",
+        engine: str = "crnn",
     ) -> Models:
-        """``hint``: OpenVINO's performance hint (:data:`~anpr_edge.inference.backend.HINTS`)."""
+        """``hint``: OpenVINO's performance hint (:data:`~anpr_edge.inference.runtime.base.HINTS`); ``engine``:
+        the reader (:data:`OCR_ENGINES`)."""
         return cls(
             PlateDetector.load(detector, device, None, 0.5, cache_dir, detector_input, hint),
-            PlateOCR.load(ocr, device, CharThresholds(), cache_dir, hint),
+            load_reader(engine, ocr, device, cache_dir, hint),
             Verifier.load(detector, device, cache_dir, hint),
         )
 

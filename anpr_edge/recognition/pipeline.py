@@ -8,6 +8,7 @@ gate). Timing is injected: ``run(frame, t)`` with ``t`` the frame's stream time 
 
 from __future__ import annotations
 
+import os
 import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
@@ -69,6 +70,13 @@ def touches_edge(box: tuple[float, float, float, float], w: int, h: int, margin:
     return box[0] <= margin or box[1] <= margin or box[2] >= w - margin or box[3] >= h - margin
 
 
+def fault_frame_width() -> int | None:
+    """Fault injection for the skip tests: ``ANPR_EDGE_FAULT=frame:W`` makes every frame W px wide fail in
+    the pipeline, as a frame no stage can take would. Unset in production."""
+    spec = os.environ.get("ANPR_EDGE_FAULT", "")
+    return int(spec.split(":", 1)[1]) if spec.startswith("frame:") and spec.split(":", 1)[1].isdigit() else None
+
+
 def corners_if(s: RecognitionSettings, dets: list[Detection]) -> list[Detection]:
     """The detections, without their corners unless ``s.rectify``."""
     return dets if s.rectify else [Detection(d.box, d.score) for d in dets]
@@ -125,6 +133,7 @@ class CameraPipeline:
         self.crop_kinds = {"corners": 0, "box": 0, "fallback": 0}
         self.two_row = 0
         self.best_frames: dict[int, np.ndarray] = {}  # track id -> the frame of its most sure read
+        self._fault_width = fault_frame_width()
 
     def stats(self) -> PipelineStats:
         k = self.crop_kinds
@@ -193,6 +202,8 @@ class CameraPipeline:
 
     def run(self, frame: np.ndarray, t: float) -> FrameResult:
         """Run one frame taken at stream time ``t`` (seconds)."""
+        if frame.shape[1] == self._fault_width:
+            raise ValueError(f"injected bad frame (ANPR_EDGE_FAULT=frame:{self._fault_width})")
         t0 = time.perf_counter()
         # A plate counts only inside the ROI: motion elsewhere need not wake the detector.
         idle = self.motion.idle(roi_view(frame, self.roi), t, following=bool(self.tracker.tracks))

@@ -345,9 +345,12 @@ def test_bad_input_is_one_line(case: Case, ws: Path, capsys: pytest.CaptureFixtu
 
 
 def test_a_frame_the_pipeline_cannot_take_is_skipped_with_one_line(
-    ws: Path, capsys: pytest.CaptureFixture[str]
+    ws: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A 2x4000 image in a folder: skipped with one warning line naming it; the rest is processed."""
+    """A frame the pipeline fails on is skipped with one warning line naming it; the rest is processed.
+    The 2x4000 image that once crashed the letterbox is read now, so the failure is injected for frames
+    2 px wide (``ANPR_EDGE_FAULT=frame:2``, documented in recognition/pipeline.py)."""
+    monkeypatch.setenv("ANPR_EDGE_FAULT", "frame:2")
     code = main(["process", str(ws / "odd"), "--out", str(ws / "odd.csv"), "--quiet", *m(ws)])
     err = capsys.readouterr().err
     assert code == 0 and "Traceback" not in err, err

@@ -123,3 +123,10 @@ def test_check_config_checks_the_detector_input_against_the_model(tmp_path: Path
     r = subprocess.run(cmd, capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     assert "performance auto: latency)" in r.stdout  # one camera: what auto turns into
+
+
+def test_the_ocr_engine_is_chosen_in_the_config() -> None:
+    assert parse(GOOD).ocr.engine == "crnn"
+    assert parse(GOOD + "ocr:\n  engine: paddle\n").ocr.engine == "paddle"
+    with pytest.raises(ConfigError, match=r"ocr\.engine"):
+        parse(GOOD + "ocr:\n  engine: tesseract\n")

@@ -72,7 +72,9 @@ def test_a_bad_frame_is_skipped_with_one_line_and_the_camera_goes_on(tmp_path: P
     cfg = write_config(tmp_path / "c.yaml", tiny_models, cams, state)
     notify = NotifySocket(tmp_path / "notify.sock")
     log = tmp_path / "daemon.log"
-    proc = start_daemon(cfg, log, {"NOTIFY_SOCKET": str(notify.path), "WATCHDOG_USEC": "2000000"})
+    # The 2x4000 image once crashed the letterbox; it is read now, so its failure is injected (fault_frame_width).
+    env = {"NOTIFY_SOCKET": str(notify.path), "WATCHDOG_USEC": "2000000", "ANPR_EDGE_FAULT": "frame:2"}
+    proc = start_daemon(cfg, log, env)
     try:
         assert wait_for_log(log, "camera a: a 2x4000 frame skipped (1 so far)", 40), log.read_text()[-3000:]
         after = frames_out(state, "a")

@@ -22,10 +22,12 @@ def test_every_step_of_the_recipe_parses_with_its_module(tmp_path: Path) -> None
     assert str(tmp_path / "ocr_cam" / "best.pt") in pseudo.argv and str(tmp_path / "ocr_cam" / "best.pt") in stage3.argv
     assert str(tmp_path / "pseudo" / "pseudo.npz") in stage3.argv
     assert str(tmp_path / "ocr3" / "best.pt") in export.argv
-    assert [s.module for s in steps].count("train_detector") == 4  # stages 1-3, then the corner model
-    corners = next(s for s in steps if "--pose" in s.argv)
-    assert str(tmp_path / "det_runs" / "plate_yolo11n_ft3" / "weights" / "last.pt") in corners.argv
+    assert [s.module for s in steps].count("train_detector") == 3  # stages 1-3
     assert steps[-1].module == "export_detector" and str(tmp_path / "models" / "plate_detector") in steps[-1].argv
+    corners = steps_for("corners", tmp_path)
+    check_recipe(corners)
+    assert [s.module for s in corners] == ["pose_scenes", "train_detector", "export_detector"]
+    assert "--pose" in corners[1].argv and str(tmp_path / "corner_models" / "plate_detector") in corners[2].argv
     # stage 3 starts from stage 2's weights and mines with stage 2's export
     ft3 = next(s for s in steps if "plate_yolo11n_ft3" in s.argv and s.module == "train_detector")
     assert str(tmp_path / "det_runs" / "plate_yolo11n_ft2" / "weights" / "last.pt") in ft3.argv
@@ -45,7 +47,7 @@ def test_dry_run_lists_what_is_left_and_skips_finished_steps(tmp_path: Path) -> 
         return r.stdout.splitlines()
 
     before = dry()
-    assert len(before) == 11 and all(" -m anpr_edge.training." in line for line in before)
+    assert len(before) == 8 and all(" -m anpr_edge.training." in line for line in before)
     (tmp_path / "det_data").mkdir()
     (tmp_path / "det_data" / "contact_sheet.png").write_bytes(b"")
     (tmp_path / "det_runs" / "plate_yolo11n").mkdir(parents=True)
