@@ -58,6 +58,20 @@ def crop_kind(d: Detection) -> str:
     return "corners" if plausible(d.corners, d.box) else "fallback"
 
 
+def plate_reads(
+    decoded: Sequence[np.ndarray], detections: Sequence[Detection], alphabet: str, thr: CharThresholds
+) -> list[PlateRead]:
+    """One read per detection from its crops' decodes (``len(decoded) / len(detections)`` each, in order):
+    voted (:func:`combine_reads`), then fitted to the plate template with ``#`` under the thresholds."""
+    k = len(decoded) // len(detections)
+    reads = []
+    for i, det in enumerate(detections):
+        probs = combine_reads(decoded[i * k : (i + 1) * k], alphabet, thr.digits)
+        text, chars = constrain(probs, alphabet, thr.letters, thr.digits)
+        reads.append(PlateRead(text, chars, probs, det))
+    return reads
+
+
 class PlateOCR:
     """``ocr(frame, detections) -> list[PlateRead]`` (one batched inference per call)."""
 
@@ -131,13 +145,7 @@ class PlateOCR:
             out = temper(self.backend.infer(to_tensor(part, self.spec.mean, self.spec.std)), self.spec.temperature)
             for p in out:
                 decoded.append(ctc_greedy_decode(p, self.spec.alphabet, self.spec.blank).probs)
-        alphabet = self.spec.alphabet
-        reads = []
-        for i, det in enumerate(detections):
-            probs = combine_reads(decoded[i * k : (i + 1) * k], alphabet, thr.digits)
-            text, chars = constrain(probs, alphabet, thr.letters, thr.digits)
-            reads.append(PlateRead(text, chars, probs, det))
-        return reads
+        return plate_reads(decoded, detections, self.spec.alphabet, thr)
 
     def __call__(
         self,

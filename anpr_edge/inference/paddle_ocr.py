@@ -23,11 +23,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from anpr_edge.core.plates import CYRILLIC_TO_LATIN, DIGITS, LETTERS, TEMPLATES, constrain
+from anpr_edge.core.plates import CYRILLIC_TO_LATIN, DIGITS, LETTERS, TEMPLATES
 from anpr_edge.core.results import Detection, PlateRead
 from anpr_edge.errors import ModelLoadError
 from anpr_edge.inference.contract import OcrSpec
-from anpr_edge.inference.ocr import CharThresholds, combine_reads
+from anpr_edge.inference.ocr import CharThresholds, plate_reads
 from anpr_edge.inference.ocr_core import box_variant, box_variants, expand_box
 from anpr_edge.inference.runtime.base import DEVICES, HINTS, ONNX_DEVICES, OPENVINO_DEVICES, Backend
 
@@ -260,12 +260,7 @@ class PaddleOCR:
         for start in range(0, len(crops), self.max_batch):
             probs = self.backend.infer(to_batch(crops[start : start + self.max_batch]))
             decoded += [fit_template(decode(p, self.fold)) for p in probs]
-        reads = []
-        for i, det in enumerate(detections):
-            probs = combine_reads(decoded[i * k : (i + 1) * k], ALPHABET, thr.digits)
-            text, chars = constrain(probs, ALPHABET, thr.letters, thr.digits)
-            reads.append(PlateRead(text, chars, probs, det))
-        return reads
+        return plate_reads(decoded, detections, ALPHABET, thr)
 
     def __call__(
         self,
