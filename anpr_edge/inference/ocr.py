@@ -14,7 +14,7 @@ from anpr_edge.core.results import Detection, PlateRead
 from anpr_edge.inference.contract import OcrSpec, load_spec
 from anpr_edge.inference.ocr_core import (
     BOX_VARIANTS,
-    box_variants,
+    box_variant,
     crop_plate,
     ctc_greedy_decode,
     skew_angle,
@@ -105,27 +105,30 @@ class PlateOCR:
         A detection with plausible corners (:func:`crop_kind`) is rectified from them; otherwise the box is
         cut, turned level by its measured slope when the model was trained on level crops (``deskew``).
         """
+        if not 1 <= variants <= len(BOX_VARIANTS):
+            raise ValueError(f"variants must be 1-{len(BOX_VARIANTS)}, got {variants}")
         grey = frame if frame.ndim == 2 else cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
-        return [crop for d in detections for crop in self._cut(grey, d, variants)]
+        return [crop for d in detections for crop in self._cut(grey, d, range(variants))]
 
-    def crop_variant(self, frame: np.ndarray, detection: Detection, variant: int) -> np.ndarray:
-        """Crop number ``variant`` (:data:`~anpr_edge.inference.ocr_core.BOX_VARIANTS`) of one detection."""
+    def variant_crops(self, frame: np.ndarray, detections: Sequence[Detection], variant: int) -> list[np.ndarray]:
+        """Crop number ``variant`` (:data:`~anpr_edge.inference.ocr_core.BOX_VARIANTS`) of each detection: the
+        one crop per plate a video frame reads (the frame is greyed once for all of them)."""
         grey = frame if frame.ndim == 2 else cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
-        return self._cut(grey, detection, variant + 1)[variant]
+        return [self._cut(grey, d, (variant,))[0] for d in detections]
 
-    def _cut(self, grey: np.ndarray, d: Detection, variants: int) -> list[np.ndarray]:
+    def _cut(self, grey: np.ndarray, d: Detection, variants: Sequence[int]) -> list[np.ndarray]:
+        """The crops of ``d`` for the variant numbers given: rectified from its corners, or cut from its box."""
         s = self.spec
         if crop_kind(d) == "corners":
             assert d.corners is not None
             margins = (s.crop_margin_x, s.crop_margin_y)
             return [
-                rectify(grey, d.corners, s.input_width, s.input_height, *margins, BOX_VARIANTS[i])
-                for i in range(variants)
+                rectify(grey, d.corners, s.input_width, s.input_height, *margins, BOX_VARIANTS[i]) for i in variants
             ]
         angle = skew_angle(grey, d.box) if s.deskew else 0.0
         return [
             crop_plate(grey, box, s.crop_margin_x, s.crop_margin_y, s.input_width, s.input_height, angle, s.deskew_rise)
-            for box in box_variants(d.box, variants)
+            for box in (box_variant(d.box, i) for i in variants)
         ]
 
     def read_crops(

@@ -9,7 +9,7 @@ probabilities are folded onto the plate alphabet (a plate character's column sum
 lower case and its Cyrillic look-alikes; other characters are dropped), and from there the read is
 voted and fitted to the plate template exactly as the CRNN's is. The reader has the same
 call shape as :class:`~anpr_edge.inference.ocr.PlateOCR` (``crops``, ``read_crops``, ``__call__``,
-``crop_variant``, ``spec.alphabet``), so the pipeline, the tracker's vote and the event gate take it unchanged.
+``variant_crops``, ``spec.alphabet``), so the pipeline, the tracker's vote and the event gate take it unchanged.
 """
 
 from __future__ import annotations
@@ -243,9 +243,9 @@ class PaddleOCR:
         """``variants`` jittered text lines per plate, plate by plate (the CRNN's box variants)."""
         return [crop_line(frame, box) for d in detections for box in box_variants(d.box, variants)]
 
-    def crop_variant(self, frame: np.ndarray, detection: Detection, variant: int) -> np.ndarray:
-        """Crop number ``variant`` (:data:`~anpr_edge.inference.ocr_core.BOX_VARIANTS`) of one detection."""
-        return crop_line(frame, box_variant(detection.box, variant))
+    def variant_crops(self, frame: np.ndarray, detections: Sequence[Detection], variant: int) -> list[np.ndarray]:
+        """Crop number ``variant`` (:data:`~anpr_edge.inference.ocr_core.BOX_VARIANTS`) of each detection."""
+        return [crop_line(frame, box_variant(d.box, variant)) for d in detections]
 
     def read_crops(
         self, crops: Sequence[np.ndarray], detections: Sequence[Detection], thresholds: CharThresholds | None = None

@@ -193,7 +193,7 @@ class CameraPipeline:
         if not chosen:
             return reads, crops
         k = self.ocr_rounds % s.ocr_variants
-        cut = [ocr.crop_variant(frame, dets[i], k) for i in chosen]
+        cut = ocr.variant_crops(frame, [dets[i] for i in chosen], k)
         for i, crop, r in zip(chosen, cut, ocr.read_crops(cut, [dets[i] for i in chosen], s.thresholds), strict=True):
             reads[i], crops[i] = r, crop
             self.crop_kinds[crop_kind(dets[i])] += 1

@@ -124,7 +124,7 @@ def test_the_wheels_model_reads_plates_offline(device: str) -> None:
         (read,) = ocr(img, [det])
         assert read.text == text and read.probs.shape == (len(text), len(ALPHABET))
         # The pipeline's calls: one crop variant per frame, then read_crops.
-        (again,) = ocr.read_crops([ocr.crop_variant(img, det, 3)], [det])
+        (again,) = ocr.read_crops(ocr.variant_crops(img, [det], 3), [det])
         assert again.text == text
     (voted,) = ocr(img, [det], variants=9)
     assert voted.text == "K777KK777"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -23,13 +24,13 @@ def variants_per_frame(
         PlateOCR.load(tiny_models / "plate_ocr", "cpu", CharThresholds()),
     )
     seen: list[list[int]] = []
-    real = models.ocr.crop_variant
+    real = models.ocr.variant_crops
 
-    def spy(frame: np.ndarray, detection: Detection, variant: int) -> np.ndarray:
-        seen.append([variant])
-        return real(frame, detection, variant)
+    def spy(frame: np.ndarray, detections: Sequence[Detection], variant: int) -> list[np.ndarray]:
+        seen.append([variant] * len(detections))
+        return real(frame, detections, variant)
 
-    models.ocr.crop_variant = spy  # type: ignore[method-assign]  # a spy on the real object: records, then crops
+    models.ocr.variant_crops = spy  # type: ignore[method-assign]  # a spy on the real object: records, then crops
     pipe = CameraPipeline("cam", models, RecognitionSettings(ocr_variants=variants))
     img = np.zeros((1080, 1920, 3), np.uint8)
     img[444:540, 960:1056] = 255  # the tiny detector's one-cell plate
