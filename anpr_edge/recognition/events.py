@@ -25,12 +25,12 @@ import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 
-from anpr_edge.core.geometry import iou
-from anpr_edge.core.plates import UNREAD, edit_ops, is_valid, known_chars
+from anpr_edge.core.geometry import centre_gap, iou
+from anpr_edge.core.plates import UNREAD, is_valid, known_chars
 from anpr_edge.core.results import Box, PlateEvent
 from anpr_edge.inference.ocr import CharThresholds
 from anpr_edge.recognition.direction import Point, direction
-from anpr_edge.recognition.tracking import Track
+from anpr_edge.recognition.tracking import Track, read_distance
 
 Chars = tuple[tuple[str, float], ...]
 TWO_ROW_PLATE = UNREAD * 8
@@ -78,7 +78,7 @@ def compatible(a: str, b: str) -> bool:
 
 def agree(a: str, b: str) -> bool:
     """Equal wherever both are read; a missing last region digit counts as unread."""
-    return edit_ops(a, b, UNREAD)[0] <= abs(len(a) - len(b)) <= 1
+    return read_distance(a, b) <= abs(len(a) - len(b)) <= 1
 
 
 def better(old: PlateEvent, new: Candidate, reads: int, cfg: EventConfig) -> bool:
@@ -97,10 +97,17 @@ def better(old: PlateEvent, new: Candidate, reads: int, cfg: EventConfig) -> boo
     )
 
 
-def _centre_gap(a: Box, b: Box) -> float:
-    """Distance of the box centres in widths of the wider box."""
-    dx, dy = (a[0] + a[2] - b[0] - b[2]) / 2, (a[1] + a[3] - b[1] - b[3]) / 2
-    return float((dx * dx + dy * dy) ** 0.5 / max(a[2] - a[0], b[2] - b[0], 1.0))
+def read_fields(c: Candidate, tr: Track) -> dict[str, object]:
+    """The event fields a read sets (new events and updates alike), rounded as published."""
+    return {
+        "plate": c.plate,
+        "partial": UNREAD in c.plate,
+        "confidence": round(min(p for _, p in c.chars), 4),
+        "chars": tuple((ch, round(p, 4)) for ch, p in c.chars),
+        "box": tuple(round(v, 1) for v in tr.box),
+        "frames_seen": tr.frames_seen,
+        "reads": tr.reads,
+    }
 
 
 class EventGate:
@@ -146,12 +153,12 @@ class EventGate:
         cfg = self.config
         start = tr.first_box or tr.box
         for p in reversed(self._passes):
-            if edit_ops(p.event.plate, plate, UNREAD)[0] >= cfg.other_plate_edits:
+            if read_distance(p.event.plate, plate) >= cfg.other_plate_edits:
                 continue  # another vehicle
             if p.event.plate == plate and t - p.sent_at < cfg.dedup_window_ms / 1000.0:
                 return p
             gap = max(tr.first_seen - p.last_seen, 0.0)
-            if gap <= cfg.pass_gap_s and _centre_gap(p.last_box, start) <= cfg.pass_distance:
+            if gap <= cfg.pass_gap_s and centre_gap(p.last_box, start) <= cfg.pass_distance:
                 return p
             if gap <= cfg.repeat_window_s and iou(p.last_box, start) >= 0.3:
                 return p
@@ -165,19 +172,13 @@ class EventGate:
         event = PlateEvent(
             event_id=self._new_id(),
             camera=self.camera,
-            plate=c.plate,
-            partial=UNREAD in c.plate,
-            confidence=round(min(p for _, p in c.chars), 4),
-            chars=tuple((ch, round(p, 4)) for ch, p in c.chars),
             first_seen=tr.first_seen,
             last_seen=tr.last_seen,
-            box=tuple(round(v, 1) for v in tr.box),  # type: ignore[arg-type]
             frame_size=frame_size,
             track_id=tr.track_id,
-            frames_seen=tr.frames_seen,
-            reads=tr.reads,
             direction=self._direction(start, tr.box),
             format=c.format,
+            **read_fields(c, tr),  # type: ignore[arg-type]
         )
         p = Pass(event, t, start, tr.box, tr.last_seen)
         self._passes.append(p)
@@ -193,15 +194,7 @@ class EventGate:
             return None
         fields: dict[str, object] = {"type": "update", "direction": way or old.direction, "last_seen": tr.last_seen}
         if improved and c is not None:
-            fields.update(
-                plate=c.plate,
-                partial=UNREAD in c.plate,
-                confidence=round(min(p for _, p in c.chars), 4),
-                chars=tuple((ch, round(pr, 4)) for ch, pr in c.chars),
-                box=tuple(round(v, 1) for v in tr.box),
-                frames_seen=tr.frames_seen,
-                reads=tr.reads,
-            )
+            fields.update(read_fields(c, tr))
         p.event = replace(old, **fields)  # type: ignore[arg-type]
         self.updates += 1
         return p.event

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from anpr_edge.core.geometry import iou
+from anpr_edge.core.geometry import centre_gap, iou
 from anpr_edge.core.plates import UNREAD, constrain, edit_ops
 from anpr_edge.core.results import Box, Detection, PlateRead
 from anpr_edge.inference.ocr import CharThresholds
@@ -46,9 +46,7 @@ def association_score(a: Box, b: Box, cfg: TrackerConfig) -> float:
     wa, wb = a[2] - a[0], b[2] - b[0]
     if min(wa, wb) <= 0 or max(wa, wb) / min(wa, wb) > 1.6:
         return 0.0
-    dx = (a[0] + a[2] - b[0] - b[2]) / 2
-    dy = (a[1] + a[3] - b[1] - b[3]) / 2
-    jump = (dx * dx + dy * dy) ** 0.5 / max(wa, wb)
+    jump = centre_gap(a, b)
     return 0.01 * (1.0 - jump / cfg.max_jump) if jump < cfg.max_jump else 0.0
 
 
