@@ -23,6 +23,7 @@ import cv2
 import numpy as np
 
 from anpr_edge.core.geometry import iou
+from anpr_edge.core.results import Detection
 from anpr_edge.inference.detector import PlateDetector
 from anpr_edge.inference.models import Models
 from anpr_edge.inference.ocr import crop_kind
@@ -71,7 +72,7 @@ def contact_sheet(models: Models, real_dev: Path, out: Path, n: int = 20) -> int
         for d in models.detector(image):
             if crop_kind(d) != "corners" or not any(r.quality == "high" and iou(r.box, d.box) > 0.5 for r in labels):
                 continue
-            flat = type(d)(d.box, d.score)  # the same box without corners: the crop a box-only model gives
+            flat = Detection(d.box, d.score)  # the same box without corners: the crop a box-only model gives
             pair = [cv2.resize(models.ocr.crops(image, [x])[0], (256, 64)) for x in (flat, d)]
             rows.append(np.hstack([pair[0], np.full((64, 8), 255, np.uint8), pair[1]]))
         if len(rows) >= n:

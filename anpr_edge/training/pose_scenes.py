@@ -37,6 +37,8 @@ from anpr_edge.training.render import random_plate, render_plate
 logger = logging.getLogger("anpr_edge.training.pose_scenes")
 
 GREY = 114
+#: The keypoints of a box whose corners are not labelled (x, y, visibility 0 for each of the four).
+UNLABELLED_CORNERS = " ".join(["0"] * 12)
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,7 +210,7 @@ def label_lines(plates: list[Plate], size: int) -> list[str]:
             continue
         fields = [(x1 + x2) / 2 / size, (y1 + y2) / 2 / size, (x2 - x1) / size, (y2 - y1) / size]
         corners = [] if p.corners is None else [f"{x / size:.6f} {y / size:.6f} 2" for x, y in p.corners]
-        kpts = " ".join(corners) if corners else "0 0 0 0 0 0 0 0 0 0 0 0"
+        kpts = " ".join(corners) if corners else UNLABELLED_CORNERS
         lines.append("0 " + " ".join(f"{v:.6f}" for v in fields) + " " + kpts)
     return lines
 
@@ -242,16 +244,17 @@ def write_split(
 def val_labels_only_synthetic(out: Path) -> None:
     """Validation keeps only plates with exact corners: real boxes there are greyed out, not scored."""
     for label in (out / "labels" / "val").glob("*.txt"):
-        lines = [ln for ln in label.read_text().splitlines() if not ln.endswith("0 0 0 0 0 0 0 0 0 0 0 0")]
-        if len(lines) != len(label.read_text().splitlines()):
+        every = label.read_text().splitlines()
+        lines = [ln for ln in every if not ln.endswith(UNLABELLED_CORNERS)]
+        real = [ln for ln in every if ln.endswith(UNLABELLED_CORNERS)]
+        if real:
             image = out / "images" / "val" / f"{label.stem}.jpg"
             tile = cv2.imread(str(image))
             if tile is None:
                 raise SystemExit(f"{image}: written a moment ago, now unreadable")
-            for ln in label.read_text().splitlines():
-                if ln.endswith("0 0 0 0 0 0 0 0 0 0 0 0"):
-                    cx, cy, bw, bh = (float(v) * tile.shape[0] for v in ln.split()[1:5])
-                    tile[int(cy - bh / 2) : math.ceil(cy + bh / 2), int(cx - bw / 2) : math.ceil(cx + bw / 2)] = GREY
+            for ln in real:
+                cx, cy, bw, bh = (float(v) * tile.shape[0] for v in ln.split()[1:5])
+                tile[int(cy - bh / 2) : math.ceil(cy + bh / 2), int(cx - bw / 2) : math.ceil(cx + bw / 2)] = GREY
             cv2.imwrite(str(image), tile, [cv2.IMWRITE_JPEG_QUALITY, 92])
         label.write_text("\n".join(lines) + ("\n" if lines else ""))
 
