@@ -64,6 +64,8 @@ def plate_reads(
     """One read per detection from its crops' decodes (``len(decoded) / len(detections)`` each, in order):
     voted (:func:`combine_reads`), then fitted to the plate template with ``#`` under the thresholds."""
     k = len(decoded) // len(detections)
+    if k < 1 or k * len(detections) != len(decoded):
+        raise ValueError(f"{len(decoded)} crops for {len(detections)} detections")
     reads = []
     for i, det in enumerate(detections):
         probs = combine_reads(decoded[i * k : (i + 1) * k], alphabet, thr.digits)
@@ -139,9 +141,6 @@ class PlateOCR:
         thr = thresholds or self.thresholds
         if not detections:
             return []
-        k = len(crops) // len(detections)
-        if k < 1 or k * len(detections) != len(crops):
-            raise ValueError(f"{len(crops)} crops for {len(detections)} detections")
         decoded: list[np.ndarray] = []
         for start in range(0, len(crops), self.max_batch):
             part = list(crops[start : start + self.max_batch])

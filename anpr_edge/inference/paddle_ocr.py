@@ -253,9 +253,6 @@ class PaddleOCR:
         thr = thresholds or self.thresholds
         if not detections:
             return []
-        k = len(crops) // len(detections)
-        if k < 1 or k * len(detections) != len(crops):
-            raise ValueError(f"{len(crops)} crops for {len(detections)} detections")
         decoded: list[np.ndarray] = []
         for start in range(0, len(crops), self.max_batch):
             probs = self.backend.infer(to_batch(crops[start : start + self.max_batch]))
