@@ -104,10 +104,11 @@ def add_recognition_options(p: argparse.ArgumentParser) -> None:
     for name in CLI_RECOGNITION:
         f = RecognitionSettings.model_fields[name]
         default = f" ({f.default})" if f.default is not None else ""
+        text = f"{f.description}{default}".replace("%", "%%")  # argparse formats help with %
         if f.annotation is bool:
-            g.add_argument(f"--{name}", choices=("true", "false"), help=f"{f.description}{default}")
+            g.add_argument(f"--{name}", choices=("true", "false"), help=text)
         else:
-            g.add_argument(f"--{name}", type=int if f.annotation is int else float, help=f"{f.description}{default}")
+            g.add_argument(f"--{name}", type=int if f.annotation is int else float, help=text)
 
 
 def cmd_process(args: argparse.Namespace) -> int:

@@ -121,3 +121,13 @@ def test_a_full_disk_for_the_csv_is_one_clear_line(tiny_models: Path, tmp_path: 
     video = write_video(tmp_path / "v.mp4", frames=10)
     r = cli("process", str(video), "--out", "/dev/full", "--models", str(tiny_models))
     assert_one_line_error(r, "/dev/full: cannot open CSV for appending (No space left on device)")
+
+
+def test_every_command_prints_its_help() -> None:
+    """``--help`` of every subcommand prints usage (a ``%`` in a help text once made argparse raise)."""
+    from anpr_edge.cli.main import build_parser
+
+    commands = build_parser()._subparsers._group_actions[0].choices  # type: ignore[union-attr]
+    for name in commands:
+        r = subprocess.run([sys.executable, "-m", "anpr_edge.cli", name, "--help"], capture_output=True, text=True)
+        assert r.returncode == 0 and "usage:" in r.stdout, (name, r.stderr[-300:])
