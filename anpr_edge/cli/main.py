@@ -175,6 +175,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 def cmd_eval(args: argparse.Namespace) -> int:
     from anpr_edge.tools.evaluate import compare, evaluate, evaluate_clips, labelled_images
+    from anpr_edge.tools.labels import read_unboxed
 
     settings = settings_from(args)
     if args.clips is not None and not 1 <= args.clips <= 250:
@@ -192,7 +193,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     runs = [load_models(args, f) for f in folders]  # all load before scoring: a broken set fails early
     outcomes = []
     for i, models in enumerate(runs):
-        report = evaluate(models, settings, args.folder, by_image, args.split, args.sweep)
+        unboxed = read_unboxed(args.unboxed) if args.unboxed else None
+        report = evaluate(models, settings, args.folder, by_image, args.split, args.sweep, unboxed)
         lines, outcome = report.lines(), report.outcomes()
         if args.clips:
             clips = evaluate_clips(models, settings, args.folder, by_image, args.clips)
@@ -258,6 +260,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="real-dev images the shipped models were not trained on (untrained), or were",
     )
     ev.add_argument("--sweep", action="store_true", help="also the detector's recall/precision at conf 0.30-0.80")
+    ev.add_argument(
+        "--unboxed",
+        type=Path,
+        metavar="CSV",
+        help="background plates the labels leave unboxed (image;x1;y1;x2;y2;what): boxes on them are set aside "
+        "(docs/eval/real-dev-unboxed.csv for real-dev)",
+    )
     ev.add_argument(
         "--clips",
         type=int,

@@ -30,7 +30,6 @@ VERIFY_INPUT = (320, 192)
 CONFIRM_IOU = 0.3
 
 
-
 def zoom_region(box: Box, zoom: float, aspect: float) -> Box:
     """The region around ``box`` for the second look: ``zoom`` times as wide as the box (and at least
     ``zoom`` times as high), of width / height ``aspect``, centred on the box."""

@@ -77,6 +77,7 @@ class EvalReport:
     ocr_gt: dict[str, OcrScore] = field(default_factory=dict)
     e2e: dict[str, OcrScore] = field(default_factory=dict)
     swept: dict[float, DetScore] = field(default_factory=dict)
+    unboxed: DetScore | None = None  # the detector scored without the unboxed plates set aside
 
     def lines(self) -> list[str]:
         lines = [
@@ -85,6 +86,11 @@ class EvalReport:
             f"detector  boxes on no labelled plate: {self.false_boxes}, of which read as a plate: {self.false_plates}",
             f"detector  second look: {self.second_look}",
         ]
+        if self.unboxed is not None:
+            aside = self.unboxed.false_pos - self.det.false_pos
+            lines.insert(
+                2, f"detector  {aside} box(es) on listed unboxed plates set aside; counted: {self.unboxed.summary()}"
+            )
         lines += [f"ocr[{q}] on labelled boxes   {self.ocr_gt[q].summary()}" for q in SCORED if q in self.ocr_gt]
         lines += [f"end-to-end[{q}] on detections {self.e2e[q].summary()}" for q in SCORED if q in self.e2e]
         return lines + [f"sweep conf {c:.2f}  {score.summary()}" for c, score in self.swept.items()]
@@ -104,15 +110,20 @@ def evaluate(
     by_image: dict[str, list[LabelRow]],
     split: str,
     sweep: bool = False,
+    unboxed: dict[str, list[Box]] | None = None,
 ) -> EvalReport:
     """Score ``by_image`` (from :func:`labelled_images`) of ``folder``; ``split`` only labels the report.
 
+    ``unboxed``: background plates the labels leave unboxed (:func:`~anpr_edge.tools.labels.read_unboxed`);
+    boxes on them are neither found nor false, and the report also gives the score with them counted.
     ``sweep`` adds the detector's recall/precision at each confidence of :data:`SWEEP` (one detector
     run per image at the lowest; a higher threshold after NMS keeps the same boxes as before it).
     """
     thr = settings.thresholds
     conf = models.detector.conf if settings.conf is None else settings.conf
     report = EvalReport(split, len(by_image), conf, second_look(models, settings))
+    if unboxed is not None:
+        report.unboxed = DetScore()
     swept = report.swept
     if sweep:
         swept.update({c: DetScore() for c in SWEEP})
@@ -120,13 +131,16 @@ def evaluate(
         img = read_image(folder / "images" / name)
         found = corners_if(settings, models.detector(img, min(conf, *swept) if swept else conf, settings.iou))
         preds = models.verified(img, found, settings.verify_zoom, settings.verify_conf)
+        aside = (unboxed or {}).get(name, [])
         for c, score in swept.items():
-            score.add([r.box for r in rows], [p.box for p in preds if p.score >= c])
+            score.add([r.box for r in rows], [p.box for p in preds if p.score >= c], aside)
         preds = [p for p in preds if p.score >= conf]
-        report.det.add([r.box for r in rows], [p.box for p in preds])
+        report.det.add([r.box for r in rows], [p.box for p in preds], aside)
+        if report.unboxed is not None:
+            report.unboxed.add([r.box for r in rows], [p.box for p in preds])
         pred_reads = read_detections(models, img, preds, settings)
         for pr in pred_reads:
-            if max((iou(pr.detection.box, r.box) for r in rows), default=0.0) < 0.5:
+            if max((iou(pr.detection.box, b) for b in [*(r.box for r in rows), *aside]), default=0.0) < 0.5:
                 report.false_boxes += 1
                 report.false_plates += int(plate_like(pr.text))
         scored = [r for r in rows if r.quality in SCORED and r.plate]

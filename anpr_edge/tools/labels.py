@@ -65,3 +65,23 @@ def rows_by_image(csv_path: Path, split: str = "all") -> dict[str, list[LabelRow
         if split == "all" or (split == "trained") == trained_on(row.image):
             out.setdefault(row.image, []).append(row)
     return out
+
+
+def read_unboxed(csv_path: Path) -> dict[str, list[tuple[float, float, float, float]]]:
+    """Plates a labels file leaves unboxed (``image;x1;y1;x2;y2;what``), by image: an audit of background
+    plates, so that a detector finding them is not charged a false positive."""
+    out: dict[str, list[tuple[float, float, float, float]]] = {}
+    try:
+        lines = csv_path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{csv_path}: cannot read the unboxed-plates file ({exc})") from exc
+    for lineno, line in enumerate(lines[1:], start=2):
+        rec = line.split(";")
+        if not line.strip() or line.startswith("#"):
+            continue
+        try:
+            x1, y1, x2, y2 = (float(v) for v in rec[1:5])
+        except ValueError as exc:
+            raise InputError(f"{csv_path}:{lineno}: expected image;x1;y1;x2;y2;what, got {line!r}") from exc
+        out.setdefault(rec[0].strip(), []).append((x1, y1, x2, y2))
+    return out

@@ -110,9 +110,7 @@ def plot(curves: dict[str, list[tuple[float, float, int]]], png: Path) -> None:
         ax.scatter([p[0] for p in pts], [p[1] for p in pts], s=sizes, color=line.get_color())
     ax.set_xlabel("character confidence (bin mean)")
     ax.set_ylabel("share of characters right")
-    ax.set_title(
-        "Reader reliability, labelled boxes, one crop\n(5 bins; marker area: characters per bin)"
-    )
+    ax.set_title("Reader reliability, labelled boxes, one crop\n(5 bins; marker area: characters per bin)")
     ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(png, dpi=90)

@@ -11,6 +11,10 @@ pose dataset (``kpt_shape: [4, 3]``) of ``size``-pixel tiles cut at many scales,
 * synthetic GOST-font plates pasted into those photos with exact corners (v = 2): yaw up to 45 degrees,
   pitch and roll, 8-300 px wide, night IR, blur, noise, JPEG, dirt, rain, bars of a gate in front.
 
+* with ``--distractors F``: in a fraction F of the tiles, lettering that is not a plate (car badges and model
+  names in stroke fonts, chrome or dark, sometimes in an oval; photographers' watermarks with a year), with
+  no label, so the detector learns that text alone is not a plate.
+
 ``../shared/camera-dev`` is never read. The validation split is synthetic only (other seed, held-out
 photos as backgrounds): its corner error is the corner metric of the model card.
 
@@ -124,6 +128,114 @@ def paste(tile: np.ndarray, rng: random.Random, width: float, taken: list[Box]) 
     return None
 
 
+#: Lettering found on cars and photos that is not a plate (badges, model names, watermarks).
+BADGE_WORDS = (
+    "SONATA",
+    "HYUNDAI",
+    "FOCUS",
+    "FORD",
+    "KAMAZ",
+    "TOYOTA",
+    "LADA",
+    "SKODA",
+    "OCTAVIA",
+    "SOLARIS",
+    "POLO",
+    "KIA",
+    "RIO",
+    "CAMRY",
+    "LOGAN",
+    "RENAULT",
+    "GAZELLE",
+    "VOLVO",
+    "AUDI",
+    "NISSAN",
+    "OPEL",
+    "ASTRA",
+    "MAZDA",
+    "HONDA",
+    "LEXUS",
+    "MERCEDES",
+    "PRIORA",
+    "GRANTA",
+    "VESTA",
+    "LARGUS",
+    "DUSTER",
+    "TIGUAN",
+    "PASSAT",
+    "COROLLA",
+    "PAJERO",
+    "LANCER",
+    "OUTLANDER",
+    "QASHQAI",
+    "X-TRAIL",
+    "SPORTAGE",
+    "CRETA",
+    "4MATIC",
+    "TDI",
+    "QUATTRO",
+    "GTI",
+    "16V",
+    "2.0",
+    "V6",
+    "HYBRID",
+    "DIESEL",
+    "TURBO",
+    "AWD",
+    "4x4",
+    "",
+)
+STROKE_FONTS = (
+    cv2.FONT_HERSHEY_SIMPLEX,
+    cv2.FONT_HERSHEY_DUPLEX,
+    cv2.FONT_HERSHEY_COMPLEX,
+    cv2.FONT_HERSHEY_TRIPLEX,
+    cv2.FONT_HERSHEY_SCRIPT_SIMPLEX,
+    cv2.FONT_HERSHEY_SCRIPT_COMPLEX,
+)
+
+
+def lettering(rng: random.Random) -> np.ndarray:
+    """A badge or watermark on a transparent background: (h, w, 4) BGRA, text 40 px high."""
+    if rng.random() < 0.25:
+        text = rng.choice(("Photo", "AUTO", "foto", rng.choice(BADGE_WORDS))) + f" {rng.randint(1998, 2026)}"
+    else:
+        text = rng.choice(BADGE_WORDS)
+    font = rng.choice(STROKE_FONTS) | (cv2.FONT_ITALIC if rng.random() < 0.3 else 0)
+    thick = rng.randint(2, 5)
+    (tw, th), base = cv2.getTextSize(text, font, 1.4, thick)
+    pad = 10
+    img = np.zeros((th + base + 2 * pad, tw + 2 * pad, 4), np.uint8)
+    chrome = rng.random() < 0.6
+    colour = (rng.randint(170, 255),) * 3 if chrome else (rng.randint(0, 70),) * 3
+    if chrome and rng.random() < 0.5:  # a dark rim around chrome letters
+        cv2.putText(img, text, (pad, pad + th), font, 1.4, (40, 40, 40, 255), thick + 2, cv2.LINE_AA)
+    cv2.putText(img, text, (pad, pad + th), font, 1.4, (*colour, 255), thick, cv2.LINE_AA)
+    if rng.random() < 0.2:  # an oval badge
+        h, w = img.shape[:2]
+        cv2.ellipse(img, (w // 2, h // 2), (w // 2 - 2, h // 2 - 2), 0, 0, 360, (*colour, 255), 2, cv2.LINE_AA)
+    return img
+
+
+def distract(tile: np.ndarray, rng: random.Random, taken: list[Box]) -> None:
+    """Paste :func:`lettering` 15-250 px wide into ``tile`` where it overlaps no plate of ``taken`` (no label)."""
+    patch = lettering(rng)
+    size = tile.shape[0]
+    width = math.exp(rng.uniform(math.log(15), math.log(250)))
+    patch = cv2.resize(patch, None, fx=width / patch.shape[1], fy=width / patch.shape[1], interpolation=cv2.INTER_AREA)
+    ph, pw = patch.shape[:2]
+    if pw >= size or ph >= size or ph < 3:
+        return
+    for _ in range(6):
+        x, y = rng.randint(0, size - pw), rng.randint(0, size - ph)
+        if any(x < b[2] and b[0] < x + pw and y < b[3] and b[1] < y + ph for b in taken):
+            continue
+        a = patch[:, :, 3:4].astype(np.float32) / 255.0
+        region = tile[y : y + ph, x : x + pw]
+        region[:] = (region * (1 - a) + patch[:, :, :3] * a).astype(np.uint8)
+        return
+
+
 def bars(tile: np.ndarray, rng: random.Random, box: Box) -> None:
     """Thin bars of a gate or fence across a plate (they hide parts of characters, not the plate)."""
     x1, y1, x2, y2 = box
@@ -185,15 +297,19 @@ def cut(image: np.ndarray, boxes: tuple[Box, ...], rng: random.Random, size: int
 
 
 def make_tile(
-    image: np.ndarray, boxes: tuple[Box, ...], rng: random.Random, size: int, synth: float
+    image: np.ndarray, boxes: tuple[Box, ...], rng: random.Random, size: int, synth: float, distractors: float = 0.0
 ) -> tuple[np.ndarray, list[Plate]]:
-    """One training tile: a cut of a real photo, with synthetic plates pasted in ``synth`` of the time."""
+    """One training tile: a cut of a real photo, with synthetic plates pasted in ``synth`` of the time and
+    unlabelled lettering in ``distractors`` of the time."""
     tile, plates = cut(image, boxes, rng, size)
     if rng.random() < synth:
         for _ in range(rng.choice((1, 1, 2, 3))):
             p = paste(tile, rng, math.exp(rng.uniform(math.log(8), math.log(300))), [pl.box for pl in plates])
             if p is not None:
                 plates.append(p)
+    if distractors and rng.random() < distractors:
+        for _ in range(rng.choice((1, 1, 2))):
+            distract(tile, rng, [pl.box for pl in plates])
     if rng.random() < 0.1:
         rain(tile, rng)
     if rng.random() < 0.3:
@@ -216,7 +332,14 @@ def label_lines(plates: list[Plate], size: int) -> list[str]:
 
 
 def write_split(
-    out: Path, split: str, photos: list[Photo], per_image: int, rng: random.Random, size: int, synth: float
+    out: Path,
+    split: str,
+    photos: list[Photo],
+    per_image: int,
+    rng: random.Random,
+    size: int,
+    synth: float,
+    distractors: float = 0.0,
 ) -> int:
     """Tiles of every photo, ``per_image`` each, into ``images/<split>`` and ``labels/<split>``."""
     (out / "images" / split).mkdir(parents=True, exist_ok=True)
@@ -232,7 +355,7 @@ def write_split(
             tuple((b[0] * w, b[1] * h, b[2] * w, b[3] * h) for b in photo.boxes) if photo.normalised else photo.boxes
         )
         for _ in range(per_image):
-            tile, plates = make_tile(image, boxes, rng, size, synth)
+            tile, plates = make_tile(image, boxes, rng, size, synth, distractors)
             name = f"{split}_{n:06d}"
             cv2.imwrite(str(out / "images" / split / f"{name}.jpg"), tile, [cv2.IMWRITE_JPEG_QUALITY, 92])
             lines = label_lines(plates, size)
@@ -259,7 +382,16 @@ def val_labels_only_synthetic(out: Path) -> None:
         label.write_text("\n".join(lines) + ("\n" if lines else ""))
 
 
-def build(out: Path, real_train: Path, real_dev: Path, per_image: int, n_val: int, size: int, seed: int) -> None:
+def build(
+    out: Path,
+    real_train: Path,
+    real_dev: Path,
+    per_image: int,
+    n_val: int,
+    size: int,
+    seed: int,
+    distractors: float = 0.0,
+) -> None:
     """The whole dataset: ``data.yaml`` with ``kpt_shape: [4, 3]`` and a left-right ``flip_idx``."""
     rng = random.Random(seed)
     photos = real_train_photos(real_train) if real_train.is_dir() else []
@@ -268,8 +400,8 @@ def build(out: Path, real_train: Path, real_dev: Path, per_image: int, n_val: in
     rng.shuffle(photos)
     val_photos, train_photos = photos[: max(n_val // 2, 1)], photos[max(n_val // 2, 1) :]
     dev = real_dev_photos(real_dev, trained=True) if (real_dev / "labels.csv").exists() else []
-    n_train = write_split(out, "train", train_photos, per_image, rng, size, synth=0.5)
-    n_train += write_split(out, "train", dev * 4, per_image, rng, size, synth=0.5)
+    n_train = write_split(out, "train", train_photos, per_image, rng, size, 0.5, distractors)
+    n_train += write_split(out, "train", dev * 4, per_image, rng, size, 0.5, distractors)
     n_val_written = write_split(out, "val", val_photos, 2, random.Random(seed + 1000), size, synth=1.0)
     val_labels_only_synthetic(out)
     (out / "data.yaml").write_text(
@@ -289,13 +421,16 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--val", type=int, default=300, help="synthetic validation tiles (from held-out photos)")
     p.add_argument("--size", type=int, default=320)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--distractors", type=float, default=0.0, help="fraction of training tiles with unlabelled lettering"
+    )
     return p
 
 
 def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     a = parser().parse_args(argv)
-    build(a.out, a.real_train, a.real_dev, a.per_image, a.val, a.size, a.seed)
+    build(a.out, a.real_train, a.real_dev, a.per_image, a.val, a.size, a.seed, a.distractors)
 
 
 if __name__ == "__main__":

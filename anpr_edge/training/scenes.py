@@ -38,7 +38,6 @@ from anpr_edge.training.render import random_plate, render_plate
 logger = logging.getLogger("anpr_edge.training.scenes")
 
 
-
 @dataclass(frozen=True, slots=True)
 class Scene:
     image: np.ndarray

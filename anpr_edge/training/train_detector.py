@@ -155,11 +155,12 @@ def main(argv: list[str] | None = None) -> None:
         logger.info("resuming from %s", last)
         YOLO(str(last)).train(resume=True)
         return
-    if a.pose:  # the keypoint branch starts from scratch; every layer whose shape matches takes --init's weights
+    if a.pose and not (a.init and YOLO(str(a.init)).task == "pose"):
+        # from box weights: the keypoint branch starts from scratch, every layer whose shape matches takes --init's
         model = YOLO("yolo11n-pose.yaml", task="pose")
         if a.init:
             model.load(str(a.init))
-    else:
+    else:  # box weights, or corner weights continued whole (keypoint branch included)
         model = YOLO(str(a.init) if a.init else ARCHITECTURES[a.arch])
     model.train(
         data=str(pooled_data(a.data or [Path("work/det_data/data.yaml")], a.project / f"{a.name}.data.yaml")),

@@ -125,3 +125,32 @@ def test_unshake_maps_a_shaken_box_back_to_the_photo() -> None:
         shaken = (corners[0, 0], corners[1, 0], corners[0, 1], corners[1, 1])
         assert unshake(shaken, m) == pytest.approx(box)
         assert abs(m[0, 0] - 1) <= 0.02 and abs(m[0, 2] - (1 - m[0, 0]) * 800) <= 8.0
+
+
+@needs_models
+def test_eval_sets_aside_boxes_on_listed_unboxed_plates(tmp_path: Path) -> None:
+    """A background plate the labels leave unboxed costs precision unless ``--unboxed`` lists it."""
+    root = tmp_path / "set"
+    (root / "images").mkdir(parents=True)
+    frame = background(1920, 1080, seed=0)
+    rng = random.Random(3)
+    boxes = []
+    for text, lane in (("A123BC77", 0.25), ("K777KK777", 0.75)):
+        plate = style_plate(render_plate(text, px_per_mm=1.0).image, rng)
+        boxes.append(draw_car(frame, Car(text, 0, 1, lane_x=lane), plate, 1080 * 0.7, 260.0))
+    cv2.imwrite(str(root / "images" / "000.jpg"), frame)
+    (x1, y1, x2, y2), (u1, v1, u2, v2) = boxes
+    (root / "labels.csv").write_text(f"image;plate;x1;y1;x2;y2;quality\n000.jpg;A123BC77;{x1};{y1};{x2};{y2};high\n")
+    unboxed = tmp_path / "unboxed.csv"
+    unboxed.write_text(f"image;x1;y1;x2;y2;what\n000.jpg;{u1};{v1};{u2};{v2};the second car\n")
+    out = run_eval(str(root), "--unboxed", str(unboxed))
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert "precision 100.0%" in lines[1]
+    assert (
+        lines[2].startswith("detector  1 box(es) on listed unboxed plates set aside;") and "precision 50.0%" in lines[2]
+    )
+    unboxed.write_text("image;x1;y1;x2;y2;what\n000.jpg;left;1;2;3;bad\n")
+    bad = run_eval(str(root), "--unboxed", str(unboxed))
+    assert bad.returncode != 0 and "unboxed.csv:2: expected image;x1;y1;x2;y2;what" in bad.stderr
+    assert "Traceback" not in bad.stderr

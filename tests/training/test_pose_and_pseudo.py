@@ -52,3 +52,16 @@ def test_a_pseudo_label_needs_agreement_the_template_and_sure_characters(
     reads: tuple[Read, Read], label: str | None
 ) -> None:
     assert judge(reads, 0.9).label == label
+
+
+def test_lettering_is_pasted_beside_the_plates_never_on_them() -> None:
+    from anpr_edge.training.pose_scenes import distract
+
+    rng = random.Random(5)
+    placed = 0
+    for _ in range(20):
+        tile = np.full((320, 320, 3), 114, np.uint8)
+        distract(tile, rng, [(0.0, 0.0, 320.0, 160.0)])  # the top half holds a plate
+        assert (tile[:160] == 114).all()  # nothing drawn over the plate
+        placed += int((tile[160:] != 114).any())  # the lettering went below it (when a spot was found)
+    assert placed >= 15
