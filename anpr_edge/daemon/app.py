@@ -8,7 +8,6 @@ decided by :mod:`~anpr_edge.daemon.reload`, the numbers it reports by :mod:`~anp
 from __future__ import annotations
 
 import logging
-import os
 import signal
 import threading
 import time
@@ -19,7 +18,7 @@ from anpr_edge.config.checks import load_checked
 from anpr_edge.config.schema import Config
 from anpr_edge.daemon import status
 from anpr_edge.daemon.cameras import CameraSet
-from anpr_edge.daemon.health import Sample
+from anpr_edge.daemon.health import Sample, take_sample
 from anpr_edge.daemon.integrations import Integrations
 from anpr_edge.daemon.notify import Notifier
 from anpr_edge.daemon.reload import ReloadPlan, plan_reload
@@ -50,15 +49,10 @@ class Daemon:
         self.start_cameras([c.name for c in self.cfg.cameras if c.enabled])
         self.integrations.start_http(self.cfg.http)
         self.notifier.ready(self.status_line())
-        hint, device = self.cfg.performance_hint(), self.cfg.models.device
+        running = f"{len(self.cameras)} camera(s), device {self.cfg.models.device}, performance "
         logger.info(
-            "anpr-edge running: %d camera(s), device %s, performance %s; http %s, systemd notify %s, log %s",
-            len(self.cameras),
-            device,
-            hint,
-            self.integrations.address,
-            self.notifier.backend,
-            logs.target(),
+            "anpr-edge running: %s%s; http %s, systemd notify %s, log %s",
+            *(running, self.cfg.performance_hint(), self.integrations.address, self.notifier.backend, logs.target()),
         )
 
     def init_models(self, cfg: Config) -> Models:
@@ -74,13 +68,8 @@ class Daemon:
         self.cameras.start(names, self.cfg, self.models, self.router)
 
     # run -----------------------------------------------------------------------------------
-    def install_signals(self) -> None:
-        signal.signal(signal.SIGTERM, lambda *_: self.stop_event.set())
-        signal.signal(signal.SIGINT, lambda *_: self.stop_event.set())
-        signal.signal(signal.SIGHUP, lambda *_: self.reload_requested.set())
-
     def run(self) -> int:
-        self.install_signals()
+        install_signals(self.stop_event, self.reload_requested)
         try:
             self.start()
         except BaseException:  # a start that fails leaves no thread or open sink behind
@@ -88,17 +77,13 @@ class Daemon:
             self.close_sinks()
             raise
         reporter = status.Reporter(self.notifier, self.cfg.logging.status_interval_s)
-        next_ping = 0.0
         while not self.stop_event.wait(0.2):
             if self.reload_requested.is_set():
                 self.reload_requested.clear()
                 self.reload()
             now = time.monotonic()
             self.cameras.supervise(now)
-            interval = self.notifier.watchdog_interval
-            if interval and now >= next_ping and self.cameras.healthy(now, interval):
-                self.notifier.watchdog()
-                next_ping = now + interval
+            self.notifier.keepalive(now, self.cameras.healthy)
             reporter.tick(now, self.stats, self.cfg.storage.state_dir)
             self.integrations.tick(self.router)
             if self.cameras.all_finished():
@@ -140,17 +125,11 @@ class Daemon:
 
     # observability -------------------------------------------------------------------------
     def stats(self) -> status.Stats:
-        r, now = self.router, time.time()
-        mqtt = status.mqtt_stats(r.mqtt) if r else None
-        hint = self.cfg.performance_hint()
-        cams = self.cameras.stats()
-        return status.Stats(os.getpid(), round(now - self.started, 1), now, hint, cams, r.events if r else 0, mqtt)
+        return status.collect(self.started, self.cfg.performance_hint(), self.cameras.stats(), self.router)
 
     def sample(self) -> Sample:
         """Health's and metrics' view (read by the HTTP thread as well)."""
-        r = self.router
-        sinks = tuple(r.sink_states()) if r else ()
-        return Sample(self.cameras.samples(), sinks, status.mqtt_stats(r.mqtt) if r else None, r.events if r else 0)
+        return take_sample(self.cameras.samples(), self.router)
 
     def status_line(self) -> str:
         return status.status_line(self.stats())
@@ -170,3 +149,10 @@ class Daemon:
         status.write_status_file(self.cfg.storage.state_dir, self.stats())
         self.close_sinks()
         logger.info("stopped")
+
+
+def install_signals(stop: threading.Event, reload: threading.Event) -> None:
+    """SIGTERM and SIGINT set ``stop``, SIGHUP sets ``reload``."""
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    signal.signal(signal.SIGHUP, lambda *_: reload.set())

@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from anpr_edge.daemon.status import MqttStats
-from anpr_edge.sinks.router import SinkState
+from anpr_edge.daemon.status import MqttStats, mqtt_stats
+from anpr_edge.sinks.router import EventRouter, SinkState
 
 #: A pipeline busy on one frame this long (and at least twice the camera's stall timeout) is stuck.
 STUCK_S = 30.0
@@ -47,6 +47,12 @@ class Sample:
     sinks: tuple[SinkState, ...]
     mqtt: MqttStats | None
     events: int
+
+
+def take_sample(cameras: tuple[CameraSample, ...], router: EventRouter | None) -> Sample:
+    """The :class:`Sample` of ``cameras`` and the sinks of ``router`` (None: no sinks open)."""
+    sinks = tuple(router.sink_states()) if router else ()
+    return Sample(cameras, sinks, mqtt_stats(router.mqtt) if router else None, router.events if router else 0)
 
 
 @dataclass(frozen=True, slots=True)

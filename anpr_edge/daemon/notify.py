@@ -53,6 +53,7 @@ class Notifier:
         ours = not pid or pid == str(os.getpid())
         #: Seconds between WATCHDOG pings (half the configured watchdog), or None when off.
         self.watchdog_interval = int(usec) / 2e6 if usec.isdigit() and int(usec) > 0 and ours else None
+        self._next_ping = 0.0
 
     @property
     def backend(self) -> str:
@@ -88,6 +89,14 @@ class Notifier:
 
     def watchdog(self) -> None:
         self.send(watchdog=1)
+
+    def keepalive(self, now: float, healthy: Callable[[float, float], bool]) -> None:
+        """Ping the watchdog when one is set, a ping is due at ``now`` (monotonic) and ``healthy(now,
+        interval)`` says so: a stuck daemon stops pinging and systemd restarts it."""
+        interval = self.watchdog_interval
+        if interval and now >= self._next_ping and healthy(now, interval):
+            self.watchdog()
+            self._next_ping = now + interval
 
     def status(self, text: str) -> None:
         self.send(status=text)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import os
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from anpr_edge.daemon.notify import Notifier
     from anpr_edge.sinks.mqtt import MqttSink
+    from anpr_edge.sinks.router import EventRouter
 
 logger = logging.getLogger(__name__)
 
@@ -92,6 +94,13 @@ def mqtt_stats(sink: MqttSink | None) -> MqttStats | None:
     if sink is None:
         return None
     return MqttStats(sink.connected.is_set(), len(sink.outbox), sink.published, sink.outbox.dropped)
+
+
+def collect(started: float, performance: str, cameras: Mapping[str, CameraStats], router: EventRouter | None) -> Stats:
+    """The daemon's numbers now (``started``: its wall-clock start)."""
+    now = time.time()
+    mqtt = mqtt_stats(router.mqtt) if router else None
+    return Stats(os.getpid(), round(now - started, 1), now, performance, cameras, router.events if router else 0, mqtt)
 
 
 def status_line(stats: Stats) -> str:

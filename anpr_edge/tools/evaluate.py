@@ -95,6 +95,16 @@ class EvalReport:
         lines += [f"end-to-end[{q}] on detections {self.e2e[q].summary()}" for q in SCORED if q in self.e2e]
         return lines + [f"sweep conf {c:.2f}  {score.summary()}" for c, score in self.swept.items()]
 
+    def score_boxes(self, truths: list[Box], preds: list[Detection], aside: list[Box]) -> list[Detection]:
+        """Score one image's detector boxes (every swept threshold too); the boxes kept at ``conf``."""
+        for c, score in self.swept.items():
+            score.add(truths, [p.box for p in preds if p.score >= c], aside)
+        kept = [p for p in preds if p.score >= self.conf]
+        self.det.add(truths, [p.box for p in kept], aside)
+        if self.unboxed is not None:
+            self.unboxed.add(truths, [p.box for p in kept])
+        return kept
+
     def outcomes(self) -> dict[str, list[bool]]:
         """Per plate, in a fixed order: found (detector), read exactly (OCR, end to end)."""
         out = {"detector recall": self.det.outcomes}
@@ -122,22 +132,15 @@ def evaluate(
     thr = settings.thresholds
     conf = models.detector.conf if settings.conf is None else settings.conf
     report = EvalReport(split, len(by_image), conf, second_look(models, settings))
-    if unboxed is not None:
-        report.unboxed = DetScore()
+    report.unboxed = None if unboxed is None else DetScore()
     swept = report.swept
-    if sweep:
-        swept.update({c: DetScore() for c in SWEEP})
+    swept.update({c: DetScore() for c in SWEEP} if sweep else {})
     for name, rows in sorted(by_image.items()):
         img = read_image(folder / "images" / name)
         found = corners_if(settings, models.detector(img, min(conf, *swept) if swept else conf, settings.iou))
         preds = models.verified(img, found, settings.verify_zoom, settings.verify_conf)
         aside = (unboxed or {}).get(name, [])
-        for c, score in swept.items():
-            score.add([r.box for r in rows], [p.box for p in preds if p.score >= c], aside)
-        preds = [p for p in preds if p.score >= conf]
-        report.det.add([r.box for r in rows], [p.box for p in preds], aside)
-        if report.unboxed is not None:
-            report.unboxed.add([r.box for r in rows], [p.box for p in preds])
+        preds = report.score_boxes([r.box for r in rows], preds, aside)
         pred_reads = read_detections(models, img, preds, settings)
         for pr in pred_reads:
             if max((iou(pr.detection.box, b) for b in [*(r.box for r in rows), *aside]), default=0.0) < 0.5:

@@ -127,7 +127,8 @@ def test_every_command_prints_its_help() -> None:
     """``--help`` of every subcommand prints usage (a ``%`` in a help text once made argparse raise)."""
     from anpr_edge.cli.main import build_parser
 
-    commands = build_parser()._subparsers._group_actions[0].choices  # type: ignore[union-attr]
-    for name in commands:
+    action = build_parser()._subparsers._group_actions[0]  # type: ignore[union-attr]
+    assert isinstance(action.choices, dict)
+    for name in action.choices:
         r = subprocess.run([sys.executable, "-m", "anpr_edge.cli", name, "--help"], capture_output=True, text=True)
         assert r.returncode == 0 and "usage:" in r.stdout, (name, r.stderr[-300:])
