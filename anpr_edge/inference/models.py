@@ -2,46 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
 
 import numpy as np
 
-from anpr_edge.core.results import Detection, PlateRead
+from anpr_edge.core.results import Detection
 from anpr_edge.errors import ModelLoadError
-from anpr_edge.inference.contract import OcrSpec
 from anpr_edge.inference.detector import PlateDetector
-from anpr_edge.inference.ocr import CharThresholds, PlateOCR
-from anpr_edge.inference.runtime.base import Backend
+from anpr_edge.inference.ocr import CharThresholds, CropReader, PlateOCR
 from anpr_edge.inference.verify import Verifier
 
 #: The plate readers ``ocr.engine`` chooses from: ours (the model in the models folder), or PP-OCR (RapidOCR's).
 OCR_ENGINES = ("crnn", "paddle")
 
 
-class Reader(Protocol):
-    """What the pipeline needs of a plate reader (:class:`PlateOCR`, or the PP-OCR one)."""
-
-    spec: OcrSpec
-    backend: Backend
-
-    def crops(self, frame: np.ndarray, detections: Sequence[Detection], variants: int = 1) -> list[np.ndarray]: ...
-
-    def variant_crops(self, frame: np.ndarray, detections: Sequence[Detection], variant: int) -> list[np.ndarray]: ...
-
-    def read_crops(
-        self, crops: Sequence[np.ndarray], detections: Sequence[Detection], thresholds: CharThresholds | None = None
-    ) -> list[PlateRead]: ...
-
-    def __call__(
-        self,
-        frame: np.ndarray,
-        detections: Sequence[Detection],
-        thresholds: CharThresholds | None = None,
-        variants: int = 1,
-    ) -> list[PlateRead]: ...
+#: What the pipeline needs of a plate reader (:class:`PlateOCR`, or the PP-OCR one).
+Reader = CropReader
 
 
 def load_reader(engine: str, stem: Path, device: str, cache_dir: Path | None, hint: str) -> Reader:

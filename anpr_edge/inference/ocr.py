@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -74,7 +75,39 @@ def plate_reads(
     return reads
 
 
-class PlateOCR:
+class CropReader(ABC):
+    """What both readers share: ``reader(frame, detections)`` cuts each plate's crops and reads them."""
+
+    spec: OcrSpec
+    backend: Backend
+
+    @abstractmethod
+    def crops(self, frame: np.ndarray, detections: Sequence[Detection], variants: int = 1) -> list[np.ndarray]:
+        """``variants`` crops per detection, plate by plate."""
+
+    @abstractmethod
+    def variant_crops(self, frame: np.ndarray, detections: Sequence[Detection], variant: int) -> list[np.ndarray]:
+        """The ``variant``-th crop of each detection (the video path reads one per plate per frame)."""
+
+    @abstractmethod
+    def read_crops(
+        self, crops: Sequence[np.ndarray], detections: Sequence[Detection], thresholds: CharThresholds | None = None
+    ) -> list[PlateRead]:
+        """One read per detection from its crops (characters voted over a plate's variants)."""
+
+    def __call__(
+        self,
+        frame: np.ndarray,
+        detections: Sequence[Detection],
+        thresholds: CharThresholds | None = None,
+        variants: int = 1,
+    ) -> list[PlateRead]:
+        if not detections:
+            return []
+        return self.read_crops(self.crops(frame, detections, variants), detections, thresholds)
+
+
+class PlateOCR(CropReader):
     """``ocr(frame, detections) -> list[PlateRead]`` (one batched inference per call)."""
 
     def __init__(self, backend: Backend, spec: OcrSpec, thresholds: CharThresholds, max_batch: int = 16) -> None:
@@ -148,14 +181,3 @@ class PlateOCR:
             for p in out:
                 decoded.append(ctc_greedy_decode(p, self.spec.alphabet, self.spec.blank).probs)
         return plate_reads(decoded, detections, self.spec.alphabet, thr)
-
-    def __call__(
-        self,
-        frame: np.ndarray,
-        detections: Sequence[Detection],
-        thresholds: CharThresholds | None = None,
-        variants: int = 1,
-    ) -> list[PlateRead]:
-        if not detections:
-            return []
-        return self.read_crops(self.crops(frame, detections, variants), detections, thresholds)

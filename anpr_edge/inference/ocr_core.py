@@ -7,7 +7,7 @@ trained on. Numpy in, numpy out.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import cv2
@@ -230,6 +230,18 @@ class CtcRead:
         return tuple(float(p.max()) for p in self.probs)
 
 
+def class_runs(probs: np.ndarray) -> Iterator[tuple[int, int, int]]:
+    """The greedy CTC path of ``(T, C)`` probabilities as runs: (class, first frame, end frame exclusive)."""
+    best = probs.argmax(axis=1)
+    t, n = 0, len(best)
+    while t < n:
+        end = t + 1
+        while end < n and best[end] == best[t]:
+            end += 1
+        yield int(best[t]), t, end
+        t = end
+
+
 def ctc_greedy_decode(probs: np.ndarray, alphabet: str, blank: int = 0) -> CtcRead:
     """Greedy CTC over ``(T, C)`` probabilities (class ``blank`` is the CTC blank).
 
@@ -239,21 +251,13 @@ def ctc_greedy_decode(probs: np.ndarray, alphabet: str, blank: int = 0) -> CtcRe
     """
     if probs.ndim != 2 or probs.shape[1] != len(alphabet) + 1:
         raise ValueError(f"expected (T, {len(alphabet) + 1}) probabilities, got {probs.shape}")
-    best = probs.argmax(axis=1)
     text: list[str] = []
     rows: list[np.ndarray] = []
-    t, n = 0, len(best)
-    while t < n:
-        k = int(best[t])
-        end = t
-        while end + 1 < n and best[end + 1] == k:
-            end += 1
+    for k, start, end in class_runs(probs):
         if k != blank:
-            seg = probs[t : end + 1]
+            seg = probs[start:end]
             peak = seg[int(seg[:, k].argmax())]
-            row = np.delete(peak, blank)
             text.append(alphabet[k - 1 if k > blank else k])
-            rows.append(row)
-        t = end + 1
+            rows.append(np.delete(peak, blank))
     arr = np.stack(rows) if rows else np.zeros((0, len(alphabet)), np.float32)
     return CtcRead("".join(text), arr.astype(np.float32))

@@ -27,8 +27,8 @@ from anpr_edge.core.plates import CYRILLIC_TO_LATIN, DIGITS, LETTERS, TEMPLATES
 from anpr_edge.core.results import Detection, PlateRead
 from anpr_edge.errors import ModelLoadError
 from anpr_edge.inference.contract import OcrSpec
-from anpr_edge.inference.ocr import CharThresholds, plate_reads
-from anpr_edge.inference.ocr_core import box_variant, box_variants, expand_box
+from anpr_edge.inference.ocr import CharThresholds, CropReader, plate_reads
+from anpr_edge.inference.ocr_core import box_variant, box_variants, class_runs, expand_box
 from anpr_edge.inference.runtime.base import DEVICES, HINTS, ONNX_DEVICES, OPENVINO_DEVICES, Backend
 
 #: The wheel and the file in it (``pip install --no-deps rapidocr_onnxruntime==1.4.4``; see scripts/setup.sh).
@@ -132,19 +132,12 @@ def decode(probs: np.ndarray, fold: np.ndarray) -> np.ndarray:
     summed. A character that is none (a hyphen, ``RUS``, a flag read as a glyph) emits nothing; summing
     the thousands of other classes into the blank instead would swamp real characters.
     """
-    best = probs.argmax(axis=1)
     plate: np.ndarray = fold.sum(axis=1) > 0
     rows: list[np.ndarray] = []
-    t, n = 0, len(best)
-    while t < n:
-        k = int(best[t])
-        end = t
-        while end + 1 < n and best[end + 1] == k:
-            end += 1
+    for k, start, end in class_runs(probs):
         if k != 0 and plate[k]:
-            peak = t + int(probs[t : end + 1, k].argmax())
+            peak = start + int(probs[start:end, k].argmax())
             rows.append(probs[peak] @ fold)
-        t = end + 1
     return np.stack(rows).astype(np.float32) if rows else np.zeros((0, fold.shape[1]), np.float32)
 
 
@@ -210,7 +203,7 @@ def _open(path: Path, device: str, cache_dir: Path | None, hint: str) -> Backend
     return OpenVinoBackend(path, OPENVINO_DEVICES[device], *shapes, cache_dir, HINTS[hint])
 
 
-class PaddleOCR:
+class PaddleOCR(CropReader):
     """``ocr(frame, detections) -> list[PlateRead]``, as :class:`~anpr_edge.inference.ocr.PlateOCR`."""
 
     def __init__(self, backend: Backend, characters: Sequence[str], thresholds: CharThresholds, max_batch: int = 8):
@@ -258,14 +251,3 @@ class PaddleOCR:
             probs = self.backend.infer(to_batch(crops[start : start + self.max_batch]))
             decoded += [fit_template(decode(p, self.fold)) for p in probs]
         return plate_reads(decoded, detections, ALPHABET, thr)
-
-    def __call__(
-        self,
-        frame: np.ndarray,
-        detections: Sequence[Detection],
-        thresholds: CharThresholds | None = None,
-        variants: int = 1,
-    ) -> list[PlateRead]:
-        if not detections:
-            return []
-        return self.read_crops(self.crops(frame, detections, variants), detections, thresholds)
