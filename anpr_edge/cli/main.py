@@ -13,7 +13,7 @@ from anpr_edge import __version__
 from anpr_edge.errors import AnprError, InputError
 from anpr_edge.inference.detector import parse_size
 from anpr_edge.inference.models import OCR_ENGINES, Models
-from anpr_edge.inference.runtime.base import DEVICES
+from anpr_edge.inference.runtime.base import DEVICES, PRECISIONS
 from anpr_edge.recognition.settings import RecognitionSettings
 
 logger = logging.getLogger("anpr_edge")
@@ -49,7 +49,9 @@ def load_models(args: argparse.Namespace, folder: Path | None = None, hint: str 
         except ValueError as exc:
             raise AnprError(f"--detector_input: {exc}") from None
     stems = (folder / "plate_detector", folder / "plate_ocr")
-    return Models.load(*stems, args.device, detector_input=size, hint=hint, engine=args.ocr_engine)
+    return Models.load(
+        *stems, args.device, detector_input=size, hint=hint, engine=args.ocr_engine, precision=args.precision
+    )
 
 
 #: The recognition keys that are also command-line options (as in the tool anpr-edge replaces).
@@ -89,6 +91,12 @@ def settings_from(args: argparse.Namespace) -> RecognitionSettings:
 def add_model_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--models", type=Path, help="folder with plate_detector.* and plate_ocr.* (default: ./models)")
     p.add_argument("--device", choices=DEVICES, default="auto", help="inference device (default: auto)")
+    p.add_argument(
+        "--precision",
+        choices=PRECISIONS,
+        default="auto",
+        help="inference precision on the CPU (default auto: each model's measured choice, models/README.md)",
+    )
     p.add_argument("--ocr_engine", default="crnn", help=f"OCR engine ({', '.join(OCR_ENGINES)})")
     p.add_argument(
         "--detector_input",

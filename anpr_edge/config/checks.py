@@ -15,10 +15,14 @@ import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from anpr_edge.config.load import KeyPath, Loaded, format_key, line_of, load_loaded
 from anpr_edge.config.schema import Config
 from anpr_edge.errors import AnprError, ConfigError
+
+if TYPE_CHECKING:
+    from anpr_edge.inference.models import Models
 
 logger = logging.getLogger(__name__)
 
@@ -53,15 +57,21 @@ def model_problems(cfg: Config, load_models: bool) -> list[Problem]:
         return [Problem(("models", "detector_input"), why)]
     if not load_models:
         return []
-    from anpr_edge.inference.models import Models
-
-    m = cfg.models
     try:
-        stems = (m.dir / "plate_detector", m.dir / "plate_ocr")
-        Models.load(*stems, m.device, m.cache_dir, size, cfg.performance_hint(), cfg.ocr.engine)
+        models_of(cfg)
     except AnprError as exc:
         return [Problem(("models", "dir"), str(exc))]
     return []
+
+
+def models_of(cfg: Config) -> Models:
+    """Load and compile the models as ``cfg`` asks (folder, device, cache, input, hint, engine, precision)."""
+    from anpr_edge.inference.models import Models
+
+    m = cfg.models
+    stems = (m.dir / "plate_detector", m.dir / "plate_ocr")
+    size = m.detector_input_size
+    return Models.load(*stems, m.device, m.cache_dir, size, cfg.performance_hint(), cfg.ocr.engine, m.precision)
 
 
 def writable_folder_problem(folder: Path) -> str | None:

@@ -45,6 +45,11 @@ class ModelsConfig(Strict):
         "(the most frames per second over several cameras, each frame slower), auto: latency for one enabled "
         "camera, throughput for more",
     )
+    precision: Literal["auto", "f32", "bf16", "int8"] = Field(
+        "auto",
+        description="inference precision on the CPU: f32, bf16 (CPUs with native bf16), int8 (the models' "
+        "quantized copies, plate_*.int8.xml); auto: what each model's card measured best on CPUs (models/README.md)",
+    )
     detector_input: str | None = Field(
         None,
         description="detector input WIDTHxHEIGHT, multiples of 32 (unset: the model's, 512x288 shipped); "

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from anpr_edge import logs
-from anpr_edge.config.checks import load_checked
+from anpr_edge.config.checks import load_checked, models_of
 from anpr_edge.config.schema import Config
 from anpr_edge.daemon import status
 from anpr_edge.daemon.cameras import CameraSet
@@ -44,7 +44,7 @@ class Daemon:
 
     # start ---------------------------------------------------------------------------------
     def start(self) -> None:
-        self.models = self.init_models(self.cfg)
+        self.models = models_of(self.cfg)
         self.router = self.init_sinks(self.cfg)
         self.start_cameras([c.name for c in self.cfg.cameras if c.enabled])
         self.integrations.start_http(self.cfg.http)
@@ -54,11 +54,6 @@ class Daemon:
             "anpr-edge running: %s%s; http %s, systemd notify %s, log %s",
             *(running, self.cfg.performance_hint(), self.integrations.address, self.notifier.backend, logs.target()),
         )
-
-    def init_models(self, cfg: Config) -> Models:
-        m, hint = cfg.models, cfg.performance_hint()
-        detector, ocr = m.dir / "plate_detector", m.dir / "plate_ocr"
-        return Models.load(detector, ocr, m.device, m.cache_dir, m.detector_input_size, hint, cfg.ocr.engine)
 
     def init_sinks(self, cfg: Config, start: bool = True) -> EventRouter:
         return open_router(cfg, lambda: self.stats().to_json(), start)
@@ -97,7 +92,7 @@ class Daemon:
         try:  # everything new is built before anything old is stopped: a failure keeps the running config
             new = load_checked(self.config_path)
             plan = plan_reload(self.cfg, new)
-            models = self.init_models(new) if plan.models else self.models
+            models = models_of(new) if plan.models else self.models
             router = self.init_sinks(new, start=False) if plan.sinks else self.router
         except AnprError as exc:
             one_line = "; ".join(str(exc).splitlines())

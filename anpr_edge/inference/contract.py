@@ -18,6 +18,11 @@ from anpr_edge.errors import ModelLoadError
 SCHEMA = "anpr-edge/model/1"
 
 
+def check_precision(where: str, precision: str) -> None:
+    if precision not in ("f32", "bf16", "int8"):
+        raise ModelLoadError(f"{where}: cpu_precision must be f32, bf16 or int8, got {precision!r}")
+
+
 @dataclass(frozen=True, slots=True)
 class DetectorSpec:
     """YOLO (ultralytics export): ``(1, 3, H, W)`` RGB in [0, 1], output ``(1, 4 + classes + 3 * keypoints,
@@ -34,6 +39,8 @@ class DetectorSpec:
     #: that sets no ``conf`` uses it, so a re-trained detector brings its own (metadata before this key: 0.5).
     conf: float = 0.5
     keypoints: int = 0
+    #: The precision ``models.precision: auto`` runs it at on the CPU, chosen by measurement (models/README.md).
+    cpu_precision: str = "f32"
 
     @property
     def outputs(self) -> int:
@@ -41,6 +48,7 @@ class DetectorSpec:
         return 4 + len(self.classes) + 3 * self.keypoints
 
     def validate(self, where: str) -> None:
+        check_precision(where, self.cpu_precision)
         if self.keypoints not in (0, 4):
             raise ModelLoadError(f"{where}: keypoints={self.keypoints} must be 0 (boxes) or 4 (plate corners)")
         if not 0.0 < self.conf < 1.0:
@@ -68,10 +76,12 @@ class OcrSpec:
     deskew: bool = False  # crops are turned level by the plate's slope (ocr_core.skew_angle) before stretching
     deskew_rise: float = 1.0  # share of the slope's rise taken off a level crop's height (ocr_core.deskewed_size)
     temperature: float = 1.0  # confidence calibration (ocr_core.temper), fitted by training.calibrate
+    cpu_precision: str = "f32"  # what ``models.precision: auto`` runs on the CPU, chosen by measurement
 
     def validate(self, where: str) -> None:
         if self.input_width <= 0 or self.input_height <= 0:
             raise ModelLoadError(f"{where}: input size must be positive")
+        check_precision(where, self.cpu_precision)
         bad = set(self.alphabet) - set(DIGITS + LETTERS)
         if bad or len(set(self.alphabet)) != len(self.alphabet) or not self.alphabet:
             raise ModelLoadError(f"{where}: alphabet {self.alphabet!r} must be distinct plate characters")

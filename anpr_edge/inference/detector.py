@@ -16,7 +16,7 @@ import numpy as np
 from anpr_edge.core.results import Corners, Detection
 from anpr_edge.errors import InputError
 from anpr_edge.inference.contract import DetectorSpec, load_spec
-from anpr_edge.inference.runtime.base import Backend, ShapeMismatchError
+from anpr_edge.inference.runtime.base import Backend, ShapeMismatchError, resolve_precision
 from anpr_edge.inference.runtime.factory import open_backend
 
 
@@ -123,6 +123,7 @@ class PlateDetector:
         cache_dir: Path | None = None,
         input_size: tuple[int, int] | None = None,
         hint: str = "latency",
+        precision: str = "auto",
     ) -> PlateDetector:
         """Load and compile; ``input_size`` (width, height) overrides the metadata's input, which a model
         exported with a dynamic input (``export_detector``) allows at any multiple of its stride."""
@@ -133,9 +134,9 @@ class PlateDetector:
             spec = replace(spec, input_width=input_size[0], input_height=input_size[1])
             spec.validate(f"detector input {input_size[0]}x{input_size[1]}")
         try:
-            backend = open_backend(
-                stem, device, (1, 3, spec.input_height, spec.input_width), (1, spec.outputs, None), cache_dir, hint
-            )
+            shapes = (1, 3, spec.input_height, spec.input_width), (1, spec.outputs, None)
+            run_at = resolve_precision(precision, spec.cpu_precision, device)
+            backend = open_backend(stem, device, *shapes, cache_dir, hint, run_at)
         except ShapeMismatchError as exc:
             if not resized:
                 raise

@@ -11,6 +11,7 @@ from anpr_edge.core.results import Detection
 from anpr_edge.errors import ModelLoadError
 from anpr_edge.inference.detector import PlateDetector
 from anpr_edge.inference.ocr import CharThresholds, CropReader, PlateOCR
+from anpr_edge.inference.runtime.base import resolve_precision
 from anpr_edge.inference.verify import Verifier
 
 #: The plate readers ``ocr.engine`` chooses from: ours (the model in the models folder), or PP-OCR (RapidOCR's).
@@ -21,15 +22,20 @@ OCR_ENGINES = ("crnn", "paddle")
 Reader = CropReader
 
 
-def load_reader(engine: str, stem: Path, device: str, cache_dir: Path | None, hint: str) -> Reader:
+def load_reader(
+    engine: str, stem: Path, device: str, cache_dir: Path | None, hint: str, precision: str = "auto"
+) -> Reader:
     """Our reader from ``stem``, or PP-OCR (``paddle``: RapidOCR's wheel, ``scripts/setup.sh --paddle``)."""
     if engine == "paddle":
         from anpr_edge.inference.paddle_ocr import PaddleOCR
 
-        return PaddleOCR.load(device, CharThresholds(), cache_dir, hint)
+        run_at = resolve_precision(precision, "f32", device)
+        if run_at == "int8":
+            raise ModelLoadError("ocr.engine paddle has no int8 model; choose precision auto, f32 or bf16")
+        return PaddleOCR.load(device, CharThresholds(), cache_dir, hint, precision=run_at)
     if engine != "crnn":
         raise ModelLoadError(f"unknown OCR engine {engine!r}; choose one of {', '.join(OCR_ENGINES)}")
-    return PlateOCR.load(stem, device, CharThresholds(), cache_dir, hint)
+    return PlateOCR.load(stem, device, CharThresholds(), cache_dir, hint, precision)
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,13 +56,14 @@ class Models:
         detector_input: tuple[int, int] | None = None,
         hint: str = "latency",
         engine: str = "crnn",
+        precision: str = "auto",
     ) -> Models:
         """``hint``: OpenVINO's performance hint (:data:`~anpr_edge.inference.runtime.base.HINTS`); ``engine``:
-        the reader (:data:`OCR_ENGINES`)."""
+        the reader (:data:`OCR_ENGINES`); ``precision``: :data:`~anpr_edge.inference.runtime.base.PRECISIONS`."""
         return cls(
-            PlateDetector.load(detector, device, None, 0.5, cache_dir, detector_input, hint),
-            load_reader(engine, ocr, device, cache_dir, hint),
-            Verifier.load(detector, device, cache_dir, hint),
+            PlateDetector.load(detector, device, None, 0.5, cache_dir, detector_input, hint, precision),
+            load_reader(engine, ocr, device, cache_dir, hint, precision),
+            Verifier.load(detector, device, cache_dir, hint, precision),
         )
 
     def verified(self, frame: np.ndarray, detections: list[Detection], zoom: float, conf: float) -> list[Detection]:

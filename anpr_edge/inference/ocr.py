@@ -24,7 +24,7 @@ from anpr_edge.inference.ocr_core import (
     vote_variants,
 )
 from anpr_edge.inference.rectify import plausible, rectify
-from anpr_edge.inference.runtime.base import Backend
+from anpr_edge.inference.runtime.base import Backend, resolve_precision
 from anpr_edge.inference.runtime.factory import open_backend
 
 
@@ -121,17 +121,13 @@ class PlateOCR(CropReader):
         thresholds: CharThresholds,
         cache_dir: Path | None = None,
         hint: str = "latency",
+        precision: str = "auto",
     ) -> PlateOCR:
         spec = load_spec(stem, "plate_ocr")
         assert isinstance(spec, OcrSpec)
-        backend = open_backend(
-            stem,
-            device,
-            (None, 1, spec.input_height, spec.input_width),
-            (None, None, len(spec.alphabet) + 1),
-            cache_dir,
-            hint,
-        )
+        shapes = (None, 1, spec.input_height, spec.input_width), (None, None, len(spec.alphabet) + 1)
+        run_at = resolve_precision(precision, spec.cpu_precision, device)
+        backend = open_backend(stem, device, *shapes, cache_dir, hint, run_at)
         return cls(backend, spec, thresholds)
 
     def crops(self, frame: np.ndarray, detections: Sequence[Detection], variants: int = 1) -> list[np.ndarray]:

@@ -189,7 +189,7 @@ def to_batch(lines: Sequence[np.ndarray]) -> np.ndarray:
     return batch
 
 
-def _open(path: Path, device: str, cache_dir: Path | None, hint: str) -> Backend:
+def _open(path: Path, device: str, cache_dir: Path | None, hint: str, precision: str) -> Backend:
     """The ``.onnx`` file itself on either runtime (the factory maps a stem to ``.xml`` for OpenVINO)."""
     if device not in DEVICES:
         raise ModelLoadError(f"unknown device {device!r}; choose one of {', '.join(DEVICES)}")
@@ -200,7 +200,7 @@ def _open(path: Path, device: str, cache_dir: Path | None, hint: str) -> Backend
         return OnnxBackend(path, ONNX_DEVICES[device], *shapes, hint)
     from anpr_edge.inference.runtime.openvino import OpenVinoBackend
 
-    return OpenVinoBackend(path, OPENVINO_DEVICES[device], *shapes, cache_dir, HINTS[hint])
+    return OpenVinoBackend(path, OPENVINO_DEVICES[device], *shapes, cache_dir, HINTS[hint], precision)
 
 
 class PaddleOCR(CropReader):
@@ -222,7 +222,9 @@ class PaddleOCR(CropReader):
         cache_dir: Path | None = None,
         hint: str = "latency",
         model: Path | None = None,
+        precision: str = "f32",
     ) -> PaddleOCR:
+        """``precision``: f32 or bf16 on the CPU (resolved by :func:`~anpr_edge.inference.models.load_reader`)."""
         path = model or default_model()
         try:
             meta = onnx_metadata(path.read_bytes())
@@ -230,7 +232,7 @@ class PaddleOCR(CropReader):
             raise ModelLoadError(f"{path}: cannot read the PP-OCR model ({exc})") from None
         if "character" not in meta:
             raise ModelLoadError(f"{path}: no 'character' list in the model's metadata")
-        return cls(_open(path, device, cache_dir, hint), meta["character"].splitlines(), thresholds)
+        return cls(_open(path, device, cache_dir, hint, precision), meta["character"].splitlines(), thresholds)
 
     def crops(self, frame: np.ndarray, detections: Sequence[Detection], variants: int = 1) -> list[np.ndarray]:
         """``variants`` jittered text lines per plate, plate by plate (the CRNN's box variants)."""

@@ -52,11 +52,13 @@ class Verifier:
         self.detector = detector
 
     @classmethod
-    def load(cls, stem: Path, device: str, cache_dir: Path | None = None, hint: str = "latency") -> Verifier | None:
+    def load(
+        cls, stem: Path, device: str, cache_dir: Path | None = None, hint: str = "latency", precision: str = "auto"
+    ) -> Verifier | None:
         """The same model compiled at :data:`VERIFY_INPUT`; ``None`` (with a warning) when its input is
         fixed at another size (an INT8 or older export): detection then runs without the second look."""
         try:
-            return cls(PlateDetector.load(stem, device, None, 0.5, cache_dir, VERIFY_INPUT, hint))
+            return cls(PlateDetector.load(stem, device, None, 0.5, cache_dir, VERIFY_INPUT, hint, precision))
         except ShapeMismatchError as exc:
             logger.warning("no second look at detector boxes (recognition.verify_zoom): %s", exc)
             return None

@@ -20,7 +20,6 @@ import numpy as np
 from anpr_edge.errors import InputError
 from anpr_edge.inference.models import Models
 from anpr_edge.inference.runtime.base import HINTS, auto_hint
-from anpr_edge.inference.runtime.openvino import CPU_INFERENCE_PRECISION
 from anpr_edge.recognition.pipeline import CameraPipeline, StageTimes
 from anpr_edge.recognition.settings import RecognitionSettings
 from anpr_edge.sources.capture import CaptureThread
@@ -131,7 +130,7 @@ def run_bench(
         "detector_input": [models.detector.spec.input_width, models.detector.spec.input_height],
         "device": {"detector": models.detector.backend.device, "ocr": models.ocr.backend.device},
         "cpu": read_cpu_description(),
-        "cpu_inference_precision": CPU_INFERENCE_PRECISION,
+        "precision": {"detector": models.detector.backend.precision, "ocr": models.ocr.backend.precision},
         "stages_ms": stages,
         "frame_ms": e2e,
         "pure_detector_ms": percentiles(pure),
@@ -146,7 +145,7 @@ def format_table(r: dict[str, Any]) -> str:
         f"video {r['video']}  {r['frame_size'][0]}x{r['frame_size'][1]}  frames {r['frames']}"
         f" (idle, no detector: {r['idle_frames']})  events {r['events']} (updates {r['updates']})",
         f"detector input {r['detector_input'][0]}x{r['detector_input'][1]}  devices {r['device']}",
-        f"cpu {r['cpu']}  (OpenVINO on the CPU runs in {r['cpu_inference_precision']})",
+        f"cpu {r['cpu']}  precision: detector {r['precision']['detector']}, reader {r['precision']['ocr']}",
         f"{'stage':<14}{'p50 ms':>9}{'p95 ms':>9}{'mean ms':>9}",
     ]
     rows = [*r["stages_ms"].items(), ("frame total", r["frame_ms"]), ("pure detector", r["pure_detector_ms"])]

@@ -95,7 +95,7 @@ def test_bench_reports_idle_frames(tmp_path: Path) -> None:
     report = json.loads(out.stdout)
     assert report["frames"] == 20 and report["idle_frames"] >= 15  # an empty lane: a look a second
     assert report["stages_ms"]["motion"]["p50"] > 0
-    assert "logical CPUs" in report["cpu"] and report["cpu_inference_precision"] == "f32"
+    assert "logical CPUs" in report["cpu"] and report["precision"] == {"detector": "f32", "ocr": "f32"}
 
 
 def test_roi_view_is_the_polygons_box_clipped_to_the_frame() -> None:

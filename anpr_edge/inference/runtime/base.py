@@ -23,6 +23,25 @@ DEVICES = tuple(OPENVINO_DEVICES) + tuple(ONNX_DEVICES)
 HINTS = {"latency": "LATENCY", "throughput": "THROUGHPUT"}
 
 
+#: Inference precision: ``f32`` (the reference), ``bf16`` (OpenVINO's CPU plugin, native on CPUs with AVX512-BF16
+#: or AMX), ``int8`` (the model's NNCF-quantized copy ``<stem>.int8.xml``, ``python -m
+#: anpr_edge.training.quantize``); ``auto``: what the model's metadata records as measured best on the CPU
+#: (``cpu_precision``; models/README.md, "Precision"). A GPU keeps its own default (f16); ONNX Runtime runs f32.
+PRECISIONS = ("auto", "f32", "bf16", "int8")
+
+
+def resolve_precision(asked: str, measured: str, device: str) -> str:
+    """The precision a model runs at: ``asked``, or for ``auto`` the ``measured`` choice of its metadata."""
+    if asked not in PRECISIONS:
+        raise ModelLoadError(f"unknown precision {asked!r}; choose one of {', '.join(PRECISIONS)}")
+    precision = measured if asked == "auto" else asked
+    if device in ONNX_DEVICES and precision != "f32":
+        if asked == "auto":
+            return "f32"
+        raise ModelLoadError(f"precision {precision} needs an OpenVINO device (auto, cpu, gpu, npu), not {device}")
+    return precision
+
+
 def auto_hint(cameras: int) -> str:
     """The hint ``models.performance: auto`` picks for a daemon with ``cameras`` enabled cameras: latency
     for one (each frame sooner), throughput for several (more frames served; ``anpr-edge bench --cameras``)."""
@@ -37,14 +56,18 @@ class Backend(Protocol):
     """One compiled model. ``infer`` is safe to call from several threads at once."""
 
     device: str  # what actually runs it, e.g. "CPU" or "CUDAExecutionProvider"
+    precision: str  # f32, bf16 or int8 on the CPU; "device default" elsewhere (a GPU's f16)
 
     def infer(self, x: np.ndarray) -> np.ndarray: ...
 
 
-def model_file(stem: Path, device: str) -> Path:
-    """The file a device needs: ``.xml`` for OpenVINO, ``.onnx`` for ONNX Runtime."""
-    suffix = ".onnx" if device in ONNX_DEVICES else ".xml"
-    return stem.with_suffix(suffix) if stem.suffix in ("", ".xml", ".onnx") else stem
+def model_file(stem: Path, device: str, precision: str = "f32") -> Path:
+    """The file a device needs: ``.xml`` for OpenVINO (``.int8.xml`` at ``int8``), ``.onnx`` for ONNX Runtime."""
+    if stem.suffix not in ("", ".xml", ".onnx"):
+        return stem
+    if precision == "int8":
+        return stem.with_name(f"{stem.with_suffix('').name}.int8.xml")
+    return stem.with_suffix(".onnx" if device in ONNX_DEVICES else ".xml")
 
 
 class ShapeMismatchError(ModelLoadError):

@@ -24,19 +24,23 @@ def open_backend(
     output_shape: ShapeSpec,
     cache_dir: Path | None = None,
     hint: str = "latency",
+    precision: str = "f32",
 ) -> Backend:
-    """Load ``stem`` (``.xml`` or ``.onnx`` by device) and check its shapes; ``hint``: :data:`HINTS`."""
+    """Load ``stem`` (``.xml`` or ``.onnx`` by device) and check its shapes; ``hint``: :data:`HINTS`;
+    ``precision``: a resolved one of :data:`PRECISIONS` (:func:`resolve_precision`)."""
     if device not in DEVICES:
         raise ModelLoadError(f"unknown device {device!r}; choose one of {', '.join(DEVICES)}")
     if hint not in HINTS:
         raise ModelLoadError(f"unknown performance hint {hint!r}; choose one of {', '.join(HINTS)}")
-    path = model_file(stem, device)
+    path = model_file(stem, device, precision)
     if not path.is_file():
-        raise ModelLoadError(f"{path}: model file not found")
+        made = " (make it with python -m anpr_edge.training.quantize)" if precision == "int8" else ""
+        raise ModelLoadError(f"{path}: model file not found{made}")
     if device in ONNX_DEVICES:
         from anpr_edge.inference.runtime.onnx import OnnxBackend
 
         return OnnxBackend(path, ONNX_DEVICES[device], input_shape, output_shape, hint)
     from anpr_edge.inference.runtime.openvino import OpenVinoBackend
 
-    return OpenVinoBackend(path, OPENVINO_DEVICES[device], input_shape, output_shape, cache_dir, HINTS[hint])
+    cpu = "bf16" if precision == "bf16" else "f32"  # an int8 model keeps its float parts in f32
+    return OpenVinoBackend(path, OPENVINO_DEVICES[device], input_shape, output_shape, cache_dir, HINTS[hint], cpu)

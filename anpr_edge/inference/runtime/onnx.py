@@ -49,6 +49,7 @@ class OnnxBackend:
         check_shape(path, "output", output_shape, _dims(outputs[0].shape))
         self._input = inputs[0].name
         self.device = self._session.get_providers()[0]
+        self.precision = "f32"
         logger.info("loaded %s with ONNX Runtime on %s (%s)", path.name, self.device, hint)
 
     def infer(self, x: np.ndarray) -> np.ndarray:

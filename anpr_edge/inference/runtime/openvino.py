@@ -31,18 +31,12 @@ def telemetry_opt_out() -> None:
         logger.debug("cannot write %s: %s", consent, exc)
 
 
-# The precision the models were measured at. OpenVINO's CPU plugin otherwise runs them in bfloat16 on CPUs
-# with native bf16 (AVX512-BF16, AMX: recent Xeons and EPYCs). On such a CPU the shipped models read fewer
-# untrained real-dev plates end to end in bf16 (83.3 % against 87.5 %; models/README.md, "Precision at run
-# time").
-CPU_INFERENCE_PRECISION = "f32"
-
-
-def cpu_precision_config(device: str) -> dict[str, object]:
-    """Compile options that pin the CPU's inference precision, for ``CPU`` and for ``AUTO``, which may pick
-    the CPU (a GPU keeps its own default, f16)."""
+def cpu_precision_config(device: str, precision: str = "f32") -> dict[str, object]:
+    """Compile options that pin the CPU's inference precision (``f32`` or ``bf16``), for ``CPU`` and for
+    ``AUTO``, which may pick the CPU (a GPU keeps its own default, f16). Pinned, because OpenVINO's CPU plugin
+    otherwise picks bf16 by itself on CPUs with native bf16: the precision is chosen by measurement instead."""
     if "CPU" in device.upper() or device.upper().startswith("AUTO"):
-        return {"DEVICE_PROPERTIES": {"CPU": {"INFERENCE_PRECISION_HINT": CPU_INFERENCE_PRECISION}}}
+        return {"DEVICE_PROPERTIES": {"CPU": {"INFERENCE_PRECISION_HINT": precision}}}
     return {}
 
 
@@ -93,13 +87,14 @@ class OpenVinoBackend:
         output_shape: ShapeSpec,
         cache_dir: Path | None,
         hint: str = "LATENCY",
+        cpu_precision: str = "f32",
     ) -> None:
         telemetry_opt_out()
         import openvino as ov
 
         core = ov.Core()
         model = _read(core, path, input_shape, output_shape)
-        precision = cpu_precision_config(device)
+        precision = cpu_precision_config(device, cpu_precision)
         config: dict[str, object] = {"PERFORMANCE_HINT": hint, **precision}
         if cache_dir is not None:
             cache_dir.mkdir(parents=True, exist_ok=True)
@@ -113,7 +108,9 @@ class OpenVinoBackend:
         self.hint = _property(self._compiled, "PERFORMANCE_HINT", hint).rsplit(".", 1)[-1]
         self._local = threading.local()
         self._warm_up()
-        pinned = f", CPU in {CPU_INFERENCE_PRECISION}" if "CPU" in chosen and precision else ""
+        kind = "int8" if path.name.endswith(".int8.xml") else cpu_precision
+        self.precision = kind if "CPU" in chosen else "device default"
+        pinned = f", CPU in {kind}" if "CPU" in chosen and precision else ""
         logger.info("loaded %s on %s (asked for %s%s, %s)", path.name, chosen, device, pinned, hint.lower())
 
     def _warm_up(self) -> None:
