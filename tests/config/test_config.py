@@ -130,3 +130,10 @@ def test_the_ocr_engine_is_chosen_in_the_config() -> None:
     assert parse(GOOD + "ocr:\n  engine: paddle\n").ocr.engine == "paddle"
     with pytest.raises(ConfigError, match=r"ocr\.engine"):
         parse(GOOD + "ocr:\n  engine: tesseract\n")
+
+
+def test_models_precision_is_one_of_the_runtime_precisions() -> None:
+    assert parse(GOOD).models.precision == "auto"
+    assert parse(GOOD + "models: {precision: int8}\n").models.precision == "int8"
+    with pytest.raises(ConfigError, match=r"models\.precision: Input should be 'auto', 'f32', 'bf16' or 'int8'"):
+        parse(GOOD + "models: {precision: fp8}\n")

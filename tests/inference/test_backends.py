@@ -187,3 +187,45 @@ def test_onnx_runtime_on_the_cpu_runs_one_thread_per_inference_for_throughput(ti
     assert throughput.backend.intra_op_threads == 1 and latency.backend.intra_op_threads == 0  # 0: ORT's default
     x = np.zeros((2, 1, 32, 128), np.float32)
     assert np.allclose(latency.backend.infer(x), throughput.backend.infer(x), atol=1e-5)
+
+
+def with_precision(tiny_models: Path, tmp_path: Path, stem: str, precision: str) -> Path:
+    """A copy of the tiny models whose ``stem`` metadata records ``precision`` as its measured choice."""
+    import json
+
+    folder = tmp_path / "models"
+    shutil.copytree(tiny_models, folder)
+    meta = folder / f"{stem}.json"
+    meta.write_text(json.dumps({**json.loads(meta.read_text()), "cpu_precision": precision}))
+    return folder
+
+
+def test_precision_auto_runs_what_the_metadata_measured_and_an_explicit_one_wins(
+    tiny_models: Path, tmp_path: Path
+) -> None:
+    folder = with_precision(tiny_models, tmp_path, "plate_ocr", "bf16")
+    assert PlateOCR.load(folder / "plate_ocr", "cpu", CharThresholds()).backend.precision == "bf16"
+    assert PlateOCR.load(folder / "plate_ocr", "cpu", CharThresholds(), precision="f32").backend.precision == "f32"
+    # ONNX Runtime runs f32: auto falls back to it, an explicit bf16 or int8 is refused in one line.
+    assert PlateOCR.load(folder / "plate_ocr", "onnx-cpu", CharThresholds()).backend.precision == "f32"
+    with pytest.raises(ModelLoadError, match="precision int8 needs an OpenVINO device"):
+        PlateOCR.load(folder / "plate_ocr", "onnx-cpu", CharThresholds(), precision="int8")
+
+
+def test_int8_loads_the_quantized_copy_or_names_the_tool_that_makes_it(
+    tiny_models: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    folder = with_precision(tiny_models, tmp_path, "plate_detector", "int8")
+    with pytest.raises(ModelLoadError, match=r"plate_detector\.int8\.xml: model file not found \(make it with"):
+        PlateDetector.load(folder / "plate_detector", "cpu", None, 0.5)
+    for suffix in (".xml", ".bin"):  # stands in for a quantized copy: which file loads is what is tested here
+        shutil.copy(folder / f"plate_detector{suffix}", folder / f"plate_detector.int8{suffix}")
+    caplog.set_level("INFO", logger="anpr_edge.inference.runtime.openvino")
+    det = PlateDetector.load(folder / "plate_detector", "cpu", None, 0.5)
+    assert det.backend.precision == "int8" and "loaded plate_detector.int8.xml on CPU" in caplog.text
+
+
+def test_a_wrong_cpu_precision_in_metadata_names_the_file(tiny_models: Path, tmp_path: Path) -> None:
+    folder = with_precision(tiny_models, tmp_path, "plate_ocr", "fp8")
+    with pytest.raises(ModelLoadError, match=r"plate_ocr\.json: cpu_precision must be f32, bf16 or int8"):
+        PlateOCR.load(folder / "plate_ocr", "cpu", CharThresholds())
