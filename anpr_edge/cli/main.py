@@ -161,7 +161,7 @@ def cmd_read(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from anpr_edge.tools.bench import format_cameras, format_table, run_bench, run_cameras, to_json
+    from anpr_edge.tools.bench import bare_loop, format_cameras, format_table, run_bench, run_cameras, to_json
 
     settings = settings_from(args)
     if not args.input.is_file():
@@ -177,6 +177,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         return 0
     models = load_models(args)
     result = run_bench(models, settings, args.input, args.frames)
+    result["bare_loop"] = bare_loop(models, args.input, args.frames)
     print(to_json(result) if args.json else format_table(result))
     return 0
 
