@@ -73,15 +73,16 @@ def reader_samples(files: list[Path], spec: dict[str, Any]) -> list[np.ndarray]:
     return out
 
 
-def head_scope(model: Any) -> list[str]:
-    """The detection head's decoding ops (everything of the last ``/model.N/`` that is not a ``cv`` conv branch)."""
+def head_scope(model: Any, whole_head: bool) -> list[str]:
+    """The detection head's ops: its decoding (everything of the last ``/model.N/`` that is not a ``cv`` conv
+    branch), or with ``whole_head`` its convolutions too (the box regression is where int8 moves boxes)."""
     names = [op.get_friendly_name() for op in model.get_ordered_ops()]
     heads = sorted({n.split("/")[1] for n in names if n.startswith("/model.")}, key=lambda s: int(s.split(".")[1]))
     last = f"/{heads[-1]}/"
-    return [n for n in names if n.startswith(last) and not n.startswith(f"{last}cv")]
+    return [n for n in names if n.startswith(last) and (whole_head or not n.startswith(f"{last}cv"))]
 
 
-def quantize(xml: Path, samples: list[np.ndarray], ignored: list[str]) -> Path:
+def quantize(xml: Path, samples: list[np.ndarray], ignored: list[str], out: Path, fast_bias: bool = True) -> Path:
     import nncf
     import openvino as ov
 
@@ -93,8 +94,8 @@ def quantize(xml: Path, samples: list[np.ndarray], ignored: list[str]) -> Path:
         preset=nncf.QuantizationPreset.MIXED,
         subset_size=len(samples),
         ignored_scope=scope,
+        fast_bias_correction=fast_bias,
     )
-    out = int8_path(xml)
     ov.save_model(q, str(out), compress_to_fp16=False)
     logger.info("%s: %d calibration samples, %d ops kept in float → %s", xml.name, len(samples), len(ignored), out)
     return out
@@ -107,6 +108,10 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--real-train", type=Path, default=Path("../shared/real-train"))
     p.add_argument("--images", type=int, default=300, help="calibration samples per model")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", type=Path, help="folder for the int8 copies (default: --models)")
+    p.add_argument("--whole-head", action="store_true", help="keep the detector's whole head in float")
+    p.add_argument("--bias-correction", action="store_true", help="NNCF's full bias correction (slower)")
+    p.add_argument("--only", choices=("detector", "ocr"), help="quantize one model")
     a = p.parse_args(argv)
     import openvino as ov
 
@@ -115,8 +120,14 @@ def main(argv: list[str] | None = None) -> None:
     ocr_spec = json.loads((a.models / "plate_ocr.json").read_text())
     photos = pick([a.real_train / "k4gl7p" / "images"], a.images, a.seed)
     crops = pick([a.real_train / "beeline", a.real_train / "k4gl7p" / "crops"], a.images, a.seed)
-    quantize(det_xml, detector_samples(photos, det_spec), head_scope(ov.Core().read_model(str(det_xml))))
-    quantize(ocr_xml, reader_samples(crops, ocr_spec), [])
+    out = a.out or a.models
+    out.mkdir(parents=True, exist_ok=True)
+    fast = not a.bias_correction
+    if a.only != "ocr":
+        head = head_scope(ov.Core().read_model(str(det_xml)), a.whole_head)
+        quantize(det_xml, detector_samples(photos, det_spec), head, int8_path(out / det_xml.name), fast)
+    if a.only != "detector":
+        quantize(ocr_xml, reader_samples(crops, ocr_spec), [], int8_path(out / ocr_xml.name), fast)
 
 
 if __name__ == "__main__":
