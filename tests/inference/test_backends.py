@@ -203,8 +203,11 @@ def with_precision(tiny_models: Path, tmp_path: Path, stem: str, precision: str)
 def test_precision_auto_runs_what_the_metadata_measured_and_an_explicit_one_wins(
     tiny_models: Path, tmp_path: Path
 ) -> None:
+    from anpr_edge.inference.runtime.base import NATIVE, cpu_flags
+
     folder = with_precision(tiny_models, tmp_path, "plate_ocr", "bf16")
-    assert PlateOCR.load(folder / "plate_ocr", "cpu", CharThresholds()).backend.precision == "bf16"
+    native = "bf16" if cpu_flags() & set(NATIVE["bf16"]) else "f32"  # both cases: the test below
+    assert PlateOCR.load(folder / "plate_ocr", "cpu", CharThresholds()).backend.precision == native
     assert PlateOCR.load(folder / "plate_ocr", "cpu", CharThresholds(), precision="f32").backend.precision == "f32"
     # ONNX Runtime runs f32: auto falls back to it, an explicit bf16 or int8 is refused in one line.
     assert PlateOCR.load(folder / "plate_ocr", "onnx-cpu", CharThresholds()).backend.precision == "f32"
@@ -229,3 +232,16 @@ def test_a_wrong_cpu_precision_in_metadata_names_the_file(tiny_models: Path, tmp
     folder = with_precision(tiny_models, tmp_path, "plate_ocr", "fp8")
     with pytest.raises(ModelLoadError, match=r"plate_ocr\.json: cpu_precision must be f32, bf16 or int8"):
         PlateOCR.load(folder / "plate_ocr", "cpu", CharThresholds())
+
+
+def test_precision_auto_takes_the_measured_choice_only_where_the_cpu_runs_it_natively() -> None:
+    from anpr_edge.inference.runtime.base import resolve_precision
+
+    zen4 = frozenset({"avx2", "avx512f", "avx512_vnni", "avx512_bf16"})
+    avx2 = frozenset({"avx2"})
+    assert resolve_precision("auto", "bf16", "cpu", zen4) == "bf16"
+    assert resolve_precision("auto", "bf16", "cpu", avx2) == "f32"  # bf16 would be emulated: slower
+    assert resolve_precision("auto", "int8", "auto", avx2) == "f32"
+    assert resolve_precision("bf16", "f32", "cpu", avx2) == "bf16"  # asked for: the user's call
+    with pytest.raises(ModelLoadError, match="unknown precision 'fp8'"):
+        resolve_precision("fp8", "f32", "cpu", zen4)

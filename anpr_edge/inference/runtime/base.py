@@ -30,11 +30,29 @@ HINTS = {"latency": "LATENCY", "throughput": "THROUGHPUT"}
 PRECISIONS = ("auto", "f32", "bf16", "int8")
 
 
-def resolve_precision(asked: str, measured: str, device: str) -> str:
-    """The precision a model runs at: ``asked``, or for ``auto`` the ``measured`` choice of its metadata."""
+#: The CPU instruction sets that make a precision fast (without them bf16 is emulated, int8 gains little).
+NATIVE = {"bf16": ("avx512_bf16", "amx_bf16"), "int8": ("avx512_vnni", "avx_vnni", "amx_int8")}
+
+
+def cpu_flags(cpuinfo: Path = Path("/proc/cpuinfo")) -> frozenset[str]:
+    """The first CPU's ``flags`` in ``/proc/cpuinfo`` (empty where there is none)."""
+    try:
+        text = cpuinfo.read_text()
+    except OSError:
+        return frozenset()
+    line = next((ln for ln in text.splitlines() if ln.startswith("flags")), "")
+    return frozenset(line.partition(":")[2].split())
+
+
+def resolve_precision(asked: str, measured: str, device: str, flags: frozenset[str] | None = None) -> str:
+    """The precision a model runs at: ``asked``, or for ``auto`` the ``measured`` choice of its metadata where
+    this CPU (``flags``, default: this machine's) runs it natively, f32 where it does not."""
     if asked not in PRECISIONS:
         raise ModelLoadError(f"unknown precision {asked!r}; choose one of {', '.join(PRECISIONS)}")
     precision = measured if asked == "auto" else asked
+    if asked == "auto" and precision in NATIVE:
+        have = cpu_flags() if flags is None else flags
+        precision = precision if have & set(NATIVE[precision]) else "f32"
     if device in ONNX_DEVICES and precision != "f32":
         if asked == "auto":
             return "f32"
