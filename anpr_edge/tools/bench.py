@@ -12,6 +12,7 @@ import resource
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -186,23 +187,33 @@ def to_json(r: dict[str, Any]) -> str:
     return json.dumps(r, indent=2)
 
 
-def serve_cameras(
-    models: Models, settings: RecognitionSettings, video: Path, cameras: int, seconds: float
-) -> tuple[list[int], list[int]]:
-    """(frames offered, frames served) per camera in ``seconds``: ``cameras`` copies of ``video``, each played
-    at its own frame rate by the daemon's capture thread (newest frame only) and processed by its own
-    pipeline on the shared ``models``, every frame it can take (as the daemon with ``target_fps`` at the
-    clip's rate). Each copy starts at another point of the clip. A first second of warm-up is not counted."""
+@dataclass(frozen=True, slots=True)
+class Served:
+    """What :func:`serve_cameras` measured: per camera, frames offered and served; per new event, seconds
+    from the capture of the first frame its plate was found in to the event leaving the pipeline."""
+
+    offered: list[int]
+    served: list[int]
+    latencies: list[float]
+
+
+def serve_cameras(models: Models, settings: RecognitionSettings, video: Path, cameras: int, seconds: float) -> Served:
+    """``cameras`` copies of ``video`` for ``seconds``, each played at its own frame rate by the daemon's
+    capture thread (newest frame only) and processed by its own pipeline on the shared ``models``, every
+    frame it can take (as the daemon with ``target_fps`` at the clip's rate). Each copy starts at another
+    point of the clip. A first second of warm-up is not counted."""
     stop = threading.Event()
     captures = [CaptureThread(f"cam{i}", str(video), True, 5.0, 5.0, stop) for i in range(cameras)]
     served = [0] * cameras
+    latencies: list[float] = []
 
     def camera(i: int) -> None:
         pipe = CameraPipeline(f"cam{i}", models, settings, timings=None)
         while not stop.is_set():
             item = captures[i].mailbox.get(timeout=0.5)
             if item is not None:
-                pipe.run(item[0], item[1])
+                events = pipe.run(item[0], item[1]).events
+                latencies.extend(time.time() - e.first_seen for e in events if e.type == "new")
                 served[i] += 1
 
     workers = [threading.Thread(target=camera, args=(i,), daemon=True) for i in range(cameras)]
@@ -213,14 +224,16 @@ def serve_cameras(
         w.start()
     time.sleep(1.0)
     offered0, served0 = [c.stats.frames_in for c in captures], list(served)
+    latencies.clear()
     time.sleep(seconds)
     offered1, served1 = [c.stats.frames_in for c in captures], list(served)
     stop.set()
     for t in (*workers, *captures):
         t.join(timeout=10)
-    return (
+    return Served(
         [b - a for a, b in zip(offered0, offered1, strict=True)],
         [b - a for a, b in zip(served0, served1, strict=True)],
+        list(latencies),
     )
 
 
@@ -235,12 +248,14 @@ def run_cameras(
         raise InputError(f"{video}: no frames to play")
     shape: tuple[int, ...] = first.image.shape
     for hint in HINTS:
-        offered, served = serve_cameras(load(hint), settings, video, cameras, seconds)
+        s = serve_cameras(load(hint), settings, video, cameras, seconds)
         per_hint[hint] = {
-            "fps_offered": sum(offered) / seconds,
-            "fps": sum(served) / seconds,
-            "camera_fps_min": min(served) / seconds,
-            "camera_fps_max": max(served) / seconds,
+            "fps_offered": sum(s.offered) / seconds,
+            "fps": sum(s.served) / seconds,
+            "camera_fps_min": min(s.served) / seconds,
+            "camera_fps_max": max(s.served) / seconds,
+            "events": len(s.latencies),
+            "latency_ms": percentiles([v * 1000 for v in s.latencies]) if s.latencies else None,
         }
     latency = per_hint["latency"]["fps"]
     return {
@@ -259,11 +274,15 @@ def format_cameras(r: dict[str, Any]) -> str:
         f"video {r['video']}  {r['frame_size'][0]}x{r['frame_size'][1]}  {r['cameras']} camera(s) at its frame rate,"
         f" {r['seconds']:g} s per hint",
         f"cpu {r['cpu']}",
-        f"{'hint':<12}{'fps offered':>12}{'served':>8}{'camera min':>12}{'max':>6}",
+        f"{'hint':<12}{'fps offered':>12}{'served':>8}{'camera min':>12}{'max':>6}"
+        f"{'events':>8}{'visible→event p50/p95 ms':>26}",
     ]
     for hint, v in r["hints"].items():
+        lat = v["latency_ms"]
+        ms = f"{lat['p50']:.0f} / {lat['p95']:.0f}" if lat else "-"
         lines.append(
             f"{hint:<12}{v['fps_offered']:>12.1f}{v['fps']:>8.1f}{v['camera_fps_min']:>12.1f}{v['camera_fps_max']:>6.1f}"
+            f"{v['events']:>8}{ms:>26}"
         )
     lines.append(
         f"throughput / latency: {r['throughput_over_latency']:.2f}x (models.performance auto picks"

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from anpr_edge.tools.bench import cpu_description
 from tests.conftest import MODELS, needs_models
 from tests.daemon_helpers import write_video
@@ -46,3 +48,19 @@ def test_bench_serves_several_cameras_under_each_performance_hint(tmp_path: Path
     assert out["throughput_over_latency"] == out["hints"]["throughput"]["fps"] / out["hints"]["latency"]["fps"]
     bad = subprocess.run([*cmd[:-4], "--cameras", "0"], capture_output=True, text=True, timeout=60)
     assert bad.returncode != 0 and "--cameras 0: must be 1-64" in bad.stderr and "Traceback" not in bad.stderr
+
+
+@needs_models
+def test_bench_cameras_reports_how_long_a_plate_waits_for_its_event(tmp_path: Path) -> None:
+    """Each new event's wait, from the capture of the first frame its plate was found in to the event leaving
+    the pipeline (a clip of cars passing, looped; the numbers are reported, not judged here)."""
+    pytest.importorskip("PIL", reason="the clip is rendered with Pillow")
+    from anpr_edge.training.demo_video import Car, render_video
+
+    cars = [Car("A123BC77", 0.1, 1.4, 0.4), Car("K777KK777", 1.5, 2.9, 0.6)]
+    clip = render_video(tmp_path / "cars.mp4", cars, 3.0, fps=25, size=(1280, 720), h264=False)
+    cmd = [sys.executable, "-m", "anpr_edge.cli", "bench", "--input", str(clip), "--cameras", "1", "--seconds", "4"]
+    r = subprocess.run([*cmd, "--json", "--device", "cpu", "--models", str(MODELS)], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    for v in json.loads(r.stdout)["hints"].values():
+        assert v["events"] >= 1 and 0 < v["latency_ms"]["p50"] <= v["latency_ms"]["p95"]
