@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import sys
@@ -160,6 +161,15 @@ def cmd_read(args: argparse.Namespace) -> int:
     return 0
 
 
+def cost_variant(args: argparse.Namespace, variant: str) -> Models:
+    """``bench --costs``: a precision of ``--models``, or another models folder at ``--precision``."""
+    if variant in PRECISIONS:
+        return load_models(argparse.Namespace(**{**vars(args), "precision": variant}))
+    if not (Path(variant) / "plate_detector.json").is_file():
+        raise InputError(f"--costs {variant}: neither a precision ({', '.join(PRECISIONS)}) nor a models folder")
+    return load_models(args, Path(variant))
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     from anpr_edge.tools.bench import bare_loop, format_cameras, format_table, run_bench, run_cameras, to_json
 
@@ -174,6 +184,13 @@ def cmd_bench(args: argparse.Namespace) -> int:
             lambda hint: load_models(args, folder, hint), settings, args.input, args.cameras, args.seconds
         )
         print(to_json(served) if args.json else format_cameras(served))
+        return 0
+    if args.costs is not None:
+        from anpr_edge.tools.bench import format_costs, inference_costs, read_cpu_description
+
+        variants = {v: cost_variant(args, v) for v in args.costs.split(",") if v}
+        costs = inference_costs(variants)
+        print(json.dumps(costs, indent=2) if args.json else format_costs(costs, read_cpu_description()))
         return 0
     models = load_models(args)
     result = run_bench(models, settings, args.input, args.frames)
@@ -255,6 +272,12 @@ def build_parser() -> argparse.ArgumentParser:
         "hint (models.performance), back to back",
     )
     be.add_argument("--seconds", type=float, default=10.0, help="with --cameras: seconds measured per hint (10)")
+    be.add_argument(
+        "--costs",
+        metavar="V1,V2",
+        help="instead: pure inference of the detector and the reader per crop, side by side, for each variant: "
+        "a precision (f32, bf16, int8) or another models folder",
+    )
     be.add_argument("--json", action="store_true")
     add_model_options(be)
     add_recognition_options(be)

@@ -159,6 +159,37 @@ def bare_loop(models: Models, video: Path, max_frames: int, warmup: int = 5) -> 
     return {"fps": len(frame_ms) / wall if wall else 0.0, "frame_ms": percentiles(frame_ms)}
 
 
+def inference_costs(variants: dict[str, Models], rounds: int = 200, warmup: int = 20) -> dict[str, dict[str, float]]:
+    """Pure inference, ms (p50): the detector at its input, the reader per crop in batches of 1 and 4. The
+    variants (precisions, or model folders) take turns within each round, so a noisy box slows all alike."""
+    first = next(iter(variants.values())).detector.spec
+    x = np.zeros((1, 3, first.input_height, first.input_width), np.float32)
+    crops = {n: np.random.default_rng(0).uniform(-1, 1, (n, 1, 32, 128)).astype(np.float32) for n in (1, 4)}
+    samples: dict[str, dict[str, list[float]]] = {k: {"detector": [], "reader_1": [], "reader_4": []} for k in variants}
+    for r in range(rounds + warmup):
+        for name, m in variants.items():
+            for key, backend, batch in (
+                ("detector", m.detector.backend, x),
+                ("reader_1", m.ocr.backend, crops[1]),
+                ("reader_4", m.ocr.backend, crops[4]),
+            ):
+                t0 = time.perf_counter()
+                backend.infer(batch)
+                if r >= warmup:
+                    samples[name][key].append((time.perf_counter() - t0) * 1000 / len(batch))
+    return {name: {k: float(np.median(v)) for k, v in s.items()} for name, s in samples.items()}
+
+
+def format_costs(costs: dict[str, dict[str, float]], cpu: str) -> str:
+    lines = [
+        f"cpu {cpu}",
+        f"{'variant':<28}{'detector ms':>12}{'reader ms/crop (1)':>20}{'(batch 4)':>11}",
+    ]
+    for name, c in costs.items():
+        lines.append(f"{name:<28}{c['detector']:>12.2f}{c['reader_1']:>20.3f}{c['reader_4']:>11.3f}")
+    return "\n".join(lines)
+
+
 def format_table(r: dict[str, Any]) -> str:
     lines = [
         f"video {r['video']}  {r['frame_size'][0]}x{r['frame_size'][1]}  frames {r['frames']}"

@@ -64,3 +64,16 @@ def test_bench_cameras_reports_how_long_a_plate_waits_for_its_event(tmp_path: Pa
     assert r.returncode == 0, r.stderr
     for v in json.loads(r.stdout)["hints"].values():
         assert v["events"] >= 1 and 0 < v["latency_ms"]["p50"] <= v["latency_ms"]["p95"]
+
+
+@needs_models
+def test_bench_costs_puts_precisions_and_model_folders_side_by_side(tmp_path: Path) -> None:
+    clip = write_video(tmp_path / "cam.mp4", frames=5, size=(320, 180), fps=25)
+    cmd = [sys.executable, "-m", "anpr_edge.cli", "bench", "--input", str(clip), "--device", "cpu", "--models"]
+    r = subprocess.run([*cmd, str(MODELS), "--costs", f"f32,{MODELS}", "--json"], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    costs = json.loads(r.stdout)
+    assert list(costs) == ["f32", str(MODELS)]
+    assert all(v[k] > 0 for v in costs.values() for k in ("detector", "reader_1", "reader_4"))
+    bad = subprocess.run([*cmd, str(MODELS), "--costs", "fp8"], capture_output=True, text=True)
+    assert bad.returncode != 0 and "--costs fp8: neither a precision" in bad.stderr and "Traceback" not in bad.stderr
