@@ -1,10 +1,9 @@
-"""Export the trained YOLO11 detector to ONNX and OpenVINO IR (INT8 via NNCF, or FP32) with metadata.
+"""Export the trained YOLO11 detector to ONNX and OpenVINO IR (FP32, dynamic input) with metadata.
 
     python -m anpr_edge.training.export_detector --weights work/det_runs/plate_yolo11n/weights/best.pt
 
-INT8 is shipped only when its recall on the held-out real-dev images is within ``--max-recall-drop``
-of the float model's; otherwise the float IR ships. Either way the choice and both recalls go into
-``models/plate_detector.json`` (``info``). Calibration: the training dataset (synthetic + real tiles).
+Its recall on the held-out real-dev images goes into ``models/plate_detector.json`` (``info``). An INT8 copy
+for ``models.precision: int8`` is made afterwards by ``python -m anpr_edge.training.quantize``.
 """
 
 from __future__ import annotations
@@ -69,15 +68,14 @@ def parser() -> argparse.ArgumentParser:
     """The command line (also used by ``reproduce`` to check its recipe)."""
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--weights", type=Path, default=Path("work/det_runs/plate_yolo11n/weights/best.pt"))
-    p.add_argument("--data", type=Path, default=Path("work/det_data/data.yaml"), help="INT8 calibration data")
+    p.add_argument("--data", type=Path, default=Path("work/det_data/data.yaml"), help="the training data (recorded)")
     p.add_argument("--out", type=Path, default=Path("models/plate_detector"))
     p.add_argument(
         "--width", type=int, default=512, help="input width the metadata names (the runtime's default; 512 shipped)"
     )
     p.add_argument("--height", type=int, default=288, help="input height (288 shipped; 384 with --width 640)")
     p.add_argument("--real-dev", type=Path, default=Path("../shared/real-dev"))
-    p.add_argument("--max-recall-drop", type=float, default=0.01)
-    p.add_argument("--no-int8", action="store_true")
+    p.add_argument("--no-int8", action="store_true", help="accepted for old recipes: the export is always float")
     p.add_argument(
         "--conf",
         type=float,
@@ -113,35 +111,16 @@ def main(argv: list[str] | None = None) -> int:
     arch = architecture_of(a.weights)
     info: dict[str, object] = {
         "weights": str(a.weights),
+        "data": str(a.data),
         "architecture": arch,
         "imgsz": [a.width, a.height],
         "dynamic_input": True,
     }
     have_real = (a.real_dev / "labels.csv").exists()
     r32 = recall_of(fp32_dir / "plate_detector", a.real_dev) if have_real else None
-    chosen_dir, precision = fp32_dir, "FP32"
-    r8: tuple[float, float, str] | None = None
-    if not a.no_int8:
-        # Calibrate on training tiles (synthetic + real-dev training split), never on the held-out images.
-        calib = a.data.parent / "calib.yaml"
-        calib.write_text(
-            f"path: {a.data.parent.resolve()}\ntrain: images/train\nval: images/train\nnames:\n  0: plate\n"
-        )
-        int8_path = _export(a.weights, "openvino", imgsz, int8=True, data=str(calib), fraction=0.1, dynamic=False)
-        int8_dir = a.out.parent / "_int8"
-        int8_dir.mkdir(exist_ok=True)
-        xml = next(Path(int8_path).glob("*.xml"))
-        shutil.copyfile(xml, int8_dir / "plate_detector.xml")
-        shutil.copyfile(xml.with_suffix(".bin"), int8_dir / "plate_detector.bin")
-        write_spec(int8_dir / "plate_detector", spec)
-        r8 = recall_of(int8_dir / "plate_detector", a.real_dev) if have_real else None
-        if r32 and r8:
-            info["recall_fp32"], info["recall_int8"] = round(r32[0], 4), round(r8[0], 4)
-            logger.info("FP32: %s", r32[2])
-            logger.info("INT8: %s", r8[2])
-        if r32 is None or r8 is None or r32[0] - r8[0] <= a.max_recall_drop:
-            chosen_dir, precision = int8_dir, "INT8"
-            info["dynamic_input"] = False  # the INT8 IR is calibrated and compiled at the export size
+    chosen_dir, precision = fp32_dir, "FP32"  # int8 copies: python -m anpr_edge.training.quantize
+    if r32:
+        info["recall_fp32"] = round(r32[0], 4)
     for suffix in (".xml", ".bin"):
         shutil.copyfile(chosen_dir / f"plate_detector{suffix}", a.out.with_suffix(suffix))
     info["precision"] = precision
@@ -155,11 +134,8 @@ def main(argv: list[str] | None = None) -> int:
     }
     if r32:
         facts["real-dev, images not trained on, FP32"] = r32[2]
-    if r32 and r8:
-        facts["real-dev, images not trained on, INT8"] = r8[2]
     update_card(a.out.parent / "README.md", a.out.name, facts)
-    for d in (a.out.parent / "_fp32", a.out.parent / "_int8"):
-        shutil.rmtree(d, ignore_errors=True)
+    shutil.rmtree(fp32_dir, ignore_errors=True)
     logger.info("shipped %s IR at %s (%s)", precision, a.out, info)
     return 0
 
