@@ -139,16 +139,23 @@ def test_shipped_detector_runs_at_a_chosen_input_size(device: str) -> None:
 
 @needs_models
 @pytest.mark.parametrize("device", ["cpu", "auto"])
-def test_openvino_runs_the_shipped_ocr_in_float32_as_it_was_measured(device: str) -> None:
-    """OpenVINO's CPU plugin defaults to bfloat16 on CPUs with native bf16 (AVX512-BF16, AMX), where the
-    shipped OCR's probabilities moved by about 0.03 on these inputs and real-dev reads changed. The runtime
-    must give what the IR gives compiled in f32. (On a CPU without bf16 this passes either way.)"""
+def test_openvino_runs_the_shipped_ocr_at_the_precision_it_was_measured_at(device: str) -> None:
+    """OpenVINO's CPU plugin picks bf16 by itself on CPUs with native bf16 (AVX512-BF16, AMX), and bf16 moved
+    the older reader's probabilities by about 0.03 and changed real-dev reads. The runtime must give what the
+    IR gives compiled at the precision the reader's card chose (``cpu_precision``, where the CPU has it)."""
     import openvino as ov
 
+    from anpr_edge.inference.contract import OcrSpec, load_spec
+    from anpr_edge.inference.runtime.base import resolve_precision
+
+    spec = load_spec(MODELS / "plate_ocr", "plate_ocr")
+    assert isinstance(spec, OcrSpec)
+    expected = resolve_precision("auto", spec.cpu_precision, device)
     x = np.random.default_rng(0).uniform(-1, 1, (16, 1, 32, 128)).astype(np.float32)
-    runtime = PlateOCR.load(MODELS / "plate_ocr", device, CharThresholds()).backend.infer(x)
-    f32 = ov.Core().compile_model(str(MODELS / "plate_ocr.xml"), "CPU", {"INFERENCE_PRECISION_HINT": "f32"})
-    np.testing.assert_allclose(runtime, f32(x)[0], atol=1e-5)
+    backend = PlateOCR.load(MODELS / "plate_ocr", device, CharThresholds()).backend
+    assert backend.precision == expected
+    ref = ov.Core().compile_model(str(MODELS / "plate_ocr.xml"), "CPU", {"INFERENCE_PRECISION_HINT": expected})
+    np.testing.assert_allclose(backend.infer(x), ref(x)[0], atol=1e-5)
 
 
 def test_cpu_precision_is_pinned_wherever_the_cpu_may_run() -> None:
