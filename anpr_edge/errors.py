@@ -11,6 +11,10 @@ class ModelLoadError(AnprError):
     """A model file is missing, corrupt, or does not have the shapes its metadata promises."""
 
 
+class PrecisionError(ModelLoadError):
+    """A precision the device or the models folder cannot run (``models.precision``, ``--precision``)."""
+
+
 class ConfigError(AnprError):
     """The configuration is invalid; the message names the key path."""
 

@@ -9,8 +9,10 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from anpr_edge import __version__
+from anpr_edge.core.results import Box
 from anpr_edge.errors import AnprError, InputError
 from anpr_edge.inference.detector import parse_size
 from anpr_edge.inference.models import OCR_ENGINES, Models
@@ -171,27 +173,17 @@ def cost_variant(args: argparse.Namespace, variant: str) -> Models:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from anpr_edge.tools.bench import bare_loop, format_cameras, format_table, run_bench, run_cameras, to_json
+    from anpr_edge.tools.bench import bare_loop, format_table, run_bench, to_json
 
     settings = settings_from(args)
     if not args.input.is_file():
         raise InputError(f"{args.input}: no such video file")
+    if args.costs is not None and args.cameras is not None:
+        raise AnprError("--costs and --cameras are two different measurements: choose one")
     if args.cameras is not None:
-        if not 1 <= args.cameras <= 64:
-            raise AnprError(f"--cameras {args.cameras}: must be 1-64")
-        folder = find_models_dir(args.models)
-        served = run_cameras(
-            lambda hint: load_models(args, folder, hint), settings, args.input, args.cameras, args.seconds
-        )
-        print(to_json(served) if args.json else format_cameras(served))
-        return 0
+        return bench_cameras(args, settings)
     if args.costs is not None:
-        from anpr_edge.tools.bench import format_costs, inference_costs, read_cpu_description
-
-        variants = {v: cost_variant(args, v) for v in args.costs.split(",") if v}
-        costs = inference_costs(variants)
-        print(json.dumps(costs, indent=2) if args.json else format_costs(costs, read_cpu_description()))
-        return 0
+        return bench_costs(args)
     models = load_models(args)
     result = run_bench(models, settings, args.input, args.frames)
     result["bare_loop"] = bare_loop(models, args.input, args.frames)
@@ -199,9 +191,43 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def bench_cameras(args: argparse.Namespace, settings: RecognitionSettings) -> int:
+    from anpr_edge.tools.bench import format_cameras, run_cameras, to_json
+
+    if not 1 <= args.cameras <= 64:
+        raise AnprError(f"--cameras {args.cameras}: must be 1-64")
+    folder = find_models_dir(args.models)
+    served = run_cameras(lambda hint: load_models(args, folder, hint), settings, args.input, args.cameras, args.seconds)
+    print(to_json(served) if args.json else format_cameras(served))
+    return 0
+
+
+def bench_costs(args: argparse.Namespace) -> int:
+    from anpr_edge.tools.bench import first_frame, format_costs, inference_costs, read_cpu_description
+
+    names = [v.strip() for v in args.costs.split(",") if v.strip()]
+    if not names:
+        raise AnprError(f"--costs {args.costs!r}: name precisions ({', '.join(PRECISIONS)}) or models folders")
+    costs = inference_costs({v: cost_variant(args, v) for v in names}, first_frame(args.input))
+    print(json.dumps(costs, indent=2) if args.json else format_costs(costs, read_cpu_description()))
+    return 0
+
+
+def unboxed_plates(path: Path | None, by_image: dict[str, Any]) -> dict[str, list[Box]] | None:
+    """``eval --unboxed``: the listed plates, read before any model loads; a listed image outside the scored
+    set is named in a warning (a typo would otherwise leave its plates counted as false boxes)."""
+    if path is None:
+        return None
+    from anpr_edge.tools.labels import read_unboxed
+
+    unboxed = read_unboxed(path)
+    if stray := sorted(set(unboxed) - set(by_image)):
+        logger.warning("--unboxed %s: not in the scored images: %s", path, ", ".join(stray))
+    return unboxed
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     from anpr_edge.tools.evaluate import compare, evaluate, evaluate_clips, labelled_images
-    from anpr_edge.tools.labels import read_unboxed
 
     settings = settings_from(args)
     if args.clips is not None and not 1 <= args.clips <= 250:
@@ -209,17 +235,20 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if args.against is not None and not (args.against / "plate_detector.json").is_file():
         raise InputError(f"--against {args.against}: no plate_detector.json there (give a models folder)")
     by_image = labelled_images(args.folder, args.split)  # a bad folder fails before the models load
+    unboxed = unboxed_plates(args.unboxed, by_image)
     if args.engine is not None:
         from anpr_edge.tools.engines import compare_engines
 
+        if unboxed is not None:
+            raise AnprError("--unboxed scores the detector's boxes; --engine compares readers on labelled boxes")
         folder = find_models_dir(args.models)
-        print("\n".join(compare_engines(args.engine, folder, args.device, args.folder, by_image, settings)))
+        lines = compare_engines(args.engine, folder, args.device, args.folder, by_image, settings, args.precision)
+        print("\n".join(lines))
         return 0
     folders = [find_models_dir(args.models)] + ([args.against] if args.against is not None else [])
     runs = [load_models(args, f) for f in folders]  # all load before scoring: a broken set fails early
     outcomes = []
     for i, models in enumerate(runs):
-        unboxed = read_unboxed(args.unboxed) if args.unboxed else None
         report = evaluate(models, settings, args.folder, by_image, args.split, args.sweep, unboxed)
         lines, outcome = report.lines(), report.outcomes()
         if args.clips:
@@ -235,33 +264,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="anpr-edge", description="Read Russian licence plates from cameras and files.")
-    p.add_argument("--version", action="version", version=f"anpr-edge {__version__}")
-    p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
-    sub = p.add_subparsers(dest="command", required=True)
-
-    pr = sub.add_parser("process", help="video file or image folder → CSV of plate events")
-    pr.add_argument("input", type=Path, help="video file or folder of images")
-    pr.add_argument("--out", type=Path, required=True, help="CSV file (appended; header time;plate_num)")
-    pr.add_argument("--fps", type=float, help="frame rate of an image folder (25) or to override a video's")
-    pr.add_argument("--target_fps", type=float, help="process at most this many frames per second")
-    pr.add_argument("--json", type=Path, help="also write full events as JSON lines")
-    pr.add_argument("--annotate", type=Path, help="write an annotated video (mp4)")
-    pr.add_argument("--save_crops_dir", type=Path, help="save every OCR'd plate crop here")
-    pr.add_argument("--show", action="store_true", help="show frames in a window (needs a display)")
-    pr.add_argument("--quiet", action="store_true", help="no progress bar")
-    add_model_options(pr)
-    add_recognition_options(pr)
-    pr.set_defaults(func=cmd_process)
-
-    rd = sub.add_parser("read", help="read the plates of images (no tracking)")
-    rd.add_argument("paths", type=Path, nargs="+", help="images or folders")
-    rd.add_argument("--json", action="store_true", help="one JSON object per image")
-    add_model_options(rd)
-    add_recognition_options(rd)
-    rd.set_defaults(func=cmd_read)
-
+def add_bench(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     be = sub.add_parser("bench", help="per-stage latency on a video vs pure detector inference")
     be.add_argument("--input", type=Path, required=True, help="video file (e.g. 1080p)")
     be.add_argument("--frames", type=int, default=300, help="frames to measure (300)")
@@ -275,14 +278,16 @@ def build_parser() -> argparse.ArgumentParser:
     be.add_argument(
         "--costs",
         metavar="V1,V2",
-        help="instead: pure inference of the detector and the reader per crop, side by side, for each variant: "
-        "a precision (f32, bf16, int8) or another models folder",
+        help="instead: the detector's inference and the reader per crop, side by side, for each variant: "
+        "a precision (auto, f32, bf16, int8) or another models folder",
     )
     be.add_argument("--json", action="store_true")
     add_model_options(be)
     add_recognition_options(be)
     be.set_defaults(func=cmd_bench)
 
+
+def add_eval(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     ev = sub.add_parser("eval", help="detector and OCR accuracy on a folder with images/ and labels.csv")
     ev.add_argument("folder", type=Path, help="folder in the real-dev layout (images/, labels.csv)")
     ev.add_argument(
@@ -321,6 +326,38 @@ def build_parser() -> argparse.ArgumentParser:
     add_model_options(ev)
     add_recognition_options(ev)
     ev.set_defaults(func=cmd_eval)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="anpr-edge", description="Read Russian licence plates from cameras and files.")
+    p.add_argument("--version", action="version", version=f"anpr-edge {__version__}")
+    p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    pr = sub.add_parser("process", help="video file or image folder → CSV of plate events")
+    pr.add_argument("input", type=Path, help="video file or folder of images")
+    pr.add_argument("--out", type=Path, required=True, help="CSV file (appended; header time;plate_num)")
+    pr.add_argument("--fps", type=float, help="frame rate of an image folder (25) or to override a video's")
+    pr.add_argument("--target_fps", type=float, help="process at most this many frames per second")
+    pr.add_argument("--json", type=Path, help="also write full events as JSON lines")
+    pr.add_argument("--annotate", type=Path, help="write an annotated video (mp4)")
+    pr.add_argument("--save_crops_dir", type=Path, help="save every OCR'd plate crop here")
+    pr.add_argument("--show", action="store_true", help="show frames in a window (needs a display)")
+    pr.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_model_options(pr)
+    add_recognition_options(pr)
+    pr.set_defaults(func=cmd_process)
+
+    rd = sub.add_parser("read", help="read the plates of images (no tracking)")
+    rd.add_argument("paths", type=Path, nargs="+", help="images or folders")
+    rd.add_argument("--json", action="store_true", help="one JSON object per image")
+    add_model_options(rd)
+    add_recognition_options(rd)
+    rd.set_defaults(func=cmd_read)
+
+    add_bench(sub)
+
+    add_eval(sub)
 
     from anpr_edge.cli.daemon import add_daemon_commands
 

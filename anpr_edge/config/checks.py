@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from anpr_edge.config.load import KeyPath, Loaded, format_key, line_of, load_loaded
 from anpr_edge.config.schema import Config
-from anpr_edge.errors import AnprError, ConfigError
+from anpr_edge.errors import AnprError, ConfigError, PrecisionError
 
 if TYPE_CHECKING:
     from anpr_edge.inference.models import Models
@@ -59,6 +59,8 @@ def model_problems(cfg: Config, load_models: bool) -> list[Problem]:
         return []
     try:
         models_of(cfg)
+    except PrecisionError as exc:
+        return [Problem(("models", "precision"), str(exc))]
     except AnprError as exc:
         return [Problem(("models", "dir"), str(exc))]
     return []

@@ -49,11 +49,11 @@ class Daemon:
         self.start_cameras([c.name for c in self.cfg.cameras if c.enabled])
         self.integrations.start_http(self.cfg.http)
         self.notifier.ready(self.status_line())
-        running = f"{len(self.cameras)} camera(s), device {self.cfg.models.device}, performance "
-        logger.info(
-            "anpr-edge running: %s%s; http %s, systemd notify %s, log %s",
-            *(running, self.cfg.performance_hint(), self.integrations.address, self.notifier.backend, logs.target()),
-        )
+        m = self.models
+        running = f"{len(self.cameras)} camera(s), device {self.cfg.models.device} "
+        running += f"(detector {m.detector.backend.precision}, reader {m.ocr.backend.precision}), "
+        running += f"performance {self.cfg.performance_hint()}; http {self.integrations.address}, "
+        logger.info("anpr-edge running: %ssystemd notify %s, log %s", running, self.notifier.backend, logs.target())
 
     def init_sinks(self, cfg: Config, start: bool = True) -> EventRouter:
         return open_router(cfg, lambda: self.stats().to_json(), start)

@@ -56,7 +56,7 @@ class Verifier:
         cls, stem: Path, device: str, cache_dir: Path | None = None, hint: str = "latency", precision: str = "auto"
     ) -> Verifier | None:
         """The same model compiled at :data:`VERIFY_INPUT`; ``None`` (with a warning) when its input is
-        fixed at another size (an INT8 or older export): detection then runs without the second look."""
+        fixed at another size (an older export): detection then runs without the second look."""
         try:
             return cls(PlateDetector.load(stem, device, None, 0.5, cache_dir, VERIFY_INPUT, hint, precision))
         except ShapeMismatchError as exc:

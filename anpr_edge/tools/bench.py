@@ -18,9 +18,10 @@ from typing import Any
 
 import numpy as np
 
+from anpr_edge.core.results import Detection
 from anpr_edge.errors import InputError
 from anpr_edge.inference.models import Models
-from anpr_edge.inference.runtime.base import HINTS, auto_hint
+from anpr_edge.inference.runtime.base import HINTS, auto_hint, parse_cpu_flags
 from anpr_edge.recognition.pipeline import CameraPipeline, StageTimes
 from anpr_edge.recognition.settings import RecognitionSettings
 from anpr_edge.sources.capture import CaptureThread
@@ -53,7 +54,7 @@ CPU_FEATURES = ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "am
 def cpu_description(cpuinfo: str) -> str:
     """The CPU a benchmark ran on, from ``/proc/cpuinfo`` text: model, logical CPUs and the instruction sets
     of :data:`CPU_FEATURES` it has. Benchmarks from different machines are only comparable with this."""
-    model, flags, count = "unknown CPU", set[str](), 0
+    model, count = "unknown CPU", 0
     for line in cpuinfo.splitlines():
         key, _, value = line.partition(":")
         key = key.strip()
@@ -61,8 +62,7 @@ def cpu_description(cpuinfo: str) -> str:
             count += 1
         elif key == "model name" and model == "unknown CPU":
             model = value.strip()
-        elif key == "flags" and not flags:
-            flags = set(value.split())
+    flags = parse_cpu_flags(cpuinfo)
     have = " ".join(f for f in CPU_FEATURES if f in flags) or "none of " + "/".join(CPU_FEATURES[:2])
     return f"{model}, {count or '?'} logical CPUs, {have}"
 
@@ -159,24 +159,28 @@ def bare_loop(models: Models, video: Path, max_frames: int, warmup: int = 5) -> 
     return {"fps": len(frame_ms) / wall if wall else 0.0, "frame_ms": percentiles(frame_ms)}
 
 
-def inference_costs(variants: dict[str, Models], rounds: int = 200, warmup: int = 20) -> dict[str, dict[str, float]]:
-    """Pure inference, ms (p50): the detector at its input, the reader per crop in batches of 1 and 4. The
-    variants (precisions, or model folders) take turns within each round, so a noisy box slows all alike."""
-    first = next(iter(variants.values())).detector.spec
-    x = np.zeros((1, 3, first.input_height, first.input_width), np.float32)
-    crops = {n: np.random.default_rng(0).uniform(-1, 1, (n, 1, 32, 128)).astype(np.float32) for n in (1, 4)}
+def inference_costs(
+    variants: dict[str, Models], frame: np.ndarray, rounds: int = 200, warmup: int = 20
+) -> dict[str, dict[str, float]]:
+    """ms (p50) of the detector's inference at its input, and of the reader per crop (inference and decoding;
+    one crop, and a batch of 4), on ``frame``. The variants (precisions, or model folders) take turns within
+    each round, so a noisy box slows all of them alike."""
+    h, w = frame.shape[:2]
+    plates = [Detection((w * 0.4, h * 0.6, w * 0.5, h * 0.64), 1.0)] * 4
     samples: dict[str, dict[str, list[float]]] = {k: {"detector": [], "reader_1": [], "reader_4": []} for k in variants}
     for r in range(rounds + warmup):
         for name, m in variants.items():
-            for key, backend, batch in (
-                ("detector", m.detector.backend, x),
-                ("reader_1", m.ocr.backend, crops[1]),
-                ("reader_4", m.ocr.backend, crops[4]),
-            ):
-                t0 = time.perf_counter()
-                backend.infer(batch)
-                if r >= warmup:
-                    samples[name][key].append((time.perf_counter() - t0) * 1000 / len(batch))
+            x, _ = m.detector.preprocess(frame)
+            t0 = time.perf_counter()
+            m.detector.backend.infer(x)
+            t1 = time.perf_counter()
+            m.ocr(frame, plates[:1])
+            t2 = time.perf_counter()
+            m.ocr(frame, plates)
+            t3 = time.perf_counter()
+            if r >= warmup:
+                for key, ms in (("detector", t1 - t0), ("reader_1", t2 - t1), ("reader_4", (t3 - t2) / 4)):
+                    samples[name][key].append(ms * 1000)
     return {name: {k: float(np.median(v)) for k, v in s.items()} for name, s in samples.items()}
 
 
@@ -258,14 +262,23 @@ def serve_cameras(models: Models, settings: RecognitionSettings, video: Path, ca
     latencies.clear()
     time.sleep(seconds)
     offered1, served1 = [c.stats.frames_in for c in captures], list(served)
+    measured = list(latencies)  # the same window as the counts
     stop.set()
     for t in (*workers, *captures):
         t.join(timeout=10)
     return Served(
         [b - a for a, b in zip(offered0, offered1, strict=True)],
         [b - a for a, b in zip(served0, served1, strict=True)],
-        list(latencies),
+        measured,
     )
+
+
+def first_frame(video: Path) -> np.ndarray:
+    """The clip's first frame, or a one-line error for a clip without one."""
+    first = next(iter(VideoSource(video)), None)
+    if first is None:
+        raise InputError(f"{video}: no frames to play")
+    return first.image
 
 
 def run_cameras(
@@ -274,10 +287,7 @@ def run_cameras(
     """:func:`serve_cameras` under each performance hint (:data:`HINTS`), one after the other in one run.
     ``load(hint)`` compiles the models for a hint."""
     per_hint: dict[str, Any] = {}
-    first = next(iter(VideoSource(video)), None)
-    if first is None:
-        raise InputError(f"{video}: no frames to play")
-    shape: tuple[int, ...] = first.image.shape
+    shape: tuple[int, ...] = first_frame(video).shape
     for hint in HINTS:
         s = serve_cameras(load(hint), settings, video, cameras, seconds)
         per_hint[hint] = {

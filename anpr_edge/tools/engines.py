@@ -15,13 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-import numpy as np
-
-from anpr_edge.core.results import Detection, PlateRead
+from anpr_edge.core.results import Detection
 from anpr_edge.errors import AnprError
-from anpr_edge.inference.contract import OcrSpec
+from anpr_edge.inference.models import Reader, load_reader
 from anpr_edge.inference.ocr import CharThresholds
-from anpr_edge.inference.runtime.base import Backend
 from anpr_edge.sources.files import read_image
 from anpr_edge.tools.labels import LabelRow
 from anpr_edge.tools.metrics import OcrScore, paired, rate
@@ -41,19 +38,6 @@ class Settings(Protocol):
     def ocr_variants(self) -> int: ...
 
 
-class Reader(Protocol):
-    """What an OCR engine offers the pipeline (:class:`~anpr_edge.inference.ocr.PlateOCR`'s call shape)."""
-
-    spec: OcrSpec
-    backend: Backend
-
-    def crops(self, frame: np.ndarray, detections: Sequence[Detection], variants: int = 1) -> list[np.ndarray]: ...
-
-    def read_crops(
-        self, crops: Sequence[np.ndarray], detections: Sequence[Detection], thresholds: CharThresholds | None = None
-    ) -> list[PlateRead]: ...
-
-
 def parse_engines(value: str) -> list[str]:
     """``crnn,paddle`` → ``["crnn", "paddle"]``; an unknown or repeated name is a one-line error."""
     names = [v.strip() for v in value.split(",") if v.strip()]
@@ -63,19 +47,6 @@ def parse_engines(value: str) -> list[str]:
     if len(set(names)) != len(names):
         raise AnprError(f"--engine {value!r}: an engine is named twice")
     return names
-
-
-def load_reader(engine: str, models: Path, device: str, thresholds: CharThresholds) -> Reader:
-    """The engine's reader: ``crnn`` is ``models/plate_ocr``, ``paddle`` the PP-OCR model of RapidOCR's wheel."""
-    if engine == "crnn":
-        from anpr_edge.inference.ocr import PlateOCR
-
-        return PlateOCR.load(models / "plate_ocr", device, thresholds)
-    if engine == "paddle":
-        from anpr_edge.inference.paddle_ocr import PaddleOCR
-
-        return PaddleOCR.load(device, thresholds)
-    raise AnprError(f"unknown OCR engine {engine!r}; available: {', '.join(ENGINES)}")
 
 
 @dataclass
@@ -148,11 +119,17 @@ def table(results: Sequence[EngineScore], variants: int) -> list[str]:
 
 
 def compare_engines(
-    engines: str, models: Path, device: str, folder: Path, by_image: dict[str, list[LabelRow]], settings: Settings
+    engines: str,
+    models: Path,
+    device: str,
+    folder: Path,
+    by_image: dict[str, list[LabelRow]],
+    settings: Settings,
+    precision: str = "auto",
 ) -> list[str]:
     """``eval --engine``: load every named engine first (a missing one fails before any scoring), score each."""
     names = parse_engines(engines)
     thresholds = settings.thresholds
-    readers = [(n, load_reader(n, models, device, thresholds)) for n in names]
+    readers = [(n, load_reader(n, models / "plate_ocr", device, None, "latency", precision)) for n in names]
     variants = settings.ocr_variants
     return table([score_engine(n, r, folder, by_image, thresholds, variants) for n, r in readers], variants)

@@ -131,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     a = parser().parse_args(argv)
     stem = a.models / "plate_ocr"
-    ocr = PlateOCR.load(stem, "cpu", CharThresholds())
+    ocr = PlateOCR.load(stem, "cpu", CharThresholds(), precision="f32")  # the reference, on any CPU
     alphabet = ocr.spec.alphabet
     fold = raw_outputs(ocr, a.real_dev, "untrained")
     t = fit(*fold, alphabet)

@@ -57,7 +57,7 @@ def recall_of(stem: Path, real_dev: Path, device: str = "cpu") -> tuple[float, f
     from anpr_edge.tools.labels import rows_by_image
     from anpr_edge.tools.metrics import DetScore
 
-    det = PlateDetector.load(stem, device, None, DEFAULTS.iou)  # at the conf its metadata names
+    det = PlateDetector.load(stem, device, None, DEFAULTS.iou, precision="f32")  # at its metadata's conf
     score = DetScore()
     for name, rows in sorted(rows_by_image(real_dev / "labels.csv", "untrained").items()):
         score.add([r.box for r in rows], [d.box for d in det(read_image(real_dev / "images" / name))])
@@ -118,11 +118,11 @@ def main(argv: list[str] | None = None) -> int:
     }
     have_real = (a.real_dev / "labels.csv").exists()
     r32 = recall_of(fp32_dir / "plate_detector", a.real_dev) if have_real else None
-    chosen_dir, precision = fp32_dir, "FP32"  # int8 copies: python -m anpr_edge.training.quantize
+    precision = "FP32"  # int8 copies: python -m anpr_edge.training.quantize
     if r32:
         info["recall_fp32"] = round(r32[0], 4)
     for suffix in (".xml", ".bin"):
-        shutil.copyfile(chosen_dir / f"plate_detector{suffix}", a.out.with_suffix(suffix))
+        shutil.copyfile(fp32_dir / f"plate_detector{suffix}", a.out.with_suffix(suffix))
     info["precision"] = precision
     write_spec(a.out, spec, info)
     facts: dict[str, object] = {

@@ -136,7 +136,7 @@ def export(
 def real_dev_score(stem: Path, real_dev: Path, spec: CropSpec, fraction: float, swapped: bool) -> str:
     """The exported model, through the runtime, on the high-quality plates of the real-dev images its
     training left out (``train_ocr``'s split: ``fraction``, ``swapped``)."""
-    ocr = PlateOCR.load(stem, "cpu", CharThresholds())
+    ocr = PlateOCR.load(stem, "cpu", CharThresholds(), precision="f32")  # the reference, on any CPU
     _, held_out = split_real(real_plates(real_dev, ("high",)), fraction, swapped)
     crops = [plate.crop(spec) for plate in held_out]
     reads = ocr.read_crops([c.image for c in crops], [Detection((0.0, 0.0, 1.0, 1.0), 1.0)] * len(crops))

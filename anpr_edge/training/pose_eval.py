@@ -111,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
             f"mean {e.mean():.2%}, median {np.median(e):.2%}, 90th percentile {np.percentile(e, 90):.2%}"
         )
         return 0
-    models = Models.load(a.models / "plate_detector", a.models / "plate_ocr", "cpu")
+    models = Models.load(a.models / "plate_detector", a.models / "plate_ocr", "cpu", precision="f32")
     n = contact_sheet(models, a.real_dev, a.out)
     print(f"{n} plates: box crop (left) and rectified crop (right) in {a.out}")
     return 0

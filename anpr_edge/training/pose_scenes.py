@@ -183,7 +183,7 @@ BADGE_WORDS = (
     "TURBO",
     "AWD",
     "4x4",
-    "",
+    "",  # a bare oval, or nothing: in the word list E's training tiles were drawn from (kept to reproduce them)
 )
 STROKE_FONTS = (
     cv2.FONT_HERSHEY_SIMPLEX,

@@ -31,15 +31,11 @@ import numpy as np
 
 from anpr_edge.inference.detector import letterbox, to_input
 from anpr_edge.inference.ocr_core import crop_plate, to_tensor
+from anpr_edge.inference.runtime.base import int8_file
 
 logger = logging.getLogger("anpr_edge.training.quantize")
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
-
-
-def int8_path(model: Path) -> Path:
-    """``models/plate_detector.xml`` → ``models/plate_detector.int8.xml``."""
-    return model.with_name(f"{model.stem}.int8.xml")
 
 
 def pick(folders: list[Path], n: int, seed: int) -> list[Path]:
@@ -125,9 +121,9 @@ def main(argv: list[str] | None = None) -> None:
     fast = not a.bias_correction
     if a.only != "ocr":
         head = head_scope(ov.Core().read_model(str(det_xml)), a.whole_head)
-        quantize(det_xml, detector_samples(photos, det_spec), head, int8_path(out / det_xml.name), fast)
+        quantize(det_xml, detector_samples(photos, det_spec), head, int8_file(out / det_xml.name), fast)
     if a.only != "detector":
-        quantize(ocr_xml, reader_samples(crops, ocr_spec), [], int8_path(out / ocr_xml.name), fast)
+        quantize(ocr_xml, reader_samples(crops, ocr_spec), [], int8_file(out / ocr_xml.name), fast)
 
 
 if __name__ == "__main__":

@@ -79,7 +79,7 @@ def mine(
     (``None``, any read the event gate would report) let a photographer's watermark with a year
     (``H627##046``) pass as a plate.
     """
-    loaded = Models.load(models / "plate_detector.xml", models / "plate_ocr.xml", "cpu")
+    loaded = Models.load(models / "plate_detector.xml", models / "plate_ocr.xml", "cpu", precision="f32")
     out = []
     for name, rows in by_image.items():
         img = cv2.imread(str(real_dev / "images" / name))

@@ -137,3 +137,21 @@ def test_models_precision_is_one_of_the_runtime_precisions() -> None:
     assert parse(GOOD + "models: {precision: int8}\n").models.precision == "int8"
     with pytest.raises(ConfigError, match=r"models\.precision: Input should be 'auto', 'f32', 'bf16' or 'int8'"):
         parse(GOOD + "models: {precision: fp8}\n")
+
+
+def test_check_config_names_models_precision_when_a_precision_cannot_run(tmp_path: Path) -> None:
+    """int8 without the quantized copy (a models folder without ``plate_detector.int8.xml``) is the
+    precision's problem, reported under that key, not under ``models.dir``."""
+    import shutil
+
+    models = tmp_path / "m"
+    models.mkdir()
+    for f in (ROOT / "models").glob("plate_*"):
+        if ".int8." not in f.name:
+            shutil.copy(f, models / f.name)
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(f"models: {{dir: {models}, precision: int8}}\ncameras:\n  - {{name: a, source: '0'}}\n")
+    r = subprocess.run(
+        [sys.executable, "-m", "anpr_edge.cli", "check-config", str(cfg)], capture_output=True, text=True
+    )
+    assert r.returncode == 2 and "models.precision" in r.stderr and "plate_detector.int8.xml" in r.stderr, r.stderr

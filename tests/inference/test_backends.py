@@ -227,11 +227,11 @@ def test_int8_loads_the_quantized_copy_or_names_the_tool_that_makes_it(
 ) -> None:
     folder = with_precision(tiny_models, tmp_path, "plate_detector", "int8")
     with pytest.raises(ModelLoadError, match=r"plate_detector\.int8\.xml: model file not found \(make it with"):
-        PlateDetector.load(folder / "plate_detector", "cpu", None, 0.5)
+        PlateDetector.load(folder / "plate_detector", "cpu", None, 0.5, precision="int8")
     for suffix in (".xml", ".bin"):  # stands in for a quantized copy: which file loads is what is tested here
         shutil.copy(folder / f"plate_detector{suffix}", folder / f"plate_detector.int8{suffix}")
     caplog.set_level("INFO", logger="anpr_edge.inference.runtime.openvino")
-    det = PlateDetector.load(folder / "plate_detector", "cpu", None, 0.5)
+    det = PlateDetector.load(folder / "plate_detector", "cpu", None, 0.5, precision="int8")
     assert det.backend.precision == "int8" and "loaded plate_detector.int8.xml on CPU" in caplog.text
 
 
@@ -250,5 +250,18 @@ def test_precision_auto_takes_the_measured_choice_only_where_the_cpu_runs_it_nat
     assert resolve_precision("auto", "bf16", "cpu", avx2) == "f32"  # bf16 would be emulated: slower
     assert resolve_precision("auto", "int8", "auto", avx2) == "f32"
     assert resolve_precision("bf16", "f32", "cpu", avx2) == "bf16"  # asked for: the user's call
+    assert resolve_precision("auto", "int8", "gpu", zen4) == "f32"  # a GPU keeps its own default
+    assert resolve_precision("auto", "int8", "onnx-cpu", zen4) == "f32"  # ONNX Runtime runs f32
     with pytest.raises(ModelLoadError, match="unknown precision 'fp8'"):
         resolve_precision("fp8", "f32", "cpu", zen4)
+
+
+def test_cpu_flags_come_from_the_first_cpus_flags_line(tmp_path: Path) -> None:
+    from anpr_edge.inference.runtime.base import cpu_flags, parse_cpu_flags
+
+    text = "processor\t: 0\nmodel name\t: AMD EPYC\nflags\t\t: fpu avx2 avx512_bf16\n\nprocessor\t: 1\nflags\t: fpu\n"
+    assert parse_cpu_flags(text) == {"fpu", "avx2", "avx512_bf16"}
+    assert parse_cpu_flags("processor : 0\n") == frozenset()
+    (tmp_path / "cpuinfo").write_text(text)
+    assert cpu_flags(tmp_path / "cpuinfo") == {"fpu", "avx2", "avx512_bf16"}
+    assert cpu_flags(tmp_path / "missing") == frozenset()

@@ -95,9 +95,10 @@ def test_bench_reports_idle_frames(tmp_path: Path) -> None:
     report = json.loads(out.stdout)
     assert report["frames"] == 20 and report["idle_frames"] >= 15  # an empty lane: a look a second
     assert report["stages_ms"]["motion"]["p50"] > 0
-    measured = {
-        k: json.loads((MODELS / f"plate_{k}.json").read_text()).get("cpu_precision", "f32") for k in ("detector", "ocr")
-    }
+    from anpr_edge.inference.runtime.base import resolve_precision
+
+    cards = {k: json.loads((MODELS / f"plate_{k}.json").read_text()) for k in ("detector", "ocr")}
+    measured = {k: resolve_precision("auto", v.get("cpu_precision", "f32"), "cpu") for k, v in cards.items()}
     assert "logical CPUs" in report["cpu"] and report["precision"] == measured  # precision auto: the cards' choice
     assert report["bare_loop"]["fps"] > 0 and report["bare_loop"]["frame_ms"]["p50"] > 0
 

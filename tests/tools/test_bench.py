@@ -75,5 +75,10 @@ def test_bench_costs_puts_precisions_and_model_folders_side_by_side(tmp_path: Pa
     costs = json.loads(r.stdout)
     assert list(costs) == ["f32", str(MODELS)]
     assert all(v[k] > 0 for v in costs.values() for k in ("detector", "reader_1", "reader_4"))
-    bad = subprocess.run([*cmd, str(MODELS), "--costs", "fp8"], capture_output=True, text=True)
-    assert bad.returncode != 0 and "--costs fp8: neither a precision" in bad.stderr and "Traceback" not in bad.stderr
+    for args, says in (
+        (["--costs", "fp8"], "--costs fp8: neither a precision"),
+        (["--costs", ","], "--costs ',': name precisions"),
+        (["--costs", "f32", "--cameras", "2"], "--costs and --cameras are two different measurements"),
+    ):
+        bad = subprocess.run([*cmd, str(MODELS), *args], capture_output=True, text=True)
+        assert bad.returncode != 0 and says in bad.stderr and "Traceback" not in bad.stderr, bad.stderr

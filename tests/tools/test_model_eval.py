@@ -150,6 +150,8 @@ def test_eval_sets_aside_boxes_on_listed_unboxed_plates(tmp_path: Path) -> None:
     assert (
         lines[2].startswith("detector  1 box(es) on listed unboxed plates set aside;") and "precision 50.0%" in lines[2]
     )
+    both = run_eval(str(root), "--unboxed", str(unboxed), "--engine", "crnn")
+    assert both.returncode != 0 and "--unboxed scores the detector's boxes" in both.stderr
     unboxed.write_text("image;x1;y1;x2;y2;what\n000.jpg;left;1;2;3;bad\n")
     bad = run_eval(str(root), "--unboxed", str(unboxed))
     assert bad.returncode != 0 and "unboxed.csv:2: expected image;x1;y1;x2;y2;what" in bad.stderr

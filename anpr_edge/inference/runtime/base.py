@@ -11,7 +11,7 @@ from typing import Protocol
 
 import numpy as np
 
-from anpr_edge.errors import ModelLoadError
+from anpr_edge.errors import ModelLoadError, PrecisionError
 
 OPENVINO_DEVICES = {"auto": "AUTO", "cpu": "CPU", "gpu": "GPU", "npu": "NPU"}
 ONNX_DEVICES = {"cuda": ["CUDAExecutionProvider"], "onnx-cpu": ["CPUExecutionProvider"]}
@@ -34,29 +34,45 @@ PRECISIONS = ("auto", "f32", "bf16", "int8")
 NATIVE = {"bf16": ("avx512_bf16", "amx_bf16"), "int8": ("avx512_vnni", "avx_vnni", "amx_int8")}
 
 
+def parse_cpu_flags(cpuinfo: str) -> frozenset[str]:
+    """The first CPU's ``flags`` in ``/proc/cpuinfo`` text (empty where there is none)."""
+    line = next((ln for ln in cpuinfo.splitlines() if ln.split(":")[0].strip() == "flags"), "")
+    return frozenset(line.partition(":")[2].split())
+
+
 def cpu_flags(cpuinfo: Path = Path("/proc/cpuinfo")) -> frozenset[str]:
-    """The first CPU's ``flags`` in ``/proc/cpuinfo`` (empty where there is none)."""
+    """This machine's CPU flags (:func:`parse_cpu_flags`; empty without ``/proc/cpuinfo``)."""
     try:
-        text = cpuinfo.read_text()
+        return parse_cpu_flags(cpuinfo.read_text())
     except OSError:
         return frozenset()
-    line = next((ln for ln in text.splitlines() if ln.startswith("flags")), "")
-    return frozenset(line.partition(":")[2].split())
+
+
+#: How the quantized copy of ``<stem>.xml`` is named.
+INT8_SUFFIX = ".int8.xml"
+
+
+def int8_file(stem: Path) -> Path:
+    """``models/plate_detector`` (or ``.xml``) → ``models/plate_detector.int8.xml``, the model's quantized copy."""
+    return stem.with_name(stem.with_suffix("").name + INT8_SUFFIX)
 
 
 def resolve_precision(asked: str, measured: str, device: str, flags: frozenset[str] | None = None) -> str:
     """The precision a model runs at: ``asked``, or for ``auto`` the ``measured`` choice of its metadata where
-    this CPU (``flags``, default: this machine's) runs it natively, f32 where it does not."""
+    this CPU (``flags``, default: this machine's) runs it natively, f32 where it does not. The choice is the
+    CPU's: on ``gpu`` and ``npu`` ``auto`` keeps f32 weights and the device its own default."""
     if asked not in PRECISIONS:
-        raise ModelLoadError(f"unknown precision {asked!r}; choose one of {', '.join(PRECISIONS)}")
+        raise PrecisionError(f"unknown precision {asked!r}; choose one of {', '.join(PRECISIONS)}")
     precision = measured if asked == "auto" else asked
+    if asked == "auto" and device not in ("cpu", "auto"):
+        return "f32"
     if asked == "auto" and precision in NATIVE:
         have = cpu_flags() if flags is None else flags
         precision = precision if have & set(NATIVE[precision]) else "f32"
     if device in ONNX_DEVICES and precision != "f32":
         if asked == "auto":
             return "f32"
-        raise ModelLoadError(f"precision {precision} needs an OpenVINO device (auto, cpu, gpu, npu), not {device}")
+        raise PrecisionError(f"precision {precision} needs an OpenVINO device (auto, cpu, gpu, npu), not {device}")
     return precision
 
 
@@ -84,7 +100,7 @@ def model_file(stem: Path, device: str, precision: str = "f32") -> Path:
     if stem.suffix not in ("", ".xml", ".onnx"):
         return stem
     if precision == "int8":
-        return stem.with_name(f"{stem.with_suffix('').name}.int8.xml")
+        return int8_file(stem)
     return stem.with_suffix(".onnx" if device in ONNX_DEVICES else ".xml")
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from anpr_edge.errors import ModelLoadError
+from anpr_edge.errors import ModelLoadError, PrecisionError
 from anpr_edge.inference.runtime.base import (
     DEVICES,
     HINTS,
@@ -33,9 +33,10 @@ def open_backend(
     if hint not in HINTS:
         raise ModelLoadError(f"unknown performance hint {hint!r}; choose one of {', '.join(HINTS)}")
     path = model_file(stem, device, precision)
+    if not path.is_file() and precision == "int8":
+        raise PrecisionError(f"{path}: model file not found (make it with python -m anpr_edge.training.quantize)")
     if not path.is_file():
-        made = " (make it with python -m anpr_edge.training.quantize)" if precision == "int8" else ""
-        raise ModelLoadError(f"{path}: model file not found{made}")
+        raise ModelLoadError(f"{path}: model file not found")
     if device in ONNX_DEVICES:
         from anpr_edge.inference.runtime.onnx import OnnxBackend
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from anpr_edge.errors import ModelLoadError
-from anpr_edge.inference.runtime.base import ShapeSpec, check_shape
+from anpr_edge.inference.runtime.base import INT8_SUFFIX, ShapeSpec, check_shape
 
 logger = logging.getLogger(__name__)
 
@@ -108,7 +108,7 @@ class OpenVinoBackend:
         self.hint = _property(self._compiled, "PERFORMANCE_HINT", hint).rsplit(".", 1)[-1]
         self._local = threading.local()
         self._warm_up()
-        kind = "int8" if path.name.endswith(".int8.xml") else cpu_precision
+        kind = "int8" if path.name.endswith(INT8_SUFFIX) else cpu_precision
         self.precision = kind if "CPU" in chosen else "device default"
         pinned = f", CPU in {kind}" if "CPU" in chosen and precision else ""
         logger.info("loaded %s on %s (asked for %s%s, %s)", path.name, chosen, device, pinned, hint.lower())
