@@ -115,6 +115,10 @@ mkdir -p "$DEST/models"
 for f in "$SRC"/models/plate_detector.* "$SRC"/models/plate_ocr.* "$SRC/models/README.md"; do
   [ -f "$f" ] && put "$f" "$DEST/models/$(basename "$f")" 0644
 done
+mkdir -p "$DEST/models/camera"  # the opt-in camera detector (models.dir: .../models/camera)
+for f in "$SRC"/models/camera/plate_*; do
+  [ -f "$f" ] && put "$f" "$DEST/models/camera/$(basename "$f")" 0644
+done
 put "$SRC/README.md" "$DEST/README.md" 0644
 for f in "$SRC"/docs/*.md "$SRC"/docs/*.json; do
   case "$(basename "$f")" in preregistration.md) continue ;; esac  # research rules, not user docs

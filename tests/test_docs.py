@@ -121,14 +121,20 @@ def blocks(doc: Path) -> list[Block]:
 ALL = [b for doc in DOCS for b in blocks(doc)]
 
 
-def readme_words() -> int:
-    """Words a reader reads in README.md: everything but the test directives (HTML comments)."""
-    text = re.sub(r"<!--.*?-->", "", (ROOT / "README.md").read_text(encoding="utf-8"), flags=re.S)
+def readme_words(doc: str = "README.md") -> int:
+    """Words a reader reads in ``doc``: everything but the test directives (HTML comments)."""
+    text = re.sub(r"<!--.*?-->", "", (ROOT / doc).read_text(encoding="utf-8"), flags=re.S)
     return len(text.split())
 
 
 def test_readme_is_short() -> None:
     assert readme_words() <= README_MAX_WORDS, f"README.md has {readme_words()} words"
+
+
+def test_model_card_is_short() -> None:
+    """The model card, its generated export sections included, stays a card (≤ 1,500 words)."""
+    words = readme_words("models/README.md")
+    assert words <= README_MAX_WORDS, f"models/README.md has {words} words"
 
 
 def test_every_shell_block_says_how_it_is_tested() -> None:

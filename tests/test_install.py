@@ -44,6 +44,9 @@ def test_tree_path_docs_and_enabled_unit(tmp_path: Path) -> None:
     for f in (
         "opt/anpr-edge/models/plate_detector.xml",
         "opt/anpr-edge/models/plate_ocr.json",
+        "opt/anpr-edge/models/plate_detector.int8.xml",
+        "opt/anpr-edge/models/camera/plate_detector.xml",
+        "opt/anpr-edge/models/camera/plate_ocr.xml",
         "opt/anpr-edge/README.md",
         "opt/anpr-edge/docs/install.md",
         "opt/anpr-edge/docs/configuration.md",

@@ -190,16 +190,22 @@ CORNER_INPUT = (960, 544)
 
 
 def corner_steps(out: Path, stage3: Path = Path("models/checkpoints/plate_yolo11n.pt")) -> list[Step]:
-    """The plate-corner candidate (not shipped; models/README.md): pose tiles (real-train boxes, synthetic
-    corners; no camera-dev), 12 epochs of yolo11n-pose from the shipped detector's weights on one thread,
-    exported at :data:`CORNER_INPUT` into ``OUT/corner_models``."""
-    data = out / "pose_data"
+    """The camera detector (``models/camera``; models/README.md): pose tiles (real-train boxes, synthetic
+    corners; no camera-dev), 12 epochs of yolo11n-pose from the shipped detector's weights on one thread (D),
+    then D continued whole on new tiles with unlabelled lettering for 1.3 hours on two threads (E, 23 epochs
+    here), exported at :data:`CORNER_INPUT` into ``OUT/camera_models``."""
+    data, data2 = out / "pose_data", out / "pose_data2"
     tiles = ("--out", str(data), "--per-image", "2", "--val", "300")
+    tiles2 = ("--out", str(data2), "--per-image", "2", "--val", "300", "--seed", "1", "--distractors", "0.4")
     recipe = ("--pose", "--init", str(stage3), "--epochs", "12", "--lr0", "0.001", "--threads", "1", "--batch", "32")
+    d = out / "det_runs" / "plate_pose" / "weights" / "last.pt"
+    recipe2 = ("--pose", "--init", str(d), "--hours", "1.3", "--lr0", "0.0005", "--threads", "2", "--batch", "32")
     return [
         Step("pose_scenes", tiles, "ocr", done=data / "data.yaml"),
         _train(out, "pose_data", "plate_pose", *recipe),
-        _export(out, "plate_pose", "pose_data", out / "corner_models" / "plate_detector", CORNER_INPUT),
+        Step("pose_scenes", tiles2, "ocr", done=data2 / "data.yaml"),
+        _train(out, "pose_data2", "plate_pose_e", *recipe2),
+        _export(out, "plate_pose_e", "pose_data2", out / "camera_models" / "plate_detector", CORNER_INPUT),
     ]
 
 
@@ -253,7 +259,7 @@ def parser() -> argparse.ArgumentParser:
         nargs="?",
         choices=("ocr", "detector", "corners", "all"),
         default="all",
-        help="all: the shipped models (ocr, then detector); corners: the plate-corner candidate",
+        help="all: the shipped models (ocr, then detector); corners: the camera detector (models/camera)",
     )
     p.add_argument("--out", type=Path, default=Path("work/reproduce"), help="everything is written under here")
     p.add_argument(

@@ -265,3 +265,19 @@ def test_cpu_flags_come_from_the_first_cpus_flags_line(tmp_path: Path) -> None:
     (tmp_path / "cpuinfo").write_text(text)
     assert cpu_flags(tmp_path / "cpuinfo") == {"fpu", "avx2", "avx512_bf16"}
     assert cpu_flags(tmp_path / "missing") == frozenset()
+
+
+@needs_models
+def test_the_camera_detector_finds_a_small_plate_with_its_corners() -> None:
+    """``models/camera``: the corner detector at 960x544 on a 1080p frame, a plate 90 px wide (23 px to the
+    default detector's 512x288), boxed and cornered, with the reader beside it in the same folder."""
+    text = "A123BC77"
+    frame = background(1920, 1080, seed=2)
+    plate = style_plate(render_plate(text, px_per_mm=1.0).image, random.Random(3))
+    box = draw_car(frame, Car(text, 0, 1, lane_x=0.4), plate, 1080 * 0.55, 90.0)
+    models = Models.load(MODELS / "camera" / "plate_detector", MODELS / "camera" / "plate_ocr", "cpu")
+    assert (models.detector.spec.input_width, models.detector.spec.input_height) == (960, 544)
+    found = [d for d in models.detector(frame) if iou(d.box, box) > 0.5]
+    assert found and found[0].corners is not None
+    xs = [x for x, _ in found[0].corners]
+    assert abs(min(xs) - box[0]) < 0.1 * (box[2] - box[0]) and abs(max(xs) - box[2]) < 0.1 * (box[2] - box[0])
