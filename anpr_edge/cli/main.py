@@ -7,9 +7,8 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
 
 from anpr_edge import __version__
 from anpr_edge.core.results import Box
@@ -213,7 +212,7 @@ def bench_costs(args: argparse.Namespace) -> int:
     return 0
 
 
-def unboxed_plates(path: Path | None, by_image: dict[str, Any]) -> dict[str, list[Box]] | None:
+def unboxed_plates(path: Path | None, by_image: Mapping[str, object]) -> dict[str, list[Box]] | None:
     """``eval --unboxed``: the listed plates, read before any model loads; a listed image outside the scored
     set is named in a warning (a typo would otherwise leave its plates counted as false boxes)."""
     if path is None:
