@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -45,3 +48,31 @@ def env_without_display() -> dict[str, str]:
 
 def rng(seed: int = 0) -> np.random.Generator:
     return np.random.default_rng(seed)
+
+
+@pytest.fixture
+def silent_server() -> Iterator[int]:
+    """The port of a TCP server that accepts connections and never says a word: an RTSP camera hung after
+    connect (the probe's unit tests and the daemon's)."""
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(8)
+    srv.settimeout(0.2)
+    held: list[socket.socket] = []
+    done = threading.Event()
+
+    def accept() -> None:
+        while not done.is_set():
+            try:
+                held.append(srv.accept()[0])
+            except TimeoutError:
+                continue
+
+    t = threading.Thread(target=accept, daemon=True)
+    t.start()
+    yield int(srv.getsockname()[1])
+    done.set()
+    t.join()
+    for c in held:
+        c.close()
+    srv.close()

@@ -14,11 +14,8 @@ from __future__ import annotations
 
 import json
 import signal
-import socket
 import subprocess
-import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -191,38 +188,11 @@ def test_a_corrupt_outbox_is_moved_aside_and_the_daemon_starts(tmp_path: Path, t
     assert "is corrupt (file is not a database): moved to outbox.sqlite.corrupt-" in log.read_text()
 
 
-@pytest.fixture
-def silent_camera() -> Iterator[int]:
-    """A TCP server that accepts connections and never answers: an RTSP camera hung after connect."""
-    srv = socket.socket()
-    srv.bind(("127.0.0.1", 0))
-    srv.listen(8)
-    srv.settimeout(0.2)
-    held: list[socket.socket] = []
-    done = threading.Event()
-
-    def accept() -> None:
-        while not done.is_set():
-            try:
-                held.append(srv.accept()[0])
-            except TimeoutError:
-                continue
-
-    t = threading.Thread(target=accept, daemon=True)
-    t.start()
-    yield int(srv.getsockname()[1])
-    done.set()
-    t.join()
-    for c in held:
-        c.close()
-    srv.close()
-
-
-def test_a_silent_rtsp_camera_holds_up_no_other_camera(tmp_path: Path, tiny_models: Path, silent_camera: int) -> None:
+def test_a_silent_rtsp_camera_holds_up_no_other_camera(tmp_path: Path, tiny_models: Path, silent_server: int) -> None:
     video = write_video(tmp_path / "cam.mp4")
     state = tmp_path / "state"
     cams = [
-        {"name": "silent", "source": f"rtsp://127.0.0.1:{silent_camera}/cam", "stall_timeout_s": 20},
+        {"name": "silent", "source": f"rtsp://127.0.0.1:{silent_server}/cam", "stall_timeout_s": 20},
         {"name": "b", "source": str(video), "loop": True, "target_fps": 10},
     ]
     cfg = write_config(tmp_path / "c.yaml", tiny_models, cams, state)

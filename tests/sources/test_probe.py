@@ -5,40 +5,11 @@ under. That other cameras are not held up is proved on the daemon (tests/daemon/
 from __future__ import annotations
 
 import socket
-import threading
 import time
-from collections.abc import Iterator
 
 import pytest
 
 from anpr_edge.sources.probe import probe, url_problem
-
-
-@pytest.fixture
-def silent_server() -> Iterator[int]:
-    """A TCP server that accepts connections and never says a word (a hung camera)."""
-    srv = socket.socket()
-    srv.bind(("127.0.0.1", 0))
-    srv.listen(8)
-    held: list[socket.socket] = []
-    stop = threading.Event()
-
-    def accept() -> None:
-        srv.settimeout(0.2)
-        while not stop.is_set():
-            try:
-                held.append(srv.accept()[0])
-            except TimeoutError:
-                continue
-
-    t = threading.Thread(target=accept, daemon=True)
-    t.start()
-    yield int(srv.getsockname()[1])
-    stop.set()
-    t.join()
-    for c in held:
-        c.close()
-    srv.close()
 
 
 def test_a_silent_camera_fails_the_probe_within_its_timeout(silent_server: int) -> None:
