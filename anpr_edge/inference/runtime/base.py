@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Protocol
 
@@ -40,8 +41,10 @@ def parse_cpu_flags(cpuinfo: str) -> frozenset[str]:
     return frozenset(line.partition(":")[2].split())
 
 
+@functools.cache
 def cpu_flags(cpuinfo: Path = Path("/proc/cpuinfo")) -> frozenset[str]:
-    """This machine's CPU flags (:func:`parse_cpu_flags`; empty without ``/proc/cpuinfo``)."""
+    """This machine's CPU flags (:func:`parse_cpu_flags`; empty without ``/proc/cpuinfo``), read once: every
+    model load asks."""
     try:
         return parse_cpu_flags(cpuinfo.read_text())
     except OSError:
