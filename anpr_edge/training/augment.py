@@ -154,6 +154,24 @@ def degrade(img: np.ndarray, rng: random.Random) -> np.ndarray:
     return out
 
 
+def dusk(img: np.ndarray, rng: random.Random) -> np.ndarray:
+    """Dusk or night on a moving camera: dim, low contrast, a colour cast, motion blur, then the camera's
+    gain lifting its sensor noise with the picture."""
+    out = img.astype(np.float32)
+    mean = float(out.mean())
+    out = mean + (out - mean) * rng.uniform(0.45, 0.85)  # haze, a dirty lens, a plate lit from afar
+    out *= rng.uniform(0.25, 0.55)
+    out *= np.array([rng.uniform(1.0, 1.5), rng.uniform(0.85, 1.15), rng.uniform(0.7, 1.0)], np.float32)  # BGR
+    n = rng.randint(3, max(3, min(7, img.shape[1] // 25)))  # up to half a character's width of smear
+    kern = np.zeros((n, n), np.float32)
+    kern[n // 2, :] = 1.0
+    rot = cv2.getRotationMatrix2D((n / 2 - 0.5, n / 2 - 0.5), rng.uniform(-20, 20), 1.0)
+    kern = cv2.warpAffine(kern, rot, (n, n))
+    out = cv2.filter2D(out, -1, kern / max(float(kern.sum()), 1e-6))
+    out += np.random.default_rng(rng.randrange(2**31)).normal(0, rng.uniform(2, 5), out.shape)
+    return np.clip(out * rng.uniform(1.0, 2.0), 0, 255).astype(np.uint8)
+
+
 def plate_in_scene(
     text: str, rng: random.Random, plate_px: int = 520, wide_roll: float = 0.0
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -199,13 +217,17 @@ PLATE_WIDTH = (50.0, 320.0)
 
 
 def ocr_training_crop(
-    text: str, rng: random.Random, wide_roll: float = 0.0, plate_width: tuple[float, float] = PLATE_WIDTH
+    text: str,
+    rng: random.Random,
+    wide_roll: float = 0.0,
+    plate_width: tuple[float, float] = PLATE_WIDTH,
+    dusk_share: float = 0.0,
 ) -> tuple[np.ndarray, tuple[float, float, float, float]]:
     """A degraded scene around one plate and its (jittered) detector-like box, at camera resolution.
 
     The plate is rendered large, warped (``wide_roll``: :func:`perspective_quad`), lit, then shrunk to a
     random camera resolution (plate width in ``plate_width`` px, log-uniform) where blur, noise and JPEG
-    happen, as in a real frame.
+    happen, as in a real frame; ``dusk_share`` of them first get the :func:`dusk` look there.
     """
     target_w = math.exp(rng.uniform(math.log(plate_width[0]), math.log(plate_width[1])))
     # Render at about twice the final size: enough detail to shrink from, cheap to warp.
@@ -214,6 +236,8 @@ def ocr_training_crop(
     quad_w = float(corners[:, 0].max() - corners[:, 0].min())
     scale = target_w / max(quad_w, 1.0)
     small = cv2.resize(scene, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    if dusk_share and rng.random() < dusk_share:  # no draw at 0: older data folders stay reproducible
+        small = dusk(small, rng)
     small = degrade(small, rng)
     c = corners * scale
     box = (float(c[:, 0].min()), float(c[:, 1].min()), float(c[:, 0].max()), float(c[:, 1].max()))

@@ -73,6 +73,7 @@ class Synthesis:
 
     wide_roll: float = 0.0  # share of plates rolled uniformly up to 18 degrees (augment.perspective_quad)
     plate_width: tuple[float, float] = PLATE_WIDTH  # plate width at camera resolution, px, log-uniform
+    dusk: float = 0.0  # share of plates given the dusk look (augment.dusk)
 
     def problem(self) -> str | None:
         """What is wrong with these settings, in the words of ``train_ocr gen``'s options, or None."""
@@ -81,11 +82,14 @@ class Synthesis:
             return f"--wide-roll {self.wide_roll:g}: must be a share, 0-1"
         if not 16.0 <= lo < hi <= 520.0:
             return f"--plate-width {lo:g} {hi:g}: must be MIN < MAX within 16-520 px"
+        if not 0.0 <= self.dusk <= 1.0:
+            return f"--dusk {self.dusk:g}: must be a share, 0-1"
         return None
 
     def describe(self) -> str:
         """These settings as the ``train_ocr gen`` options that make them."""
-        return f"--wide-roll {self.wide_roll:g} --plate-width {self.plate_width[0]:g} {self.plate_width[1]:g}"
+        lo, hi = self.plate_width
+        return f"--wide-roll {self.wide_roll:g} --plate-width {lo:g} {hi:g} --dusk {self.dusk:g}"
 
 
 def save_synthesis(data_dir: Path, synthesis: Synthesis) -> None:
@@ -100,14 +104,16 @@ def load_synthesis(data_dir: Path) -> Synthesis:
     held = json.loads(path.read_text()) if path.exists() else {}
     default = Synthesis()
     lo, hi = held.get("plate_width", default.plate_width)
-    return Synthesis(float(held.get("wide_roll", default.wide_roll)), (float(lo), float(hi)))
+    return Synthesis(
+        float(held.get("wide_roll", default.wide_roll)), (float(lo), float(hi)), float(held.get("dusk", default.dusk))
+    )
 
 
 def synthetic_sample(seed: int, spec: CropSpec, synthesis: Synthesis = Synthesis()) -> LabelledCrop:
     """The synthetic sample number ``seed``: same seed, same pixels."""
     rng = random.Random(seed)
     text = random_plate(rng)
-    scene, box = ocr_training_crop(text, rng, synthesis.wide_roll, synthesis.plate_width)
+    scene, box = ocr_training_crop(text, rng, synthesis.wide_roll, synthesis.plate_width, synthesis.dusk)
     return LabelledCrop(spec.cut(scene, box), text)
 
 

@@ -134,6 +134,8 @@ def main(argv: list[str] | None = None) -> None:
     for flag, path in (("--init", a.init), ("--teacher", a.teacher)):
         if path is not None and not path.is_file():
             p.error(f"{flag} {path}: no such weights file")
+    if a.pose_weight is not None and (not a.pose or a.pose_weight <= 0):
+        p.error(f"--pose-weight {a.pose_weight}: a weight > 0, and only with --pose")
     if a.dis is not None and not a.teacher:
         p.error("--dis weighs the distillation loss: it needs --teacher")
     if a.dis is not None and a.dis <= 0:
@@ -188,6 +190,7 @@ def main(argv: list[str] | None = None) -> None:
         plots=True,
         patience=100,
         val=True,
+        **({"pose": a.pose_weight} if a.pose_weight is not None else {}),
         distill_model=str(a.teacher) if a.teacher else None,
         **({"dis": a.dis} if a.dis is not None else {}),
     )

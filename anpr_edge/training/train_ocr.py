@@ -92,7 +92,7 @@ def chunk_paths(data_dir: Path) -> list[Path]:
 def cmd_gen(args: argparse.Namespace) -> None:
     if not 0.0 <= args.deskew_rise <= 1.0 or (args.deskew_rise != 1.0 and not args.deskew):
         raise SystemExit(f"--deskew-rise {args.deskew_rise}: must be 0-1, and only with --deskew")
-    synthesis = Synthesis(args.wide_roll, (args.plate_width[0], args.plate_width[1]))
+    synthesis = Synthesis(args.wide_roll, (args.plate_width[0], args.plate_width[1]), args.dusk)
     if problem := synthesis.problem():
         raise SystemExit(problem)
     spec = CropSpec(deskew=args.deskew, deskew_rise=args.deskew_rise)
@@ -341,6 +341,13 @@ def parser() -> argparse.ArgumentParser:
         metavar=("MIN", "MAX"),
         help="plate width at camera resolution, px, drawn log-uniformly (default 50 320: from far-away plates "
         "blown up to close ones)",
+    )
+    g.add_argument(
+        "--dusk",
+        type=float,
+        default=0.0,
+        help="share (0-1) of plates seen at dusk from a moving camera: dim, low contrast, a colour cast, motion "
+        "blur, gain noise",
     )
     t = sub.add_parser("train", help="train (resumes from OUT/last.pt)")
     t.add_argument("--data-dir", type=Path, default=Path("work/ocr_data"))
