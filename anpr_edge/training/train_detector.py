@@ -104,6 +104,11 @@ def parser() -> argparse.ArgumentParser:
         "kpt_shape [4, 3], see anpr_edge.training.pose_scenes); --init detection weights start its box branch",
     )
     p.add_argument(
+        "--pose-weight",
+        type=float,
+        help="with --pose: weight of the corner loss against the box losses (ultralytics' pose gain, default 12)",
+    )
+    p.add_argument(
         "--init", type=Path, help="start from these weights (fine-tuning, e.g. models/checkpoints/plate_yolo11n.pt)"
     )
     p.add_argument(
