@@ -64,6 +64,7 @@ CLI_RECOGNITION = (
     "max_misses",
     "ocr_every_n",
     "ocr_variants",
+    "settled_every",
     "verify_zoom",
     "verify_conf",
     "motion_threshold",

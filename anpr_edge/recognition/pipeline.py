@@ -132,6 +132,7 @@ class CameraPipeline:
         self.confirmed: list[tuple[float, float, float, float]] = []  # last frame's boxes the second look kept
         self.crop_kinds = {"corners": 0, "box": 0, "fallback": 0}
         self.two_row = 0
+        self.settled_skips = 0  # plate crops not read: their track was settled (settings.settled_every)
         self.best_frames: dict[int, np.ndarray] = {}  # track id -> the frame of its most sure read
         self._fault_width = fault_frame_width()
 
@@ -185,7 +186,7 @@ class CameraPipeline:
         w, h = self.frame_size
         if self.frame_index % s.ocr_every_n:
             return reads, crops
-        readable = [i for i, d in enumerate(dets) if not touches_edge(d.box, w, h)]
+        readable = self._unsettled(dets, [i for i, d in enumerate(dets) if not touches_edge(d.box, w, h)])
         for i in [i for i in readable if is_two_row(dets[i])]:
             reads[i] = unread_two_row(dets[i], len(ocr.spec.alphabet))
             self.two_row += 1
@@ -199,6 +200,17 @@ class CameraPipeline:
             self.crop_kinds[crop_kind(dets[i])] += 1
         self.ocr_rounds += 1
         return reads, crops
+
+    def _unsettled(self, dets: list[Detection], chosen: list[int]) -> list[int]:
+        """``chosen`` without the plates of settled tracks (:attr:`Track.settled`), except on every
+        ``settled_every``-th frame; the boxes are matched to tracks as the tracker will (``match_iou``)."""
+        s = self.settings
+        if self.frame_index % s.settled_every == 0:
+            return chosen
+        settled = [tr.box for tr in self.tracker.tracks if tr.settled]
+        kept = [i for i in chosen if not any(iou(dets[i].box, b) >= s.match_iou for b in settled)]
+        self.settled_skips += len(chosen) - len(kept)
+        return kept
 
     def run(self, frame: np.ndarray, t: float) -> FrameResult:
         """Run one frame taken at stream time ``t`` (seconds)."""

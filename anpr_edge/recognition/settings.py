@@ -27,6 +27,13 @@ class RecognitionSettings(BaseModel):
     max_misses: int = Field(5, ge=0, le=1000, description="frames a track survives unseen")
     ocr_every_n: int = Field(1, ge=1, le=100, description="OCR every n-th processed frame")
     ocr_variants: int = Field(9, ge=1, le=9, description="crops read per plate, characters voted (1-9)")
+    settled_every: int = Field(
+        4,
+        ge=1,
+        le=100,
+        description="a plate whose last 3 reads are the same complete plate is read only every n-th frame "
+        "(1: every frame); the reads between would repeat it, and every n-th still catches another car",
+    )
     verify_zoom: float = Field(
         5.0, ge=0, le=20, description="second look: each box re-detected in a crop this many box widths wide (0: off)"
     )

@@ -82,6 +82,11 @@ class Track:
         """``two-row`` when more frames saw a square plate than read a single-row one."""
         return "two-row" if self.two_row > self.reads else "one-row"
 
+    @property
+    def settled(self) -> bool:
+        """Its last 3 reads are the same plate, every character read (more reads would repeat it)."""
+        return len(self.recent) == self.recent.maxlen and len(set(self.recent)) == 1 and UNREAD not in self.recent[0]
+
     def add_read(self, read: PlateRead) -> None:
         self.improved = False
         if read.format == "two-row":

@@ -95,14 +95,15 @@ class EvalReport:
         lines += [f"end-to-end[{q}] on detections {self.e2e[q].summary()}" for q in SCORED if q in self.e2e]
         return lines + [f"sweep conf {c:.2f}  {score.summary()}" for c, score in self.swept.items()]
 
-    def score_boxes(self, truths: list[Box], preds: list[Detection], aside: list[Box]) -> list[Detection]:
+    def score_boxes(self, rows: list[LabelRow], preds: list[Detection], aside: list[Box]) -> list[Detection]:
         """Score one image's detector boxes (every swept threshold too); the boxes kept at ``conf``."""
+        truths, readable = [r.box for r in rows], [r.quality in SCORED for r in rows]
         for c, score in self.swept.items():
-            score.add(truths, [p.box for p in preds if p.score >= c], aside)
+            score.add(truths, [p.box for p in preds if p.score >= c], aside, readable)
         kept = [p for p in preds if p.score >= self.conf]
-        self.det.add(truths, [p.box for p in kept], aside)
+        self.det.add(truths, [p.box for p in kept], aside, readable)
         if self.unboxed is not None:
-            self.unboxed.add(truths, [p.box for p in kept])
+            self.unboxed.add(truths, [p.box for p in kept], readable=readable)
         return kept
 
     def outcomes(self) -> dict[str, list[bool]]:
@@ -140,7 +141,7 @@ def evaluate(
         found = corners_if(settings, models.detector(img, min(conf, *swept) if swept else conf, settings.iou))
         preds = models.verified(img, found, settings.verify_zoom, settings.verify_conf)
         aside = (unboxed or {}).get(name, [])
-        preds = report.score_boxes([r.box for r in rows], preds, aside)
+        preds = report.score_boxes(rows, preds, aside)
         pred_reads = read_detections(models, img, preds, settings)
         for pr in pred_reads:
             if max((iou(pr.detection.box, b) for b in [*(r.box for r in rows), *aside]), default=0.0) < 0.5:

@@ -104,9 +104,19 @@ class DetScore:
     false_pos: int = 0
     by_bucket: dict[str, list[int]] = field(default_factory=dict)  # name -> [found, total]
     outcomes: list[bool] = field(default_factory=list)  # found or not, per truth box in the order added
+    readable: list[int] = field(default_factory=lambda: [0, 0])  # [found, total] of readable plates >= FAIR_WIDTH
 
-    def add(self, truths: Iterable[Box], preds: Iterable[Box], ignore: Iterable[Box] = ()) -> list[bool]:
-        """Score one image; predictions on ``ignore`` boxes (unscored plates) are neither TP nor FP."""
+    def add(
+        self,
+        truths: Iterable[Box],
+        preds: Iterable[Box],
+        ignore: Iterable[Box] = (),
+        readable: Iterable[bool] | None = None,
+    ) -> list[bool]:
+        """Score one image; predictions on ``ignore`` boxes (unscored plates) are neither TP nor FP.
+
+        ``readable``: per truth box, whether its label says it can be read (``high`` or ``low``); those at least
+        :data:`FAIR_WIDTH` wide are also counted apart (the camera-grade recall figure)."""
         t, p, ign = list(truths), list(preds), list(ignore)
         self.images += 1
         pairs = sorted(((iou(a, b), i, j) for i, a in enumerate(t) for j, b in enumerate(p)), reverse=True)
@@ -119,10 +129,13 @@ class DetScore:
             used_p.add(j)
         hits = [i in used_t for i in range(len(t))]
         self.outcomes += hits
-        for box, hit in zip(t, hits, strict=True):
+        for box, hit, can_read in zip(t, hits, [True] * len(t) if readable is None else readable, strict=True):
             rec = self.by_bucket.setdefault(width_bucket(box), [0, 0])
             rec[0] += int(hit)
             rec[1] += 1
+            if can_read and box[2] - box[0] >= FAIR_WIDTH:
+                self.readable[0] += int(hit)
+                self.readable[1] += 1
         false_pos = sum(
             1 for j, b in enumerate(p) if j not in used_p and not any(iou(b, g) >= self.iou_thr for g in ign)
         )
@@ -157,8 +170,8 @@ class DetScore:
         found, total = sum(v[0] for v in wide), sum(v[1] for v in wide)
         return (
             f"images {self.images}  plates {self.truths}  recall@{self.iou_thr:g} {rate(self.found, self.truths)}  "
-            f"(>= {FAIR_WIDTH:g} px: {rate(found, total)})  precision {self.precision:.1%}  FP/image {fppi:.2f}  "
-            f"by width: {buckets}"
+            f"(>= {FAIR_WIDTH:g} px: {rate(found, total)}; of them high or low: {rate(*self.readable)})  "
+            f"precision {self.precision:.1%}  FP/image {fppi:.2f}  by width: {buckets}"
         )
 
 

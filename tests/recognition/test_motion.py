@@ -103,6 +103,17 @@ def test_bench_reports_idle_frames(tmp_path: Path) -> None:
     assert report["bare_loop"]["fps"] > 0 and report["bare_loop"]["frame_ms"]["p50"] > 0
 
 
+@needs_models
+def test_bench_on_a_file_that_is_not_a_video_says_so_in_one_line(tmp_path: Path) -> None:
+    """The clip is decoded on a thread of its own: its error still reaches the user as one line."""
+    bad = tmp_path / "clip.mp4"
+    bad.write_bytes(b"not a video" * 100)
+    cmd = [sys.executable, "-m", "anpr_edge.cli", "bench", "--input", str(bad), "--frames", "5", "--device", "cpu"]
+    out = subprocess.run([*cmd, "--models", str(MODELS)], capture_output=True, text=True)
+    assert out.returncode != 0 and "Traceback" not in out.stderr
+    assert "cannot open as a video" in out.stderr.strip().splitlines()[-1]
+
+
 def test_roi_view_is_the_polygons_box_clipped_to_the_frame() -> None:
     from anpr_edge.recognition.pipeline import roi_view
 

@@ -164,3 +164,31 @@ def test_4_fps_moving_40_px_a_frame_keeps_one_track_and_whole_plates(models: Mod
         rim = 0.02 * (true[2] - true[0])
         assert x1 <= true[0] + rim and x2 >= true[2] - rim and y1 <= true[1] + 2 and y2 >= true[3] - 2, (box, true)
     assert len({e.track_id for e in events}) == 1 and [e.plate for e in events if e.type == "new"] == [text]
+
+
+def test_a_settled_plate_is_read_every_4th_frame_and_the_next_car_in_its_box_is_caught(
+    models: Models, tmp_path: Path
+) -> None:
+    """A car stands at the barrier: once its last 3 reads are the same plate, it is read every 4th frame
+    only (``settled_every``); the next car stopping in the same spot is still read and reported."""
+    first, second = photo("010.jpg"), photo("043.jpg")
+    spot = Shot((640.0, 420.0), 220.0)
+    frames = [frame_of(first[0], first[1], spot)[0]] * 14 + [frame_of(second[0], second[1], spot)[0]] * 10
+    out = cv2.VideoWriter(str(tmp_path / "stand.mp4"), cv2.VideoWriter.fourcc(*"mp4v"), FPS, SIZE)
+    for frame in [*frames, *[frame_of(first[0], first[1], Shot(None))[0]] * 8]:
+        out.write(frame)
+    out.release()
+    pipe = CameraPipeline("gate", models, RecognitionSettings())
+    read_on: list[int] = []
+    events: list[PlateEvent] = []
+    t = 0.0
+    for fr in VideoSource(tmp_path / "stand.mp4"):
+        t, index = fr.t, pipe.frame_index
+        result = pipe.run(fr.image, fr.t)
+        events += result.events
+        if any(r is not None for r in result.reads):
+            read_on.append(index)
+    events += pipe.flush(t + 1.0).events
+    assert read_on[:3] == [0, 1, 2] and 5 not in read_on and {4, 8, 12} <= set(read_on)
+    assert pipe.settled_skips >= 6
+    assert [e.plate for e in events if e.type == "new"] == [first[2], second[2]]

@@ -156,6 +156,10 @@ def test_det_score_known_answers() -> None:
     assert d.by_bucket == {"80-150": [1, 1], "40-80": [0, 1], ">150": [0, 1], "<40": [0, 1]}
     assert "recall@0.5 25.0% (1/4, CI 4.6%-69.9%)" in d.summary()
     assert "(>= 40 px: 33.3% (1/3" in d.summary()  # the 30 px plate is not in the fair figure
+    assert "of them high or low: 33.3% (1/3" in d.summary()  # no qualities given: every plate can be read
+    r = DetScore()  # the camera-grade figure: readable plates (high or low) at least 40 px wide
+    r.add([(0, 0, 100, 20), (200, 200, 260, 215), (0, 50, 30, 60)], [(2, 1, 101, 21)], readable=[True, False, True])
+    assert r.readable == [1, 1] and "(>= 40 px: 50.0% (1/2" in r.summary() and "high or low: 100.0% (1/1" in r.summary()
 
 
 def test_labels_reader_rejects_bad_rows(tmp_path: Path) -> None:
