@@ -56,7 +56,7 @@ class Daemon:
         logger.info("anpr-edge running: %ssystemd notify %s, log %s", running, self.notifier.backend, logs.target())
 
     def init_sinks(self, cfg: Config, start: bool = True) -> EventRouter:
-        return open_router(cfg, lambda: self.stats().to_json(), start)
+        return open_router(cfg, lambda: self.stats().to_json(), start, self.integrations.metrics.event_latency.observe)
 
     def start_cameras(self, names: list[str]) -> None:
         assert self.models is not None and self.router is not None

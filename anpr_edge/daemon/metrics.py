@@ -21,6 +21,9 @@ from anpr_edge.recognition.pipeline import StageTimes
 #: Stage latency buckets, seconds: an idle frame's motion check (~0.5 ms) to a slow detector (~1 s).
 BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 
+#: Event latency buckets, seconds: an early event at 25 fps (~0.1 s) to one held in the outbox through an outage.
+LATENCY_BUCKETS = (0.05, 0.1, 0.2, 0.3, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 300.0)
+
 #: Per-camera counters: metric name (without ``_total``), help, the Sample field.
 CAMERA_COUNTERS = (
     ("anpr_frames_in", "Frames the camera delivered", "frames_in"),
@@ -103,6 +106,13 @@ class Metrics:
             "verify and ocr are near 0 on frames with no plate)",
             ["camera", "stage"],
             buckets=BUCKETS,
+            registry=self.registry,
+        )
+        self.event_latency = Histogram(
+            "anpr_event_latency_seconds",
+            "From the capture of the first frame a plate was seen in to the broker's acknowledgement of its new "
+            "event (MQTT); events sent late from the outbox count with their whole wait",
+            buckets=LATENCY_BUCKETS,
             registry=self.registry,
         )
         self.registry.register(SampleCollector(sample, clock))

@@ -69,6 +69,17 @@ def configure_security(client: mqtt.Client, cfg: MqttConfig) -> None:
         client.tls_insecure_set(cfg.tls.insecure)
 
 
+def first_sight(payload: bytes) -> float | None:
+    """A new event's ``first_seen`` (Unix time of the frame its plate was first seen in); None for updates,
+    availability and anything unreadable."""
+    try:
+        data = json.loads(payload)
+    except ValueError:
+        return None
+    seen = data.get("first_seen") if isinstance(data, dict) and data.get("type") == "new" else None
+    return float(seen) if isinstance(seen, int | float) else None
+
+
 class MqttSink:
     def __init__(
         self,
@@ -77,8 +88,14 @@ class MqttSink:
         prefix: str,
         outbox: Outbox,
         stats: Callable[[], dict[str, Any]] | None = None,
+        latency: Callable[[float], None] | None = None,
     ) -> None:
+        """``latency``: called with the seconds from the capture of the first frame a plate was seen in to the
+        broker's acknowledgement of its new event (the ``anpr_event_latency_seconds`` histogram)."""
         self.cfg, self.prefix, self.outbox, self._stats = cfg, prefix, outbox, stats
+        self._latency = latency
+        self._first_sight: dict[int, float] = {}  # message id -> first_seen of a new event awaiting its PUBACK
+        self._sight_lock = threading.Lock()
         self.connected = threading.Event()
         self._stop = threading.Event()
         self._wake = threading.Event()
@@ -114,6 +131,7 @@ class MqttSink:
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
         self.client.on_message = self._on_message
+        self.client.on_publish = self._on_publish
         self._sender = threading.Thread(target=self._send_loop, name="mqtt-sender", daemon=True)
         self._stats_thread = threading.Thread(target=self._stats_loop, name="mqtt-stats", daemon=True)
 
@@ -150,6 +168,12 @@ class MqttSink:
             if mqtt.topic_matches_sub(pattern, msg.topic) and not keep(msg.topic):
                 logger.info("MQTT: deleting stale retained %s", msg.topic)
                 self.retain(msg.topic, b"")
+
+    def _on_publish(self, client: mqtt.Client, userdata: Any, mid: int, reason: Any, props: Any) -> None:
+        with self._sight_lock:
+            seen = self._first_sight.pop(mid, None)
+        if seen is not None and self._latency is not None:
+            self._latency(max(time.time() - seen, 0.0))
 
     def _resend_retained(self, client: mqtt.Client) -> None:
         with self._retained_lock:
@@ -223,7 +247,11 @@ class MqttSink:
                     for seq, topic, payload in rows:
                         if not self.connected.is_set():
                             break
-                        info = self.client.publish(topic, payload, qos=1, retain=False)
+                        seen = first_sight(payload) if self._latency is not None else None
+                        with self._sight_lock:  # the PUBACK (network thread) waits until its id is noted
+                            info = self.client.publish(topic, payload, qos=1, retain=False)
+                            if seen is not None and info.rc == mqtt.MQTT_ERR_SUCCESS:
+                                self._first_sight[info.mid] = seen
                         if info.rc not in (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_NO_CONN):
                             logger.error("MQTT publish failed (rc %s); will retry", info.rc)
                             break

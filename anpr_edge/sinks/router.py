@@ -138,11 +138,17 @@ class EventRouter:
             self.snapshots.close()
 
 
-def open_router(cfg: Config, stats: Callable[[], dict[str, Any]], start: bool = True) -> EventRouter:
+def open_router(
+    cfg: Config,
+    stats: Callable[[], dict[str, Any]],
+    start: bool = True,
+    latency: Callable[[float], None] | None = None,
+) -> EventRouter:
     """Every sink of ``cfg`` opened (a CSV path that cannot be opened fails here, not at the first event),
     MQTT started with its outbox (with ``start`` False, by :meth:`EventRouter.start` later: a reload opens
-    the new sinks before it closes the old ones); ``stats`` feeds MQTT's stats topic. A path that cannot be
-    opened is a :class:`ConfigError` naming its key."""
+    the new sinks before it closes the old ones); ``stats`` feeds MQTT's stats topic, ``latency`` takes each
+    new event's seconds from first sight to the broker's acknowledgement. A path that cannot be opened is a
+    :class:`ConfigError` naming its key."""
     with failing_as("storage.state_dir"):
         cfg.storage.state_dir.mkdir(parents=True, exist_ok=True)
     with failing_as("outputs.jsonl"):
@@ -158,7 +164,7 @@ def open_router(cfg: Config, stats: Callable[[], dict[str, Any]], start: bool = 
         if backlog:
             logger.info("outbox holds %d event(s) from before; they are sent first", backlog)
         router.outbox = outbox
-        router.mqtt = MqttSink(mq, cfg.device_id, cfg.topic_prefix, outbox, stats)
+        router.mqtt = MqttSink(mq, cfg.device_id, cfg.topic_prefix, outbox, stats, latency)
         router.camera_state = CameraState(router.mqtt, cfg)  # before the first connect: it says what to keep
         if start:
             router.mqtt.start()

@@ -60,7 +60,11 @@ def test_healthz_metrics_and_a_failing_camera(tmp_path: Path, tiny_models: Path)
         assert ok["status"] == "ok" and ok["cameras"]["a"]["up"] and ok["cameras"]["b"]["up"]
         code, body = get(url + "/metrics")
         names = {f.name for f in text_string_to_metric_families(body.decode())}
-        assert code == 200 and {"anpr_frames_in", "anpr_camera_up", "anpr_stage_duration_seconds"} <= names
+        assert (
+            code == 200
+            and {"anpr_frames_in", "anpr_camera_up", "anpr_stage_duration_seconds", "anpr_event_latency_seconds"}
+            <= names
+        )
         for p in images.iterdir():  # camera b's pictures become unreadable: no frame from now on
             p.write_bytes(b"not a jpeg")
         t0 = time.monotonic()

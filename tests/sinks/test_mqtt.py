@@ -65,6 +65,29 @@ def test_thousand_events_all_once_in_order_with_status(tmp_path: Path) -> None:
         broker.stop()
 
 
+def test_each_new_event_reports_its_latency_from_first_sight_to_the_brokers_ack(tmp_path: Path) -> None:
+    broker = Broker(tmp_path / "b").start()
+    sub = Subscriber(broker.port, "anpr/dev1/+/plate")
+    cfg = MqttConfig(enabled=True, host="127.0.0.1", port=broker.port, reconnect_max_s=1)
+    latencies: list[float] = []
+    sink = MqttSink(cfg, "dev1", "anpr/dev1", Outbox(tmp_path / "outbox.sqlite", 100), latency=latencies.append)
+    sink.start()
+    try:
+        seen = time.time() - 0.5  # the plate's first frame was captured half a second ago
+        sink.publish_event("gate", {"event_id": "e1", "type": "new", "first_seen": seen})
+        sink.publish_event("gate", {"event_id": "e1", "type": "update", "first_seen": seen})
+        sink.publish_event("gate", {"event_id": "e2", "type": "new"})  # no first_seen: not timed
+        assert len(sub.wait_for(3, 20)) == 3
+        deadline = time.monotonic() + 5
+        while not latencies and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len(latencies) == 1 and 0.5 <= latencies[0] < 5.0, latencies  # the new event alone
+    finally:
+        sink.stop()
+        sub.close()
+        broker.stop()
+
+
 def test_broker_outage_of_30_s_loses_nothing_and_keeps_order(tmp_path: Path) -> None:
     broker = Broker(tmp_path / "b").start()
     sub = Subscriber(broker.port, "anpr/dev1/+/plate")
