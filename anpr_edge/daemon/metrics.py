@@ -22,7 +22,7 @@ from anpr_edge.recognition.pipeline import StageTimes
 BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 
 #: Event latency buckets, seconds: an early event at 25 fps (~0.1 s) to one held in the outbox through an outage.
-LATENCY_BUCKETS = (0.05, 0.1, 0.2, 0.3, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 300.0)
+LATENCY_BUCKETS = (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 300.0)
 
 #: Per-camera counters: metric name (without ``_total``), help, the Sample field.
 CAMERA_COUNTERS = (
