@@ -203,12 +203,18 @@ class CameraPipeline:
 
     def _unsettled(self, dets: list[Detection], chosen: list[int]) -> list[int]:
         """``chosen`` without the plates of settled tracks (:attr:`Track.settled`), except on every
-        ``settled_every``-th frame; the boxes are matched to tracks as the tracker will (``match_iou``)."""
+        ``settled_every``-th OCR frame. A box is skipped only when every track it overlaps (``match_iou``) is
+        settled and was seen on the last frame: a track that just lost its plate may be the next car's."""
         s = self.settings
-        if self.frame_index % s.settled_every == 0:
+        if (self.frame_index // s.ocr_every_n) % s.settled_every == 0:
             return chosen
-        settled = [tr.box for tr in self.tracker.tracks if tr.settled]
-        kept = [i for i in chosen if not any(iou(dets[i].box, b) >= s.match_iou for b in settled)]
+        tracks = self.tracker.tracks
+
+        def settled(d: Detection) -> bool:
+            near = [tr for tr in tracks if iou(d.box, tr.box) >= s.match_iou]
+            return bool(near) and all(tr.settled and tr.misses == 0 for tr in near)
+
+        kept = [i for i in chosen if not settled(dets[i])]
         self.settled_skips += len(chosen) - len(kept)
         return kept
 

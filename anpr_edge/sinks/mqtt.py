@@ -69,6 +69,10 @@ def configure_security(client: mqtt.Client, cfg: MqttConfig) -> None:
         client.tls_insecure_set(cfg.tls.insecure)
 
 
+#: PUBACK times kept for message ids not noted yet (mostly status and retained messages, never timed).
+ACKED_KEPT = 256
+
+
 def first_sight(payload: bytes) -> float | None:
     """A new event's ``first_seen`` (Unix time of the frame its plate was first seen in); None for updates,
     availability and anything unreadable."""
@@ -94,7 +98,11 @@ class MqttSink:
         broker's acknowledgement of its new event (the ``anpr_event_latency_seconds`` histogram)."""
         self.cfg, self.prefix, self.outbox, self._stats = cfg, prefix, outbox, stats
         self._latency = latency
-        self._first_sight: dict[int, float] = {}  # message id -> first_seen of a new event awaiting its PUBACK
+        # A new event's first_seen by message id until its PUBACK; and PUBACK times of ids not (yet) noted, for
+        # the ack that lands between publish() returning and the note. Never held while calling paho: paho
+        # calls on_publish holding its own lock, which publish() takes too.
+        self._first_sight: dict[int, float] = {}
+        self._acked_at: dict[int, float] = {}
         self._sight_lock = threading.Lock()
         self.connected = threading.Event()
         self._stop = threading.Event()
@@ -151,6 +159,9 @@ class MqttSink:
         self._wake.set()
 
     def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
+        with self._sight_lock:  # message ids start again: an old id must not pair with a new message
+            self._first_sight.clear()
+            self._acked_at.clear()
         if self.connected.is_set():
             logger.warning(
                 "MQTT disconnected from %s:%d (%s); events wait in the outbox (%d)",
@@ -170,10 +181,26 @@ class MqttSink:
                 self.retain(msg.topic, b"")
 
     def _on_publish(self, client: mqtt.Client, userdata: Any, mid: int, reason: Any, props: Any) -> None:
+        if self._latency is None:
+            return
+        now = time.time()
         with self._sight_lock:
             seen = self._first_sight.pop(mid, None)
-        if seen is not None and self._latency is not None:
-            self._latency(max(time.time() - seen, 0.0))
+            if seen is None:  # not noted yet, or not a new event (status, retained, an update)
+                self._acked_at[mid] = now
+                while len(self._acked_at) > ACKED_KEPT:
+                    del self._acked_at[next(iter(self._acked_at))]
+        if seen is not None:
+            self._latency(max(now - seen, 0.0))
+
+    def _note_sight(self, mid: int, seen: float) -> None:
+        """Pair a published new event's message id with its first sight (or with its PUBACK, already in)."""
+        with self._sight_lock:
+            acked = self._acked_at.pop(mid, None)
+            if acked is None:
+                self._first_sight[mid] = seen
+        if acked is not None and self._latency is not None:
+            self._latency(max(acked - seen, 0.0))
 
     def _resend_retained(self, client: mqtt.Client) -> None:
         with self._retained_lock:
@@ -247,11 +274,10 @@ class MqttSink:
                     for seq, topic, payload in rows:
                         if not self.connected.is_set():
                             break
+                        info = self.client.publish(topic, payload, qos=1, retain=False)
                         seen = first_sight(payload) if self._latency is not None else None
-                        with self._sight_lock:  # the PUBACK (network thread) waits until its id is noted
-                            info = self.client.publish(topic, payload, qos=1, retain=False)
-                            if seen is not None and info.rc == mqtt.MQTT_ERR_SUCCESS:
-                                self._first_sight[info.mid] = seen
+                        if seen is not None and info.rc == mqtt.MQTT_ERR_SUCCESS:
+                            self._note_sight(info.mid, seen)
                         if info.rc not in (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_NO_CONN):
                             logger.error("MQTT publish failed (rc %s); will retry", info.rc)
                             break

@@ -7,12 +7,13 @@ on a noisy box.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import queue
 import resource
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -75,9 +76,11 @@ def read_cpu_description() -> str:
         return "unknown CPU (no /proc/cpuinfo)"
 
 
-def decoded_ahead(video: Path, depth: int = 2) -> Iterator[tuple[Frame, float]]:
-    """The clip's frames, decoded on a thread of their own as the daemon's capture thread does, each with the
-    milliseconds the caller waited for it (0 while the decoder keeps ahead). A decoding error is raised here."""
+def decoded_ahead(video: Path, depth: int = 2) -> Generator[tuple[Frame, float]]:
+    """The clip's frames, decoded on a thread of their own (as in the daemon, where a capture thread decodes),
+    each with the milliseconds the caller waited for it (0 while the decoder keeps ahead). Unlike the daemon's
+    mailbox, which keeps the newest frame and drops the rest, this queue blocks: every frame is measured.
+    A decoding error is raised here. Use it closed (``contextlib.closing``): that stops the thread."""
     q: queue.Queue[Frame | Exception | None] = queue.Queue(maxsize=depth)
     stop = threading.Event()
 
@@ -136,30 +139,32 @@ def run_bench(
     times = StageTimes()
     frame_ms: list[float] = []  # waiting for the decoder + the whole pipeline, per measured frame
     pipe = CameraPipeline("bench", models, settings, timings=None)
-    events = updates = idle_start = 0
+    events = updates = idle_start = skips_start = 0
     wall_start = 0.0
     shape: tuple[int, ...] = ()
-    for n, (fr, waited) in enumerate(decoded_ahead(video)):
-        if n == warmup:
-            pipe.timings, wall_start, idle_start = times, time.perf_counter(), pipe.idle_frames
-        t1 = time.perf_counter()
-        for e in pipe.run(fr.image, fr.t).events:
-            events, updates = events + (e.type == "new"), updates + (e.type == "update")
-        if n >= warmup:
-            times.add("decode_wait", waited)
-            frame_ms.append(waited + (time.perf_counter() - t1) * 1000)
-        shape = fr.image.shape
-        if n + 1 >= max_frames + warmup:
-            break
+    with contextlib.closing(decoded_ahead(video)) as frames:
+        for n, (fr, waited) in enumerate(frames):
+            if n == warmup:
+                pipe.timings, wall_start = times, time.perf_counter()
+                idle_start, skips_start = pipe.idle_frames, pipe.settled_skips
+            t1 = time.perf_counter()
+            for e in pipe.run(fr.image, fr.t).events:
+                events, updates = events + (e.type == "new"), updates + (e.type == "update")
+            if n >= warmup:
+                times.add("decode_wait", waited)
+                frame_ms.append(waited + (time.perf_counter() - t1) * 1000)
+            shape = fr.image.shape
+            if n + 1 >= max_frames + warmup:
+                break
     wall = time.perf_counter() - wall_start if wall_start else 0.0
-    pure_p50 = percentiles(pure_detector_ms(models, max(len(frame_ms), 20)))
+    pure = percentiles(pure_detector_ms(models, max(len(frame_ms), 20)))
     e2e = percentiles(frame_ms)
     return {
         "video": str(video),
         "frame_size": [int(shape[1]), int(shape[0])] if shape else [],
         "frames": len(frame_ms),
         "idle_frames": pipe.idle_frames - idle_start,
-        "reads_skipped_settled": pipe.settled_skips,
+        "reads_skipped_settled": pipe.settled_skips - skips_start,
         "events": events,
         "updates": updates,
         "detector_input": [models.detector.spec.input_width, models.detector.spec.input_height],
@@ -168,9 +173,9 @@ def run_bench(
         "precision": {"detector": models.detector.backend.precision, "ocr": models.ocr.backend.precision},
         "stages_ms": {s: percentiles(times.samples.get(s, [])) for s in STAGES},
         "frame_ms": e2e,
-        "pure_detector_ms": pure_p50,
+        "pure_detector_ms": pure,
         "end_to_end_fps": len(frame_ms) / wall if wall else 0.0,
-        "overhead_ratio": e2e["p50"] / pure_p50["p50"] if pure_p50["p50"] else 0.0,
+        "overhead_ratio": e2e["p50"] / pure["p50"] if pure["p50"] else 0.0,
         "rss_mib": round(rss_mib(), 1),
     }
 
@@ -180,15 +185,16 @@ def bare_loop(models: Models, video: Path, max_frames: int, warmup: int = 5) -> 
     nothing else (no motion gating, second look, tracking, voting or events), same clip and models."""
     frame_ms: list[float] = []
     wall_start = 0.0
-    for n, (fr, waited) in enumerate(decoded_ahead(video)):
-        if n == warmup:
-            wall_start = time.perf_counter()
-        t0 = time.perf_counter()
-        models.ocr(fr.image, models.detector(fr.image))
-        if n >= warmup:
-            frame_ms.append(waited + (time.perf_counter() - t0) * 1000)
-        if n + 1 >= max_frames + warmup:
-            break
+    with contextlib.closing(decoded_ahead(video)) as frames:
+        for n, (fr, waited) in enumerate(frames):
+            if n == warmup:
+                wall_start = time.perf_counter()
+            t0 = time.perf_counter()
+            models.ocr(fr.image, models.detector(fr.image))
+            if n >= warmup:
+                frame_ms.append(waited + (time.perf_counter() - t0) * 1000)
+            if n + 1 >= max_frames + warmup:
+                break
     wall = time.perf_counter() - wall_start if wall_start else 0.0
     return {"fps": len(frame_ms) / wall if wall else 0.0, "frame_ms": percentiles(frame_ms)}
 

@@ -20,12 +20,11 @@ from anpr_edge.errors import AnprError
 from anpr_edge.inference.models import Reader, load_reader
 from anpr_edge.inference.ocr import CharThresholds
 from anpr_edge.sources.files import read_image
-from anpr_edge.tools.labels import LabelRow
+from anpr_edge.tools.labels import SCORED, LabelRow
 from anpr_edge.tools.metrics import OcrScore, paired, rate
 
 #: Engines ``--engine`` accepts, in the order they are reported.
 ENGINES = ("crnn", "paddle")
-SCORED = ("high", "low")
 
 
 class Settings(Protocol):

@@ -35,10 +35,9 @@ from anpr_edge.recognition.events import EventConfig
 from anpr_edge.recognition.pipeline import CameraPipeline, corners_if, read_detections
 from anpr_edge.recognition.settings import RecognitionSettings
 from anpr_edge.sources.files import read_image
-from anpr_edge.tools.labels import LabelRow, rows_by_image
+from anpr_edge.tools.labels import SCORED, LabelRow, rows_by_image
 from anpr_edge.tools.metrics import DetScore, OcrScore, paired
 
-SCORED = ("high", "low")
 SWEEP = (0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8)
 CLIP_FPS = 10.0
 

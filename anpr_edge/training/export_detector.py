@@ -54,13 +54,14 @@ def recall_of(stem: Path, real_dev: Path, device: str = "cpu") -> tuple[float, f
     from anpr_edge.inference.detector import PlateDetector
     from anpr_edge.recognition.settings import DEFAULTS
     from anpr_edge.sources.files import read_image
-    from anpr_edge.tools.labels import rows_by_image
+    from anpr_edge.tools.labels import SCORED, rows_by_image
     from anpr_edge.tools.metrics import DetScore
 
     det = PlateDetector.load(stem, device, None, DEFAULTS.iou, precision="f32")  # at its metadata's conf
     score = DetScore()
     for name, rows in sorted(rows_by_image(real_dev / "labels.csv", "untrained").items()):
-        score.add([r.box for r in rows], [d.box for d in det(read_image(real_dev / "images" / name))])
+        found = [d.box for d in det(read_image(real_dev / "images" / name))]
+        score.add([r.box for r in rows], found, readable=[r.quality in SCORED for r in rows])
     return score.recall, score.precision, score.summary()
 
 

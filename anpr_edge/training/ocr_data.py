@@ -89,7 +89,8 @@ class Synthesis:
     def describe(self) -> str:
         """These settings as the ``train_ocr gen`` options that make them."""
         lo, hi = self.plate_width
-        return f"--wide-roll {self.wide_roll:g} --plate-width {lo:g} {hi:g} --dusk {self.dusk:g}"
+        dusk = f" --dusk {self.dusk:g}" if self.dusk else ""
+        return f"--wide-roll {self.wide_roll:g} --plate-width {lo:g} {hi:g}{dusk}"
 
 
 def save_synthesis(data_dir: Path, synthesis: Synthesis) -> None:

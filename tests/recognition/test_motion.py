@@ -109,7 +109,7 @@ def test_bench_on_a_file_that_is_not_a_video_says_so_in_one_line(tmp_path: Path)
     bad = tmp_path / "clip.mp4"
     bad.write_bytes(b"not a video" * 100)
     cmd = [sys.executable, "-m", "anpr_edge.cli", "bench", "--input", str(bad), "--frames", "5", "--device", "cpu"]
-    out = subprocess.run([*cmd, "--models", str(MODELS)], capture_output=True, text=True)
+    out = subprocess.run([*cmd, "--models", str(MODELS)], capture_output=True, text=True, timeout=120)
     assert out.returncode != 0 and "Traceback" not in out.stderr
     assert "cannot open as a video" in out.stderr.strip().splitlines()[-1]
 

@@ -180,15 +180,19 @@ def test_a_settled_plate_is_read_every_4th_frame_and_the_next_car_in_its_box_is_
     out.release()
     pipe = CameraPipeline("gate", models, RecognitionSettings())
     read_on: list[int] = []
+    new_on: dict[str, int] = {}  # plate -> frame its new event came on
     events: list[PlateEvent] = []
     t = 0.0
     for fr in VideoSource(tmp_path / "stand.mp4"):
         t, index = fr.t, pipe.frame_index
         result = pipe.run(fr.image, fr.t)
         events += result.events
+        new_on.update({e.plate: index for e in result.events if e.type == "new"})
         if any(r is not None for r in result.reads):
             read_on.append(index)
     events += pipe.flush(t + 1.0).events
     assert read_on[:3] == [0, 1, 2] and 5 not in read_on and {4, 8, 12} <= set(read_on)
     assert pipe.settled_skips >= 6
     assert [e.plate for e in events if e.type == "new"] == [first[2], second[2]]
+    # The second car (from frame 14) is read at frame 16 at the latest, then on every frame until its event.
+    assert {16, 17, 18} <= set(read_on) and new_on[second[2]] <= 18, (read_on, new_on)

@@ -326,6 +326,28 @@ def test_ocr_data_folder_keeps_one_way_of_making_plates(tmp_path: Path) -> None:
         main(["gen", "--data-dir", str(tmp_path / "other"), "--wide-roll", "1.5"])
     with pytest.raises(SystemExit, match=r"--plate-width 300 200: must be MIN < MAX within 16-520 px"):
         main(["gen", "--data-dir", str(tmp_path / "other"), "--plate-width", "300", "200"])
+    with pytest.raises(SystemExit, match=r"--dusk 2: must be a share, 0-1"):
+        main(["gen", "--data-dir", str(tmp_path / "other"), "--dusk", "2"])
+    main(["gen", "--data-dir", str(tmp_path / "dusk"), *small, "--dusk", "0.35"])
+    with pytest.raises(SystemExit, match=r"--plate-width 50 320 --dusk 0\.35, not --wide-roll 0 --plate-width 50 320$"):
+        main(["gen", "--data-dir", str(tmp_path / "dusk"), "--first", "1", "--chunks", "1", "--chunk-size", "2"])
+
+
+def test_dusk_dims_and_flattens_a_plate_and_leaves_older_data_alone() -> None:
+    """The dusk look lowers contrast (haze, dim light, gain); at share 0 it draws nothing from the generator, so
+    a folder made before it gets the same pixels."""
+    from anpr_edge.training.augment import dusk, ocr_training_crop
+    from anpr_edge.training.render import render_plate
+
+    plate = render_plate("A123BC77", px_per_mm=0.4).image
+    plate = np.ascontiguousarray(plate if plate.ndim == 3 else np.repeat(plate[:, :, None], 3, axis=2))
+    for seed in range(20):
+        out = dusk(plate, random.Random(seed))
+        assert out.shape == plate.shape and out.dtype == np.uint8
+        assert out.std() < 0.95 * plate.std()
+    a, box_a = ocr_training_crop("A123BC77", random.Random(7))
+    b, box_b = ocr_training_crop("A123BC77", random.Random(7), dusk_share=0.0)
+    assert np.array_equal(a, b) and box_a == box_b
 
 
 def test_plate_width_sets_the_camera_resolution_plate() -> None:
