@@ -88,6 +88,24 @@ def test_each_new_event_reports_its_latency_from_first_sight_to_the_brokers_ack(
         broker.stop()
 
 
+def test_a_puback_before_its_note_still_pairs_with_its_first_sight(tmp_path: Path) -> None:
+    """paho may deliver the PUBACK between publish() returning and the sender noting the message id (the
+    network thread runs on its own): the ack time is kept and paired when the note comes."""
+    latencies: list[float] = []
+    cfg = MqttConfig(enabled=True, host="127.0.0.1", port=1, reconnect_max_s=1)
+    sink = MqttSink(cfg, "dev1", "anpr/dev1", Outbox(tmp_path / "outbox.sqlite", 100), latency=latencies.append)
+    now = time.time()
+    sink._on_publish(sink.client, None, 7, None, None)  # the ack first
+    sink._note_sight(7, now - 0.25)  # then the note
+    sink._note_sight(8, now - 0.5)  # the note first
+    sink._on_publish(sink.client, None, 8, None, None)  # then the ack
+    sink._on_publish(sink.client, None, 9, None, None)  # a status message: never noted, never timed
+    assert len(latencies) == 2 and 0.25 <= latencies[0] < 1.0 and 0.5 <= latencies[1] < 1.5, latencies
+    sink._on_disconnect(sink.client, None, None, None, None)
+    sink._note_sight(9, now)  # after a reconnect message ids start again: the old ack does not pair
+    assert len(latencies) == 2
+
+
 def test_broker_outage_of_30_s_loses_nothing_and_keeps_order(tmp_path: Path) -> None:
     broker = Broker(tmp_path / "b").start()
     sub = Subscriber(broker.port, "anpr/dev1/+/plate")
