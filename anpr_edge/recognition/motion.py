@@ -2,10 +2,11 @@
 
 A camera at a barrier looks at an empty lane most of the time. Each frame is shrunk to a 32x18 grey
 thumbnail (each cell the mean of about 60x60 pixels of a 1080p frame, so sensor noise and compression
-flicker average out) and compared with the thumbnail of the last frame the detector saw. While no
-cell changed by ``threshold`` grey levels and no track is open, the frame is idle: the detector is
-skipped. It still runs at least every ``recheck_s`` seconds, so a plate that appears without a visible
-change (a car already standing there at start-up) waits at most that long.
+flicker average out) and compared with the thumbnail of the last frame the detector saw with no track
+open. While no cell changed by ``threshold`` grey levels and no track is open, the frame is idle: the
+detector is skipped. It still runs at least every ``recheck_s`` seconds, so a plate that appears without a
+visible change (a car already standing there at start-up) waits at most that long. While a track is open no
+thumbnail is made: the detector runs on every frame anyway.
 """
 
 from __future__ import annotations
@@ -47,14 +48,12 @@ class MotionGate:
         and that frame is less than ``recheck_s`` old (stream time ``t``; a clock going back rechecks)."""
         if self.threshold <= 0:
             return False
+        if following:  # the detector runs anyway: no thumbnail; the first frame after the plates are gone sets it
+            self._ref = None
+            return False
         thumb = thumbnail(frame)
         ref = self._ref
-        if (
-            not following
-            and ref is not None
-            and 0.0 <= t - self._ref_t < self.recheck_s
-            and change(thumb, ref) < self.threshold
-        ):
+        if ref is not None and 0.0 <= t - self._ref_t < self.recheck_s and change(thumb, ref) < self.threshold:
             return True
         self._ref, self._ref_t = thumb, t
         return False

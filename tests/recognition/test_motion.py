@@ -47,10 +47,11 @@ def test_the_gate_skips_only_unchanged_frames_with_no_track_and_rechecks() -> No
     assert not gate.idle(still, 0.0, following=False)  # the first frame is always looked at
     assert gate.idle(still, 0.1, following=False)
     assert not gate.idle(still, 0.2, following=True)  # a track is open: every frame is looked at
-    assert gate.idle(still, 1.1, following=False)  # within 1 s of the last look (0.2)
-    assert not gate.idle(still, 1.3, following=False)  # a look at least every recheck_s
-    assert not gate.idle(moved, 1.4, following=False)  # something changed
-    assert gate.idle(moved, 1.5, following=False)  # ... and is the new reference
+    assert not gate.idle(still, 0.3, following=False)  # the first frame after it too (the new reference)
+    assert gate.idle(still, 1.2, following=False)  # within 1 s of the last look (0.3)
+    assert not gate.idle(still, 1.4, following=False)  # a look at least every recheck_s
+    assert not gate.idle(moved, 1.5, following=False)  # something changed
+    assert gate.idle(moved, 1.6, following=False)  # ... and is the new reference
     assert not gate.idle(moved, 0.0, following=False)  # the stream clock went back (a file looping)
     off = MotionGate(threshold=0.0, recheck_s=1.0)
     assert not any(off.idle(still, t, following=False) for t in (0.0, 0.1, 0.2))
