@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from anpr_edge.core.results import Detection
@@ -59,7 +60,12 @@ class Models:
         precision: str = "auto",
     ) -> Models:
         """``hint``: OpenVINO's performance hint (:data:`~anpr_edge.inference.runtime.base.HINTS`); ``engine``:
-        the reader (:data:`OCR_ENGINES`); ``precision``: :data:`~anpr_edge.inference.runtime.base.PRECISIONS`."""
+        the reader (:data:`OCR_ENGINES`); ``precision``: :data:`~anpr_edge.inference.runtime.base.PRECISIONS`.
+
+        OpenCV is set to run its own operations (resizing, crops) on the calling thread: its thread pool would
+        compete with the inference threads and the decoders for the same cores (about 5 % more frames per
+        second on 2 cores, docs/benchmarks.md)."""
+        cv2.setNumThreads(1)
         return cls(
             PlateDetector.load(detector, device, None, 0.5, cache_dir, detector_input, hint, precision),
             load_reader(engine, ocr, device, cache_dir, hint, precision),

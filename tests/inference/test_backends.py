@@ -181,8 +181,12 @@ def test_the_performance_hint_reaches_openvino(tiny_models: Path, device: str) -
     assert latency.backend.hint == "LATENCY" and throughput.backend.hint == "THROUGHPUT"
     x = np.zeros((2, 1, 32, 128), np.float32)
     assert np.allclose(latency.backend.infer(x), throughput.backend.infer(x), atol=1e-5)  # same model, same output
+    import cv2
+
+    cv2.setNumThreads(4)
     models = Models.load(tiny_models / "plate_detector", tiny_models / "plate_ocr", "cpu", hint="throughput")
     assert isinstance(models.detector.backend, OpenVinoBackend) and models.detector.backend.hint == "THROUGHPUT"
+    assert cv2.getNumThreads() == 1  # OpenCV's pool would compete with the inference threads for the cores
     with pytest.raises(ModelLoadError, match="unknown performance hint 'fast'; choose one of latency, throughput"):
         PlateOCR.load(tiny_models / "plate_ocr", "cpu", CharThresholds(), hint="fast")
 
