@@ -10,10 +10,10 @@ from pathlib import Path
 from anpr_edge.core.plates import normalise
 from anpr_edge.errors import InputError
 
-#: Share of real-dev images (by name hash) the shipped models were trained on; the rest is held out.
 #: Label qualities whose plates can be read (scored separately); the others are detector-only.
 SCORED = ("high", "low")
 
+#: Share of real-dev images (by name hash) the shipped models were trained on; the rest is held out.
 TRAINED_FRACTION = 0.5
 
 
