@@ -31,8 +31,9 @@ class RecognitionSettings(BaseModel):
         4,
         ge=1,
         le=100,
-        description="a plate whose last 3 reads are the same complete plate is read only every n-th frame "
-        "(1: every frame); the reads between would repeat it, and every n-th still catches another car",
+        description="a plate whose last 3 reads are the same complete plate is read only on every n-th frame "
+        "that is read (ocr_every_n; 1: all of them); the reads between would repeat it, and every n-th still "
+        "catches another car",
     )
     verify_zoom: float = Field(
         5.0, ge=0, le=20, description="second look: each box re-detected in a crop this many box widths wide (0: off)"
