@@ -131,6 +131,15 @@ def photometric(img: np.ndarray, rng: random.Random) -> np.ndarray:
     return np.clip(out, 0, 255).astype(np.uint8)
 
 
+def motion_blur(img: np.ndarray, length: int, angle: float) -> np.ndarray:
+    """A straight smear ``length`` px long at ``angle`` degrees (a ``length`` x ``length`` line kernel)."""
+    kern = np.zeros((length, length), np.float32)
+    kern[length // 2, :] = 1.0
+    rot = cv2.getRotationMatrix2D((length / 2 - 0.5, length / 2 - 0.5), angle, 1.0)
+    kern = cv2.warpAffine(kern, rot, (length, length))
+    return cv2.filter2D(img, -1, kern / max(float(kern.sum()), 1e-6))
+
+
 def degrade(img: np.ndarray, rng: random.Random) -> np.ndarray:
     """Blur (Gaussian or motion), sensor noise and JPEG at the image's current resolution."""
     out = img
@@ -139,11 +148,7 @@ def degrade(img: np.ndarray, rng: random.Random) -> np.ndarray:
         out = cv2.GaussianBlur(out, (0, 0), rng.uniform(0.3, 1.1))
     elif k < 0.42:
         n = rng.randint(3, 5)
-        kern = np.zeros((n, n), np.float32)
-        kern[n // 2, :] = 1.0
-        rot = cv2.getRotationMatrix2D((n / 2 - 0.5, n / 2 - 0.5), rng.uniform(0, 180), 1.0)
-        kern = cv2.warpAffine(kern, rot, (n, n))
-        out = cv2.filter2D(out, -1, kern / max(kern.sum(), 1e-6))
+        out = motion_blur(out, n, rng.uniform(0, 180))
     if rng.random() < 0.6:
         noise = np.random.default_rng(rng.randrange(2**31)).normal(0, rng.uniform(2, 10), out.shape)
         out = np.clip(out.astype(np.float32) + noise, 0, 255).astype(np.uint8)
@@ -163,11 +168,7 @@ def dusk(img: np.ndarray, rng: random.Random) -> np.ndarray:
     out *= rng.uniform(0.25, 0.55)
     out *= np.array([rng.uniform(1.0, 1.5), rng.uniform(0.85, 1.15), rng.uniform(0.7, 1.0)], np.float32)  # BGR
     n = rng.randint(3, max(3, min(7, img.shape[1] // 25)))  # up to half a character's width of smear
-    kern = np.zeros((n, n), np.float32)
-    kern[n // 2, :] = 1.0
-    rot = cv2.getRotationMatrix2D((n / 2 - 0.5, n / 2 - 0.5), rng.uniform(-20, 20), 1.0)
-    kern = cv2.warpAffine(kern, rot, (n, n))
-    out = cv2.filter2D(out, -1, kern / max(float(kern.sum()), 1e-6))
+    out = motion_blur(out, n, rng.uniform(-20, 20))
     out += np.random.default_rng(rng.randrange(2**31)).normal(0, rng.uniform(2, 5), out.shape)
     return np.clip(out * rng.uniform(1.0, 2.0), 0, 255).astype(np.uint8)
 
