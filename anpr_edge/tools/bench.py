@@ -76,11 +76,12 @@ def read_cpu_description() -> str:
         return "unknown CPU (no /proc/cpuinfo)"
 
 
-def decoded_ahead(video: Path, depth: int = 2) -> Generator[tuple[Frame, float]]:
-    """The clip's frames, decoded on a thread of their own (as in the daemon, where a capture thread decodes),
-    each with the milliseconds the caller waited for it (0 while the decoder keeps ahead). Unlike the daemon's
-    mailbox, which keeps the newest frame and drops the rest, this queue blocks: every frame is measured.
-    A decoding error is raised here. Use it closed (``contextlib.closing``): that stops the thread."""
+def decoded_ahead(video: Path, limit: int, depth: int = 2) -> Generator[tuple[Frame, float]]:
+    """The clip's first ``limit`` frames, decoded on a thread of their own (as in the daemon, where a capture
+    thread decodes), each with the milliseconds the caller waited for it (0 while the decoder keeps ahead).
+    Unlike the daemon's mailbox, which keeps the newest frame and drops the rest, this queue blocks: every
+    frame is measured. A decoding error is raised here. Use it closed (``contextlib.closing``): that stops
+    the thread."""
     q: queue.Queue[Frame | Exception | None] = queue.Queue(maxsize=depth)
     stop = threading.Event()
 
@@ -105,7 +106,7 @@ def decoded_ahead(video: Path, depth: int = 2) -> Generator[tuple[Frame, float]]
     thread = threading.Thread(target=feed, name="bench-decode", daemon=True)
     thread.start()
     try:
-        while True:
+        for _ in range(limit):
             t0 = time.perf_counter()
             item = q.get()
             if item is None:
@@ -142,7 +143,7 @@ def run_bench(
     events = updates = idle_start = skips_start = 0
     wall_start = 0.0
     shape: tuple[int, ...] = ()
-    with contextlib.closing(decoded_ahead(video)) as frames:
+    with contextlib.closing(decoded_ahead(video, max_frames + warmup)) as frames:
         for n, (fr, waited) in enumerate(frames):
             if n == warmup:
                 pipe.timings, wall_start = times, time.perf_counter()
@@ -154,8 +155,6 @@ def run_bench(
                 times.add("decode_wait", waited)
                 frame_ms.append(waited + (time.perf_counter() - t1) * 1000)
             shape = fr.image.shape
-            if n + 1 >= max_frames + warmup:
-                break
     wall = time.perf_counter() - wall_start if wall_start else 0.0
     pure = percentiles(pure_detector_ms(models, max(len(frame_ms), 20)))
     e2e = percentiles(frame_ms)
@@ -185,7 +184,7 @@ def bare_loop(models: Models, video: Path, max_frames: int, warmup: int = 5) -> 
     nothing else (no motion gating, second look, tracking, voting or events), same clip and models."""
     frame_ms: list[float] = []
     wall_start = 0.0
-    with contextlib.closing(decoded_ahead(video)) as frames:
+    with contextlib.closing(decoded_ahead(video, max_frames + warmup)) as frames:
         for n, (fr, waited) in enumerate(frames):
             if n == warmup:
                 wall_start = time.perf_counter()
@@ -193,8 +192,6 @@ def bare_loop(models: Models, video: Path, max_frames: int, warmup: int = 5) -> 
             models.ocr(fr.image, models.detector(fr.image))
             if n >= warmup:
                 frame_ms.append(waited + (time.perf_counter() - t0) * 1000)
-            if n + 1 >= max_frames + warmup:
-                break
     wall = time.perf_counter() - wall_start if wall_start else 0.0
     return {"fps": len(frame_ms) / wall if wall else 0.0, "frame_ms": percentiles(frame_ms)}
 
