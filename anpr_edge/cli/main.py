@@ -116,7 +116,7 @@ def add_recognition_options(p: argparse.ArgumentParser) -> None:
         f = RecognitionSettings.model_fields[name]
         default = f" ({f.default})" if f.default is not None else ""
         text = f"{f.description}{default}".replace("%", "%%")  # argparse formats help with %
-        if f.annotation is bool:
+        if f.annotation in (bool, bool | None):
             g.add_argument(f"--{name}", choices=("true", "false"), help=text)
         else:
             g.add_argument(f"--{name}", type=int if f.annotation is int else float, help=text)

@@ -1,7 +1,8 @@
 """The model contract: the JSON metadata beside every model file, read and validated in one place.
 
-``models/plate_detector.json`` and ``models/plate_ocr.json`` describe their model (input size,
-normalisation, alphabet, letterbox) for both the OpenVINO IR and the ONNX file of the same name.
+``models/plate_detector.json``, ``models/plate_ocr.json`` (and a corner model's ``plate_corners.json``)
+describe their model (input size, normalisation, alphabet, letterbox) for both the OpenVINO IR and the
+ONNX file of the same name.
 Nothing model-specific is hard-coded in the pipeline: it all comes from here.
 """
 
@@ -76,6 +77,7 @@ class OcrSpec:
     deskew: bool = False  # crops are turned level by the plate's slope (ocr_core.skew_angle) before stretching
     deskew_rise: float = 1.0  # share of the slope's rise taken off a level crop's height (ocr_core.deskewed_size)
     temperature: float = 1.0  # confidence calibration (ocr_core.temper), fitted by training.calibrate
+    rectified: bool = False  # trained on plates warped level from their corners: read so unless told otherwise
     cpu_precision: str = "f32"  # what ``models.precision: auto`` runs on the CPU, chosen by measurement
 
     def validate(self, where: str) -> None:
@@ -89,16 +91,45 @@ class OcrSpec:
             raise ModelLoadError(f"{where}: blank must be class 0, got {self.blank}")
         if self.std <= 0:
             raise ModelLoadError(f"{where}: std must be positive")
-        if not isinstance(self.deskew, bool):
-            raise ModelLoadError(f"{where}: deskew must be true or false, got {self.deskew!r}")
+        for name, flag in (("deskew", self.deskew), ("rectified", self.rectified)):
+            if not isinstance(flag, bool):
+                raise ModelLoadError(f"{where}: {name} must be true or false, got {flag!r}")
         if not 0.1 <= self.temperature <= 10.0:
             raise ModelLoadError(f"{where}: temperature must be between 0.1 and 10, got {self.temperature}")
         if not 0.0 <= self.deskew_rise <= 1.0:
             raise ModelLoadError(f"{where}: deskew_rise must be between 0 and 1, got {self.deskew_rise}")
 
 
-Spec = DetectorSpec | OcrSpec
-_TYPES: dict[str, type[DetectorSpec] | type[OcrSpec]] = {"plate_detector": DetectorSpec, "plate_ocr": OcrSpec}
+@dataclass(frozen=True, slots=True)
+class CornerSpec:
+    """Plate-corner model: ``(N, 1, H, W)`` grey ``(x - mean) / std`` of a box cut with its margins, output
+    ``(N, 8)``: the corners TL, TR, BR, BL as (x, y) fractions of that cut."""
+
+    input_width: int
+    input_height: int
+    crop_margin_x: float = 0.15
+    crop_margin_y: float = 0.35
+    mean: float = 127.5
+    std: float = 127.5
+    task: str = "plate_corners"
+    cpu_precision: str = "f32"
+
+    def validate(self, where: str) -> None:
+        if self.input_width <= 0 or self.input_height <= 0:
+            raise ModelLoadError(f"{where}: input size must be positive")
+        check_precision(where, self.cpu_precision)
+        if not (0.0 <= self.crop_margin_x <= 1.0 and 0.0 <= self.crop_margin_y <= 1.0):
+            raise ModelLoadError(f"{where}: crop margins must be between 0 and 1")
+        if self.std <= 0:
+            raise ModelLoadError(f"{where}: std must be positive")
+
+
+Spec = DetectorSpec | OcrSpec | CornerSpec
+_TYPES: dict[str, type[DetectorSpec] | type[OcrSpec] | type[CornerSpec]] = {
+    "plate_detector": DetectorSpec,
+    "plate_ocr": OcrSpec,
+    "plate_corners": CornerSpec,
+}
 
 
 def metadata_path(model_path: Path) -> Path:

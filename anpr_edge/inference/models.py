@@ -1,4 +1,5 @@
-"""The compiled models, loaded once and shared by every camera: detector, reader, the detector's second look."""
+"""The compiled models, loaded once and shared by every camera: detector, reader, the detector's second look,
+and a corner model where the models folder has one."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ import numpy as np
 
 from anpr_edge.core.results import Detection
 from anpr_edge.errors import ModelLoadError
+from anpr_edge.inference.contract import metadata_path
+from anpr_edge.inference.corners import CornerModel
 from anpr_edge.inference.detector import PlateDetector
 from anpr_edge.inference.ocr import CharThresholds, CropReader, PlateOCR
 from anpr_edge.inference.runtime.base import resolve_precision
@@ -46,6 +49,7 @@ class Models:
     detector: PlateDetector
     ocr: Reader
     verifier: Verifier | None = None  # the detector at the second look's input (None: fixed-size model)
+    corners: CornerModel | None = None  # plate_corners beside the detector (None: the folder has none)
 
     @classmethod
     def load(
@@ -64,13 +68,24 @@ class Models:
 
         OpenCV is set to run its own operations (resizing, crops) on the calling thread: its thread pool would
         compete with the inference threads and the decoders for the same cores (about 5 % more frames per
-        second on 2 cores, docs/benchmarks.md)."""
+        second on 2 cores, docs/benchmarks.md).
+
+        A corner model (``plate_corners`` beside the detector, :mod:`~anpr_edge.inference.corners`) is loaded
+        when the folder has one."""
         cv2.setNumThreads(1)
+        corners = detector.with_name("plate_corners")
         return cls(
             PlateDetector.load(detector, device, None, 0.5, cache_dir, detector_input, hint, precision),
             load_reader(engine, ocr, device, cache_dir, hint, precision),
             Verifier.load(detector, device, cache_dir, hint, precision),
+            CornerModel.load(corners, device, cache_dir, hint, precision) if metadata_path(corners).is_file() else None,
         )
+
+    def with_corners(self, frame: np.ndarray, detections: list[Detection]) -> list[Detection]:
+        """``detections`` with the corner model's corners (as they are when there is no corner model)."""
+        if self.corners is None or not detections:
+            return detections
+        return self.corners(frame, detections)
 
     def verified(self, frame: np.ndarray, detections: list[Detection], zoom: float, conf: float) -> list[Detection]:
         """``detections`` that the second look (:mod:`anpr_edge.inference.verify`) confirms; ``zoom`` 0: all."""

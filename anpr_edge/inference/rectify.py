@@ -6,7 +6,9 @@ no plate (crossing edges, an area far from the box's, a corner far outside the b
 caller falls back to the box crop and counts it.
 
 A plate's shape tells its format: a single-row plate (type 1, 520x112 mm) is about 4.6 times as wide as
-high; square plates (type 1A, motorcycles, trailers; 1.2-2.2) have two rows of characters.
+high; square plates (type 1A, motorcycles, trailers; 1.5-1.8) have two rows of characters. Turned by an
+angle a, a plate looks cos(a) as wide on the image: a single-row plate turned 50 degrees looks 3.0 times as
+wide as high, so the line between the two (:data:`TWO_ROW_ASPECT`) sits below that.
 """
 
 from __future__ import annotations
@@ -16,8 +18,9 @@ import numpy as np
 
 from anpr_edge.core.results import Box, Corners
 
-#: Width / height under which a plate's corners say it has two rows of characters.
-TWO_ROW_ASPECT = 3.0
+#: Width / height under which a plate's corners say it has two rows of characters: single-row plates turned
+#: up to 60 degrees stay above it, square plates (1.8 head-on at most, less when turned) below.
+TWO_ROW_ASPECT = 2.3
 #: Plausible corners: quad area over box area, and how far (in box sizes) a corner may lie outside the box.
 AREA_RATIO = (0.2, 1.25)
 OUTSIDE = 0.25
@@ -25,6 +28,12 @@ OUTSIDE = 0.25
 
 def _quad(corners: Corners) -> np.ndarray:
     return np.array(corners, np.float64).reshape(4, 2)
+
+
+def as_corners(points: np.ndarray) -> Corners:
+    """Four (x, y) points (a 4 x 2 array: TL, TR, BR, BL) as the corners of a detection."""
+    p = [(float(x), float(y)) for x, y in np.asarray(points, np.float64).reshape(4, 2)]
+    return (p[0], p[1], p[2], p[3])
 
 
 def plate_aspect(corners: Corners) -> float:

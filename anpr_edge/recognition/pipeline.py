@@ -77,9 +77,14 @@ def fault_frame_width() -> int | None:
     return int(spec.split(":", 1)[1]) if spec.startswith("frame:") and spec.split(":", 1)[1].isdigit() else None
 
 
-def corners_if(s: RecognitionSettings, dets: list[Detection]) -> list[Detection]:
-    """The detections, without their corners unless ``s.rectify``."""
-    return dets if s.rectify else [Detection(d.box, d.score) for d in dets]
+def rectifies(s: RecognitionSettings, models: Models) -> bool:
+    """Whether plates are read warped level from their corners: ``rectify``; unset, as the reader was trained."""
+    return s.rectify if s.rectify is not None else models.ocr.spec.rectified
+
+
+def corners_if(rectify: bool, dets: list[Detection]) -> list[Detection]:
+    """The detections, without their corners unless plates are read from them (:func:`rectifies`)."""
+    return dets if rectify else [Detection(d.box, d.score) for d in dets]
 
 
 def is_two_row(d: Detection) -> bool:
@@ -120,6 +125,7 @@ class CameraPipeline:
         timings: StageTimes | None = None,
     ) -> None:
         self.camera, self.models, self.settings = camera, models, settings
+        self.rectify = rectifies(settings, models)
         self.roi = np.array(roi, np.float32).reshape(-1, 1, 2) if roi else None
         self.tracker = Tracker(TrackerConfig(settings.match_iou, settings.max_misses))
         self.gate = EventGate(event_config(settings), camera, models.ocr.spec.alphabet, settings.thresholds, new_id)
@@ -170,36 +176,43 @@ class CameraPipeline:
         t1 = self._timed("preprocess", start)
         raw = det.backend.infer(x)
         t2 = self._timed("detector", t1)
-        found = corners_if(s, det.postprocess(raw, lb, x2 - x1, y2 - y1, s.conf, s.iou))
+        found = corners_if(self.rectify, det.postprocess(raw, lb, x2 - x1, y2 - y1, s.conf, s.iou))
         dets = [m for m in (d.moved(x1, y1) for d in found) if inside(self.roi, m.box)]
         t3 = self._timed("decode", t2)
         dets = self._verified(frame, dets)
         return dets, self._timed("verify", t3)
 
-    def _read(self, frame: np.ndarray, dets: list[Detection]) -> tuple[list[PlateRead | None], list[np.ndarray | None]]:
+    def _read(
+        self, frame: np.ndarray, found: list[Detection]
+    ) -> tuple[list[Detection], list[PlateRead | None], list[np.ndarray | None]]:
         """One crop per plate per frame (square plates are not read); its variant cycles frame by frame,
         so the tracker's vote over frames does what the ``ocr_variants`` vote does on a single image.
-        Plates cut by the frame edge are tracked but not read: a half plate reads as a wrong plate."""
+        Plates cut by the frame edge are tracked but not read: a half plate reads as a wrong plate.
+        With ``rectify`` and a corner model, the plates read get their corners from it first."""
         s, ocr = self.settings, self.models.ocr
+        dets = list(found)
         reads: list[PlateRead | None] = [None] * len(dets)
         crops: list[np.ndarray | None] = [None] * len(dets)
         w, h = self.frame_size
         if self.frame_index % s.ocr_every_n:
-            return reads, crops
+            return dets, reads, crops
         readable = self._unsettled(dets, [i for i, d in enumerate(dets) if not touches_edge(d.box, w, h)])
+        if self.rectify:
+            for i, d in zip(readable, self.models.with_corners(frame, [dets[i] for i in readable]), strict=True):
+                dets[i] = d
         for i in [i for i in readable if is_two_row(dets[i])]:
             reads[i] = unread_two_row(dets[i], len(ocr.spec.alphabet))
             self.two_row += 1
         chosen = [i for i in readable if reads[i] is None]
         if not chosen:
-            return reads, crops
+            return dets, reads, crops
         k = self.ocr_rounds % s.ocr_variants
         cut = ocr.variant_crops(frame, [dets[i] for i in chosen], k)
         for i, crop, r in zip(chosen, cut, ocr.read_crops(cut, [dets[i] for i in chosen], s.thresholds), strict=True):
             reads[i], crops[i] = r, crop
             self.crop_kinds[crop_kind(dets[i])] += 1
         self.ocr_rounds += 1
-        return reads, crops
+        return dets, reads, crops
 
     def _unsettled(self, dets: list[Detection], chosen: list[int]) -> list[int]:
         """``chosen`` without the plates of settled tracks (:attr:`Track.settled`), except on every
@@ -230,7 +243,7 @@ class CameraPipeline:
             self.idle_frames += 1
             return FrameResult(idle=True)
         dets, t3 = self._detect(frame, t_checked)
-        reads, crops = self._read(frame, dets)
+        dets, reads, crops = self._read(frame, dets)
         t4 = self._timed("ocr", t3)
         ended = self.tracker.update(dets, reads, t)
         for tr in self.tracker.tracks:
@@ -277,7 +290,9 @@ class CameraPipeline:
 def read_detections(
     models: Models, frame: np.ndarray, dets: list[Detection], s: RecognitionSettings
 ) -> list[PlateRead]:
-    """Read each detection of a still image with every crop variant voted (square plates: unread)."""
+    """Read each detection of a still image with every crop variant voted (square plates: unread). With
+    ``rectify`` and a corner model, each plate gets its corners from it first."""
+    dets = models.with_corners(frame, dets) if rectifies(s, models) else dets
     square = [is_two_row(d) for d in dets]
     reads = iter(
         models.ocr(frame, [d for d, sq in zip(dets, square, strict=True) if not sq], s.thresholds, s.ocr_variants)
@@ -288,7 +303,8 @@ def read_detections(
 
 def read_still(models: Models, frame: np.ndarray, s: RecognitionSettings) -> list[PlateRead]:
     """Detect (with the second look) and read every plate of a still image: no tracking."""
-    dets = models.verified(frame, corners_if(s, models.detector(frame, s.conf, s.iou)), s.verify_zoom, s.verify_conf)
+    found = corners_if(rectifies(s, models), models.detector(frame, s.conf, s.iou))
+    dets = models.verified(frame, found, s.verify_zoom, s.verify_conf)
     return read_detections(models, frame, dets, s)
 
 

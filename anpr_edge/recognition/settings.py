@@ -39,11 +39,11 @@ class RecognitionSettings(BaseModel):
         5.0, ge=0, le=20, description="second look: each box re-detected in a crop this many box widths wide (0: off)"
     )
     verify_conf: Prob = Field(0.4, description="score the second look needs to keep a box")
-    rectify: bool = Field(
-        False,
-        description="read each plate warped level from its corners when the detector gives them (a corner "
-        "model) and tell square plates by them; off by default: the camera detector's corners, 4.9 % of a "
-        "plate's width off on average, are not yet close enough to read better than its boxes (models/README.md)",
+    rectify: bool | None = Field(
+        None,
+        description="read each plate warped level from its corners (the models folder's corner model finds "
+        "them, else a detector that gives them) and tell square plates by them; unset: as the reader was "
+        "trained (its metadata's rectified)",
     )
     roi_detect: bool = Field(
         True,

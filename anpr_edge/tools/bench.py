@@ -199,12 +199,14 @@ def bare_loop(models: Models, video: Path, max_frames: int, warmup: int = 5) -> 
 def inference_costs(
     variants: dict[str, Models], frame: np.ndarray, rounds: int = 200, warmup: int = 20
 ) -> dict[str, dict[str, float]]:
-    """ms (p50) of the detector's inference at its input, and of the reader per crop (inference and decoding;
-    one crop, and a batch of 4), on ``frame``. The variants (precisions, or model folders) take turns within
-    each round, so a noisy box slows all of them alike."""
+    """ms (p50) of the detector's inference at its input, of the reader per crop (inference and decoding;
+    one crop, and a batch of 4), and of the corner model per plate (cutting and inference; a folder with
+    one), on ``frame``. The variants (precisions, or model folders) take turns within each round, so a noisy
+    box slows all of them alike."""
     h, w = frame.shape[:2]
     plates = [Detection((w * 0.4, h * 0.6, w * 0.5, h * 0.64), 1.0)] * 4
-    samples: dict[str, dict[str, list[float]]] = {k: {"detector": [], "reader_1": [], "reader_4": []} for k in variants}
+    keys = ("detector", "reader_1", "reader_4", "corners_1")
+    samples: dict[str, dict[str, list[float]]] = {k: {key: [] for key in keys} for k in variants}
     for r in range(rounds + warmup):
         for name, m in variants.items():
             x, _ = m.detector.preprocess(frame)
@@ -215,19 +217,23 @@ def inference_costs(
             t2 = time.perf_counter()
             m.ocr(frame, plates)
             t3 = time.perf_counter()
+            m.with_corners(frame, plates[:1])
+            t4 = time.perf_counter()
             if r >= warmup:
-                for key, ms in (("detector", t1 - t0), ("reader_1", t2 - t1), ("reader_4", (t3 - t2) / 4)):
-                    samples[name][key].append(ms * 1000)
-    return {name: {k: float(np.median(v)) for k, v in s.items()} for name, s in samples.items()}
+                took = (t1 - t0, t2 - t1, (t3 - t2) / 4, t4 - t3 if m.corners is not None else None)
+                for key, sec in zip(keys, took, strict=True):
+                    samples[name][key].extend([] if sec is None else [sec * 1000])
+    return {name: {k: float(np.median(v)) for k, v in s.items() if v} for name, s in samples.items()}
 
 
 def format_costs(costs: dict[str, dict[str, float]], cpu: str) -> str:
     lines = [
         f"cpu {cpu}",
-        f"{'variant':<28}{'detector ms':>12}{'reader ms/crop (1)':>20}{'(batch 4)':>11}",
+        f"{'variant':<28}{'detector ms':>12}{'reader ms/crop (1)':>20}{'(batch 4)':>11}{'corners ms/plate':>18}",
     ]
     for name, c in costs.items():
-        lines.append(f"{name:<28}{c['detector']:>12.2f}{c['reader_1']:>20.3f}{c['reader_4']:>11.3f}")
+        corners = f"{c['corners_1']:>18.3f}" if "corners_1" in c else f"{'-':>18}"
+        lines.append(f"{name:<28}{c['detector']:>12.2f}{c['reader_1']:>20.3f}{c['reader_4']:>11.3f}{corners}")
     return "\n".join(lines)
 
 

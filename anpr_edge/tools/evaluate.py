@@ -32,7 +32,7 @@ from anpr_edge.core.results import Box, Detection, PlateEvent
 from anpr_edge.errors import InputError
 from anpr_edge.inference.models import Models
 from anpr_edge.recognition.events import EventConfig
-from anpr_edge.recognition.pipeline import CameraPipeline, corners_if, read_detections
+from anpr_edge.recognition.pipeline import CameraPipeline, corners_if, read_detections, rectifies
 from anpr_edge.recognition.settings import RecognitionSettings
 from anpr_edge.sources.files import read_image
 from anpr_edge.tools.labels import SCORED, LabelRow, rows_by_image
@@ -129,7 +129,6 @@ def evaluate(
     ``sweep`` adds the detector's recall/precision at each confidence of :data:`SWEEP` (one detector
     run per image at the lowest; a higher threshold after NMS keeps the same boxes as before it).
     """
-    thr = settings.thresholds
     conf = models.detector.conf if settings.conf is None else settings.conf
     report = EvalReport(split, len(by_image), conf, second_look(models, settings))
     report.unboxed = None if unboxed is None else DetScore()
@@ -137,7 +136,9 @@ def evaluate(
     swept.update({c: DetScore() for c in SWEEP} if sweep else {})
     for name, rows in sorted(by_image.items()):
         img = read_image(folder / "images" / name)
-        found = corners_if(settings, models.detector(img, min(conf, *swept) if swept else conf, settings.iou))
+        found = corners_if(
+            rectifies(settings, models), models.detector(img, min(conf, *swept) if swept else conf, settings.iou)
+        )
         preds = models.verified(img, found, settings.verify_zoom, settings.verify_conf)
         aside = (unboxed or {}).get(name, [])
         preds = report.score_boxes(rows, preds, aside)
@@ -149,7 +150,7 @@ def evaluate(
         scored = [r for r in rows if r.quality in SCORED and r.plate]
         if not scored:
             continue
-        gt_reads = models.ocr(img, [Detection(r.box, 1.0) for r in scored], thr, settings.ocr_variants)
+        gt_reads = read_detections(models, img, [Detection(r.box, 1.0) for r in scored], settings)
         for r, read in zip(scored, gt_reads, strict=True):
             report.ocr_gt.setdefault(r.quality, OcrScore()).add(r.plate, read.text, [p for _, p in read.chars])
             best = max(pred_reads, key=lambda pr: iou(pr.detection.box, r.box), default=None)

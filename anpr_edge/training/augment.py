@@ -223,8 +223,9 @@ def ocr_training_crop(
     wide_roll: float = 0.0,
     plate_width: tuple[float, float] = PLATE_WIDTH,
     dusk_share: float = 0.0,
-) -> tuple[np.ndarray, tuple[float, float, float, float]]:
-    """A degraded scene around one plate and its (jittered) detector-like box, at camera resolution.
+) -> tuple[np.ndarray, tuple[float, float, float, float], np.ndarray]:
+    """A degraded scene around one plate, its (jittered) detector-like box and its exact corners (TL, TR, BR,
+    BL; 4 x 2), at camera resolution.
 
     The plate is rendered large, warped (``wide_roll``: :func:`perspective_quad`), lit, then shrunk to a
     random camera resolution (plate width in ``plate_width`` px, log-uniform) where blur, noise and JPEG
@@ -242,4 +243,4 @@ def ocr_training_crop(
     small = degrade(small, rng)
     c = corners * scale
     box = (float(c[:, 0].min()), float(c[:, 1].min()), float(c[:, 0].max()), float(c[:, 1].max()))
-    return small, jitter_box(box, rng)
+    return small, jitter_box(box, rng), c

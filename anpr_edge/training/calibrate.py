@@ -22,9 +22,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from anpr_edge.core.results import Detection
 from anpr_edge.inference.contract import metadata_path
+from anpr_edge.inference.corners import CornerModel
 from anpr_edge.inference.ocr import CharThresholds, PlateOCR
-from anpr_edge.inference.ocr_core import crop_plate, ctc_greedy_decode, temper, to_tensor
+from anpr_edge.inference.ocr_core import ctc_greedy_decode, temper, to_tensor
 from anpr_edge.tools.labels import rows_by_image
 
 logger = logging.getLogger("anpr_edge.training.calibrate")
@@ -40,16 +42,20 @@ class Chars:
     truth: np.ndarray  # (n,) index of the true character in the alphabet
 
 
-def raw_outputs(ocr: PlateOCR, folder: Path, split: str) -> tuple[list[np.ndarray], list[str]]:
-    """The reader's softmax ``(T, classes)`` for every labelled high/low plate box, and the labels."""
+def raw_outputs(
+    ocr: PlateOCR, folder: Path, split: str, corners: CornerModel | None = None
+) -> tuple[list[np.ndarray], list[str]]:
+    """The reader's softmax ``(T, classes)`` for every labelled high/low plate box, and the labels. The crop
+    is the runtime's first one; with ``corners`` (a reader of rectified crops), warped from their corners."""
     s = ocr.spec
     outs, labels = [], []
     for name, rows in sorted(rows_by_image(folder / "labels.csv", split).items()):
         img = cv2.imread(str(folder / "images" / name), cv2.IMREAD_GRAYSCALE)
-        for r in rows:
-            if r.quality not in ("high", "low") or not r.plate or img is None:
-                continue
-            crop = crop_plate(img, r.box, s.crop_margin_x, s.crop_margin_y, s.input_width, s.input_height)
+        kept = [r for r in rows if r.quality in ("high", "low") and r.plate]
+        if img is None or not kept:
+            continue
+        dets = [Detection(r.box, 1.0) for r in kept]
+        for crop, r in zip(ocr.crops(img, corners(img, dets) if corners else dets), kept, strict=True):
             outs.append(ocr.backend.infer(to_tensor([crop], s.mean, s.std))[0])
             labels.append(r.plate)
     return outs, labels
@@ -133,11 +139,15 @@ def main(argv: list[str] | None = None) -> int:
     stem = a.models / "plate_ocr"
     ocr = PlateOCR.load(stem, "cpu", CharThresholds(), precision="f32")  # the reference, on any CPU
     alphabet = ocr.spec.alphabet
-    fold = raw_outputs(ocr, a.real_dev, "untrained")
+    corners = stem.with_name("plate_corners")
+    if ocr.spec.rectified and not metadata_path(corners).is_file():
+        raise SystemExit(f"{stem}: a reader of rectified crops needs its corner model beside it ({corners}.json)")
+    model = CornerModel.load(corners, "cpu", precision="f32") if ocr.spec.rectified else None
+    fold = raw_outputs(ocr, a.real_dev, "untrained", model)
     t = fit(*fold, alphabet)
     sets = {"real-dev untrained (fit)": fold}
     if (a.camera_dev / "labels.csv").exists():
-        sets["camera-dev (held out)"] = raw_outputs(ocr, a.camera_dev, "all")
+        sets["camera-dev (held out)"] = raw_outputs(ocr, a.camera_dev, "all", model)
     curves = {}
     for name, (outs, labels) in sets.items():
         for temp in (1.0, t):

@@ -18,7 +18,8 @@ import numpy as np
 import torch
 
 from anpr_edge.core.results import Detection
-from anpr_edge.inference.contract import OcrSpec, write_spec
+from anpr_edge.inference.contract import OcrSpec, metadata_path, write_spec
+from anpr_edge.inference.corners import CornerModel
 from anpr_edge.inference.ocr import CharThresholds, PlateOCR
 from anpr_edge.inference.ocr_core import ctc_greedy_decode
 from anpr_edge.inference.runtime.openvino import cpu_precision_config
@@ -26,7 +27,7 @@ from anpr_edge.tools.labels import TRAINED_FRACTION
 from anpr_edge.tools.metrics import OcrScore
 from anpr_edge.training.crnn import CRNN, CRNNWithSoftmax
 from anpr_edge.training.model_card import update_card
-from anpr_edge.training.ocr_data import CropSpec, real_plates, synthetic_sample
+from anpr_edge.training.ocr_data import CropSpec, real_plates, synthetic_sample, with_found_corners
 from anpr_edge.training.train_ocr import ALPHABET, MEAN, STD, split_real
 
 logger = logging.getLogger("anpr_edge.training.export_ocr")
@@ -36,7 +37,8 @@ class ParityError(RuntimeError):
     pass
 
 
-def export_onnx(model: torch.nn.Module, path: Path, height: int, width: int) -> None:
+def export_onnx(model: torch.nn.Module, path: Path, height: int, width: int, output: str = "probs") -> None:
+    """A grey-crop model to ONNX: input ``image`` ``(batch, 1, height, width)``, output ``output``."""
     model.eval()
     dummy = torch.zeros(1, 1, height, width)
     torch.onnx.export(
@@ -44,8 +46,8 @@ def export_onnx(model: torch.nn.Module, path: Path, height: int, width: int) -> 
         (dummy,),
         str(path),
         input_names=["image"],
-        output_names=["probs"],
-        dynamic_axes={"image": {0: "batch"}, "probs": {0: "batch"}},
+        output_names=[output],
+        dynamic_axes={"image": {0: "batch"}, output: {0: "batch"}},
         opset_version=17,
         dynamo=False,
     )
@@ -103,7 +105,7 @@ def export(
     crops = np.stack([synthetic_sample(10**9 + i, spec).image for i in range(samples)])
     x = ((crops.astype(np.float32) - MEAN) / STD)[:, None]
     diffs = check_parity(model, onnx_path, xml_path, x, tol)
-    level = {"deskew": spec.deskew, "deskew_rise": spec.deskew_rise}
+    level = {"deskew": spec.deskew, "deskew_rise": spec.deskew_rise, "rectified": spec.rectified}
     meta = OcrSpec(spec.width, spec.height, ALPHABET, MEAN, STD, 0, spec.margin_x, spec.margin_y, **level)
     write_spec(
         out,
@@ -135,9 +137,14 @@ def export(
 
 def real_dev_score(stem: Path, real_dev: Path, spec: CropSpec, fraction: float, swapped: bool) -> str:
     """The exported model, through the runtime, on the high-quality plates of the real-dev images its
-    training left out (``train_ocr``'s split: ``fraction``, ``swapped``)."""
+    training left out (``train_ocr``'s split: ``fraction``, ``swapped``). A reader of rectified crops gets
+    the corners of the corner model exported beside it (box crops without one)."""
     ocr = PlateOCR.load(stem, "cpu", CharThresholds(), precision="f32")  # the reference, on any CPU
-    _, held_out = split_real(real_plates(real_dev, ("high",)), fraction, swapped)
+    plates = real_plates(real_dev, ("high",))
+    corners = stem.with_name("plate_corners")
+    if spec.rectified and metadata_path(corners).is_file():
+        plates = with_found_corners(plates, CornerModel.load(corners, "cpu", precision="f32"))
+    _, held_out = split_real(plates, fraction, swapped)
     crops = [plate.crop(spec) for plate in held_out]
     reads = ocr.read_crops([c.image for c in crops], [Detection((0.0, 0.0, 1.0, 1.0), 1.0)] * len(crops))
     score = OcrScore()

@@ -6,7 +6,9 @@
 ``corners``: on the validation tiles of a :mod:`~anpr_edge.training.pose_scenes` dataset (synthetic plates
 with exact corners, pasted into held-out photos), each labelled plate is matched to the detection with the
 highest IoU (≥ 0.5); its corner error is the mean distance of the four corners over the plate's width (top
-edge). Runs our runtime (OpenVINO, our numpy decode), at the tile's own size.
+edge). Runs our runtime (OpenVINO, our numpy decode), at the tile's own size. The corners are the corner
+model's where the folder has one (:mod:`~anpr_edge.inference.corners`), the detector's own with
+``--detector-corners``.
 
 ``sheet``: 20 real-dev plates of the untrained half (high quality): the box crop the reader gets without
 corners beside the rectified crop it gets with them (the picture in the model card).
@@ -24,6 +26,8 @@ import numpy as np
 
 from anpr_edge.core.geometry import iou
 from anpr_edge.core.results import Detection
+from anpr_edge.inference.contract import metadata_path
+from anpr_edge.inference.corners import CornerModel
 from anpr_edge.inference.detector import PlateDetector
 from anpr_edge.inference.models import Models
 from anpr_edge.inference.ocr import crop_kind
@@ -43,8 +47,9 @@ def label_corners(line: str, size: int) -> tuple[tuple[float, float, float, floa
     return (cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2), corners
 
 
-def corner_errors(detector: PlateDetector, data: Path) -> tuple[list[float], int]:
-    """Per matched plate, mean corner error / plate width; and the number of labelled plates."""
+def corner_errors(detector: PlateDetector, data: Path, model: CornerModel | None = None) -> tuple[list[float], int]:
+    """Per matched plate, mean corner error / plate width; and the number of labelled plates. ``model``: the
+    corners come from it instead of the detector."""
     errors: list[float] = []
     plates = 0
     for label in sorted((data / "labels" / "val").glob("*.txt")):
@@ -53,7 +58,7 @@ def corner_errors(detector: PlateDetector, data: Path) -> tuple[list[float], int
             continue
         truths = [t for t in (label_corners(ln, image.shape[0]) for ln in label.read_text().splitlines()) if t]
         plates += len(truths)
-        found = detector(image)
+        found = detector(image) if model is None else model(image, detector(image))
         for box, corners in truths:
             best = max(found, key=lambda d: iou(d.box, box), default=None)
             if best is None or best.corners is None or iou(best.box, box) < 0.5:
@@ -69,7 +74,7 @@ def contact_sheet(models: Models, real_dev: Path, out: Path, n: int = 20) -> int
     rows = []
     for name, labels in sorted(rows_by_image(real_dev / "labels.csv", "untrained").items()):
         image = read_image(real_dev / "images" / name)
-        for d in models.detector(image):
+        for d in models.with_corners(image, models.detector(image)):
             if crop_kind(d) != "corners" or not any(r.quality == "high" and iou(r.box, d.box) > 0.5 for r in labels):
                 continue
             flat = Detection(d.box, d.score)  # the same box without corners: the crop a box-only model gives
@@ -91,6 +96,7 @@ def parser() -> argparse.ArgumentParser:
     c = sub.add_parser("corners", help="corner error on a pose dataset's validation tiles")
     c.add_argument("--data", type=Path, default=Path("work/pose_data"))
     c.add_argument("--models", type=Path, default=Path("models"))
+    c.add_argument("--detector-corners", action="store_true", help="the detector's corners, not the corner model's")
     s = sub.add_parser("sheet", help="box crops beside rectified crops of real-dev plates")
     s.add_argument("--models", type=Path, default=Path("models"))
     s.add_argument("--real-dev", type=Path, default=Path("../shared/real-dev"))
@@ -104,9 +110,12 @@ def main(argv: list[str] | None = None) -> int:
     if a.cmd == "corners":
         size = cv2.imread(str(next((a.data / "images" / "val").glob("*.jpg")))).shape[0]
         det = PlateDetector.load(a.models / "plate_detector", "cpu", None, 0.5, input_size=(size, size))
-        errors, plates = corner_errors(det, a.data)
+        stem = a.models / "plate_corners"
+        use = metadata_path(stem).is_file() and not a.detector_corners
+        errors, plates = corner_errors(det, a.data, CornerModel.load(stem, "cpu") if use else None)
         e = np.array(errors)
         print(
+            f"corners from the {'corner model' if use else 'detector'}: "
             f"{len(errors)} of {plates} synthetic validation plates matched; corner error / plate width: "
             f"mean {e.mean():.2%}, median {np.median(e):.2%}, 90th percentile {np.percentile(e, 90):.2%}"
         )

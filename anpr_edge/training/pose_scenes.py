@@ -382,6 +382,14 @@ def val_labels_only_synthetic(out: Path) -> None:
         label.write_text("\n".join(lines) + ("\n" if lines else ""))
 
 
+def split_photos(photos: list[Photo], n_val: int, rng: random.Random) -> tuple[list[Photo], list[Photo]]:
+    """The photos shuffled by ``rng``, split into the validation tiles' backgrounds (``n_val / 2`` photos, two
+    tiles each) and the training photos. The corner model's data takes the same split (its seed's)."""
+    rng.shuffle(photos)
+    k = max(n_val // 2, 1)
+    return photos[:k], photos[k:]
+
+
 def build(
     out: Path,
     real_train: Path,
@@ -397,8 +405,7 @@ def build(
     photos = real_train_photos(real_train) if real_train.is_dir() else []
     if not photos:
         logger.warning("%s: no real-train photos; tiles come from real-dev alone", real_train)
-    rng.shuffle(photos)
-    val_photos, train_photos = photos[: max(n_val // 2, 1)], photos[max(n_val // 2, 1) :]
+    val_photos, train_photos = split_photos(photos, n_val, rng)
     dev = real_dev_photos(real_dev, trained=True) if (real_dev / "labels.csv").exists() else []
     n_train = write_split(out, "train", train_photos, per_image, rng, size, 0.5, distractors)
     n_train += write_split(out, "train", dev * 4, per_image, rng, size, 0.5, distractors)

@@ -22,6 +22,7 @@ import torch
 from torch import nn
 
 from anpr_edge.core.plates import DIGITS, LETTERS, constrain
+from anpr_edge.inference.corners import CornerModel
 from anpr_edge.inference.ocr_core import ctc_greedy_decode
 from anpr_edge.tools.labels import TRAINED_FRACTION, holdout
 from anpr_edge.tools.metrics import OcrScore
@@ -40,6 +41,7 @@ from anpr_edge.training.ocr_data import (
     real_plates,
     save_spec,
     save_synthesis,
+    with_found_corners,
 )
 
 logger = logging.getLogger("anpr_edge.training.train_ocr")
@@ -95,7 +97,9 @@ def cmd_gen(args: argparse.Namespace) -> None:
     synthesis = Synthesis(args.wide_roll, (args.plate_width[0], args.plate_width[1]), args.dusk)
     if problem := synthesis.problem():
         raise SystemExit(problem)
-    spec = CropSpec(deskew=args.deskew, deskew_rise=args.deskew_rise)
+    if args.rectified and args.deskew:
+        raise SystemExit("--rectified and --deskew: a rectified crop is level already; choose one")
+    spec = CropSpec(deskew=args.deskew, deskew_rise=args.deskew_rise, rectified=args.rectified)
     cached = chunk_paths(args.data_dir) or (args.data_dir / "val.npz").exists()
     if cached and load_spec(args.data_dir) != spec:
         raise SystemExit(f"{args.data_dir} holds crops cut as {load_spec(args.data_dir)}, not {spec}")
@@ -143,7 +147,10 @@ def cmd_train(args: argparse.Namespace) -> None:
     real: list[LabelledCrop] = []
     real_train: list[RealPlate] = []
     if args.real_dev and (args.real_dev / "labels.csv").exists():
-        real_train, held_out = split_real(real_plates(args.real_dev), args.real_train_fraction, args.swap_real_split)
+        plates = real_plates(args.real_dev)
+        if spec.rectified:  # a rectified reader reads the plates warped from the corners the corner model finds
+            plates = with_found_corners(plates, CornerModel.load(args.corner_model, "cpu", precision="f32"))
+        real_train, held_out = split_real(plates, args.real_train_fraction, args.swap_real_split)
         real = [plate.crop(spec) for plate in held_out]
         logger.info("real-dev crops: %d held out for validation, %d for training", len(real), len(real_train))
     else:
@@ -322,6 +329,12 @@ def parser() -> argparse.ArgumentParser:
         help="cut level crops: each plate turned by its measured slope (the model's metadata then says deskew)",
     )
     g.add_argument(
+        "--rectified",
+        action="store_true",
+        help="cut each plate warped level from its corners, as a corner model's corners land (the model's "
+        "metadata then says rectified; real plates get their corners from --corner-model when training)",
+    )
+    g.add_argument(
         "--deskew-rise",
         type=float,
         default=1.0,
@@ -374,6 +387,12 @@ def parser() -> argparse.ArgumentParser:
         help="how real training crops are jittered: fixed = shift the box's crop (stage 1), "
         "source = cut each from the photo with a random box jitter, camera = as source, half of them "
         "first rolled, shrunk, relit and degraded as by another camera",
+    )
+    t.add_argument(
+        "--corner-model",
+        type=Path,
+        default=Path("models/camera/plate_corners"),
+        help="with a rectified data folder: the corner model that gives the real plates their corners",
     )
     t.add_argument("--init", type=Path, help="start from this checkpoint's weights (fine-tuning), if no last.pt")
     t.add_argument("--extra", type=Path, nargs="*", default=[], help="imported crops (.npz from importers)")

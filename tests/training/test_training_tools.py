@@ -209,7 +209,7 @@ def test_level_crops_are_cut_alike_in_training_and_at_run_time(tiny_models: Path
     from anpr_edge.training.render import random_plate
 
     rng = random.Random(11)
-    scene, box = ocr_training_crop(random_plate(rng), rng)
+    scene, box, _ = ocr_training_crop(random_plate(rng), rng)
     ocr = PlateOCR.load(tiny_models / "plate_ocr", "cpu", CharThresholds())
     level = dataclasses.replace(ocr.spec, deskew=True)
     ocr_level = PlateOCR(ocr.backend, level, ocr.thresholds)
@@ -345,8 +345,8 @@ def test_dusk_dims_and_flattens_a_plate_and_leaves_older_data_alone() -> None:
         out = dusk(plate, random.Random(seed))
         assert out.shape == plate.shape and out.dtype == np.uint8
         assert out.std() < 0.95 * plate.std()
-    a, box_a = ocr_training_crop("A123BC77", random.Random(7))
-    b, box_b = ocr_training_crop("A123BC77", random.Random(7), dusk_share=0.0)
+    a, box_a, _ = ocr_training_crop("A123BC77", random.Random(7))
+    b, box_b, _ = ocr_training_crop("A123BC77", random.Random(7), dusk_share=0.0)
     assert np.array_equal(a, b) and box_a == box_b
 
 
