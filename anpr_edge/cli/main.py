@@ -9,6 +9,7 @@ import os
 import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Literal
 
 from anpr_edge import __version__
 from anpr_edge.core.results import Box
@@ -116,8 +117,10 @@ def add_recognition_options(p: argparse.ArgumentParser) -> None:
         f = RecognitionSettings.model_fields[name]
         default = f" ({f.default})" if f.default is not None else ""
         text = f"{f.description}{default}".replace("%", "%%")  # argparse formats help with %
-        if f.annotation in (bool, bool | None):
+        if f.annotation is bool:
             g.add_argument(f"--{name}", choices=("true", "false"), help=text)
+        elif f.annotation == bool | Literal["auto"]:
+            g.add_argument(f"--{name}", choices=("auto", "true", "false"), help=text)
         else:
             g.add_argument(f"--{name}", type=int if f.annotation is int else float, help=text)
 

@@ -158,7 +158,10 @@ def load_spec(model_path: Path, task: str) -> Spec:
         spec = cls(**fields)
     except TypeError as exc:
         raise ModelLoadError(f"{meta}: {exc}") from None
-    spec.validate(str(meta))
+    try:
+        spec.validate(str(meta))
+    except TypeError:  # a value of the wrong kind ("input_width": "128") fails a comparison
+        raise ModelLoadError(f"{meta}: a value has the wrong type (numbers must be numbers)") from None
     return spec
 
 

@@ -11,7 +11,6 @@ import numpy as np
 
 from anpr_edge.core.results import Detection
 from anpr_edge.errors import ModelLoadError
-from anpr_edge.inference.contract import metadata_path
 from anpr_edge.inference.corners import CornerModel
 from anpr_edge.inference.detector import PlateDetector
 from anpr_edge.inference.ocr import CharThresholds, CropReader, PlateOCR
@@ -73,13 +72,18 @@ class Models:
         A corner model (``plate_corners`` beside the detector, :mod:`~anpr_edge.inference.corners`) is loaded
         when the folder has one."""
         cv2.setNumThreads(1)
-        corners = detector.with_name("plate_corners")
-        return cls(
+        models = cls(
             PlateDetector.load(detector, device, None, 0.5, cache_dir, detector_input, hint, precision),
             load_reader(engine, ocr, device, cache_dir, hint, precision),
             Verifier.load(detector, device, cache_dir, hint, precision),
-            CornerModel.load(corners, device, cache_dir, hint, precision) if metadata_path(corners).is_file() else None,
+            CornerModel.beside(detector, device, cache_dir, hint, precision),
         )
+        if models.ocr.spec.rectified and models.corners is None and not models.detector.spec.keypoints:
+            raise ModelLoadError(
+                f"{ocr}: this reader reads plates warped from their corners, and nothing beside {detector} finds "
+                "corners: add a corner model (plate_corners) or a detector with corners to the folder"
+            )
+        return models
 
     def with_corners(self, frame: np.ndarray, detections: list[Detection]) -> list[Detection]:
         """``detections`` with the corner model's corners (as they are when there is no corner model)."""

@@ -6,7 +6,7 @@ no plate (crossing edges, an area far from the box's, a corner far outside the b
 caller falls back to the box crop and counts it.
 
 A plate's shape tells its format: a single-row plate (type 1, 520x112 mm) is about 4.6 times as wide as
-high; square plates (type 1A, motorcycles, trailers; 1.5-1.8) have two rows of characters. Turned by an
+high; square plates (type 1A and trailers 1.7, motorcycles 1.3) have two rows of characters. Turned by an
 angle a, a plate looks cos(a) as wide on the image: a single-row plate turned 50 degrees looks 3.0 times as
 wide as high, so the line between the two (:data:`TWO_ROW_ASPECT`) sits below that.
 """
@@ -19,7 +19,7 @@ import numpy as np
 from anpr_edge.core.results import Box, Corners
 
 #: Width / height under which a plate's corners say it has two rows of characters: single-row plates turned
-#: up to 60 degrees stay above it, square plates (1.8 head-on at most, less when turned) below.
+#: up to 60 degrees stay above it, square plates (1.7 head-on at most, less when turned) below.
 TWO_ROW_ASPECT = 2.3
 #: Plausible corners: quad area over box area, and how far (in box sizes) a corner may lie outside the box.
 AREA_RATIO = (0.2, 1.25)

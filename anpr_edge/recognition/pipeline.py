@@ -8,6 +8,7 @@ gate). Timing is injected: ``run(frame, t)`` with ``t`` the frame's stream time 
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from collections import defaultdict
@@ -27,6 +28,8 @@ from anpr_edge.recognition.events import EventConfig, EventGate
 from anpr_edge.recognition.motion import MotionGate
 from anpr_edge.recognition.settings import RecognitionSettings
 from anpr_edge.recognition.tracking import Tracker, TrackerConfig
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -78,8 +81,8 @@ def fault_frame_width() -> int | None:
 
 
 def rectifies(s: RecognitionSettings, models: Models) -> bool:
-    """Whether plates are read warped level from their corners: ``rectify``; unset, as the reader was trained."""
-    return s.rectify if s.rectify is not None else models.ocr.spec.rectified
+    """Whether plates are read warped level from their corners: ``rectify``; ``auto``, as the reader was trained."""
+    return models.ocr.spec.rectified if s.rectify == "auto" else bool(s.rectify)
 
 
 def corners_if(rectify: bool, dets: list[Detection]) -> list[Detection]:
@@ -126,6 +129,9 @@ class CameraPipeline:
     ) -> None:
         self.camera, self.models, self.settings = camera, models, settings
         self.rectify = rectifies(settings, models)
+        if self.rectify:
+            source = "the corner model" if models.corners is not None else "the detector"
+            logger.info("camera %s: plates read warped level from their corners (%s)", camera, source)
         self.roi = np.array(roi, np.float32).reshape(-1, 1, 2) if roi else None
         self.tracker = Tracker(TrackerConfig(settings.match_iou, settings.max_misses))
         self.gate = EventGate(event_config(settings), camera, models.ocr.spec.alphabet, settings.thresholds, new_id)

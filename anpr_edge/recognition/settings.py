@@ -6,7 +6,7 @@ pipeline all use this one model: its fields carry their default, bounds and desc
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -39,11 +39,11 @@ class RecognitionSettings(BaseModel):
         5.0, ge=0, le=20, description="second look: each box re-detected in a crop this many box widths wide (0: off)"
     )
     verify_conf: Prob = Field(0.4, description="score the second look needs to keep a box")
-    rectify: bool | None = Field(
-        None,
+    rectify: bool | Literal["auto"] = Field(
+        "auto",
         description="read each plate warped level from its corners (the models folder's corner model finds "
-        "them, else a detector that gives them) and tell square plates by them; unset: as the reader was "
-        "trained (its metadata's rectified)",
+        "them, else a detector that gives them) and tell square plates by them; auto: as the reader was "
+        "trained (its metadata's rectified; the shipped reader reads boxes)",
     )
     roi_detect: bool = Field(
         True,
@@ -86,6 +86,17 @@ class RecognitionSettings(BaseModel):
     direction_growth: float = Field(
         1.15, gt=1.0, le=5.0, description="plate width ratio over a pass that says approaching / departing"
     )
+
+    @field_validator("rectify", mode="before")
+    @classmethod
+    def _auto_or_bool(cls, v: object) -> object:
+        """One message for a value that is none of the three (not one per branch of the type)."""
+        words = {"auto": "auto", "true": True, "false": False}
+        if isinstance(v, bool) or v in words.values():
+            return v
+        if isinstance(v, str) and v.lower() in words:
+            return words[v.lower()]
+        raise ValueError(f"must be auto, true or false, got {v!r}")
 
     @field_validator("direction_line")
     @classmethod

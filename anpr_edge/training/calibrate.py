@@ -139,10 +139,9 @@ def main(argv: list[str] | None = None) -> int:
     stem = a.models / "plate_ocr"
     ocr = PlateOCR.load(stem, "cpu", CharThresholds(), precision="f32")  # the reference, on any CPU
     alphabet = ocr.spec.alphabet
-    corners = stem.with_name("plate_corners")
-    if ocr.spec.rectified and not metadata_path(corners).is_file():
-        raise SystemExit(f"{stem}: a reader of rectified crops needs its corner model beside it ({corners}.json)")
-    model = CornerModel.load(corners, "cpu", precision="f32") if ocr.spec.rectified else None
+    model = CornerModel.beside(stem) if ocr.spec.rectified else None
+    if ocr.spec.rectified and model is None:
+        raise SystemExit(f"{stem}: a reader of rectified crops needs its corner model beside it (plate_corners)")
     fold = raw_outputs(ocr, a.real_dev, "untrained", model)
     t = fit(*fold, alphabet)
     sets = {"real-dev untrained (fit)": fold}

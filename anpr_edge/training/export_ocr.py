@@ -98,6 +98,9 @@ def export(
     crnn.load_state_dict(state["model"])
     model = CRNNWithSoftmax(crnn).eval()
     spec = CropSpec(**state.get("crop_spec", {}))  # checkpoints from before crop_spec cut plain crops
+    scored = real_dev is not None and (real_dev / "labels.csv").is_file()
+    if spec.rectified and scored and not metadata_path(out.with_name("plate_corners")).is_file():
+        raise SystemExit(f"{checkpoint} reads rectified crops: export it beside a corner model (plate_corners)")
     out.parent.mkdir(parents=True, exist_ok=True)
     onnx_path, xml_path = out.with_suffix(".onnx"), out.with_suffix(".xml")
     export_onnx(model, onnx_path, spec.height, spec.width)
@@ -124,7 +127,7 @@ def export(
         "precision": "FP16" if fp16 else "FP32",
         "parity max abs diff": ", ".join(f"{k} {v:.2e}" for k, v in diffs.items()),
     }
-    if real_dev is not None and (real_dev / "labels.csv").is_file():
+    if real_dev is not None and scored:
         # Checkpoints from before the swap option were all trained on the shipped models' split.
         split = state.get("real_split", {"fraction": TRAINED_FRACTION, "swapped": False})
         fold = " (the swapped fold: the trained split)" if split["swapped"] else ""
@@ -138,12 +141,11 @@ def export(
 def real_dev_score(stem: Path, real_dev: Path, spec: CropSpec, fraction: float, swapped: bool) -> str:
     """The exported model, through the runtime, on the high-quality plates of the real-dev images its
     training left out (``train_ocr``'s split: ``fraction``, ``swapped``). A reader of rectified crops gets
-    the corners of the corner model exported beside it (box crops without one)."""
+    the corners of the corner model beside it."""
     ocr = PlateOCR.load(stem, "cpu", CharThresholds(), precision="f32")  # the reference, on any CPU
     plates = real_plates(real_dev, ("high",))
-    corners = stem.with_name("plate_corners")
-    if spec.rectified and metadata_path(corners).is_file():
-        plates = with_found_corners(plates, CornerModel.load(corners, "cpu", precision="f32"))
+    model = CornerModel.beside(stem) if spec.rectified else None
+    plates = plates if model is None else with_found_corners(plates, model)
     _, held_out = split_real(plates, fraction, swapped)
     crops = [plate.crop(spec) for plate in held_out]
     reads = ocr.read_crops([c.image for c in crops], [Detection((0.0, 0.0, 1.0, 1.0), 1.0)] * len(crops))

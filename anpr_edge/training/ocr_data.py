@@ -47,7 +47,8 @@ class CropSpec:
         jitter: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0),
     ) -> np.ndarray:
         """The runtime's crop of ``box`` (``PlateOCR.crops`` with one variant): rectified from ``corners``
-        (moved and grown by ``jitter``, in plate sizes) when the spec is ``rectified`` and they are plausible."""
+        (its window moved and grown by ``jitter``, in plate sizes) when the spec is ``rectified`` and they are
+        plausible; otherwise the box (the caller has jittered it)."""
         grey = frame if frame.ndim == 2 else cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
         quad = as_corners(corners) if self.rectified and corners is not None else None
         if quad is not None and plausible(quad, box):
@@ -176,12 +177,9 @@ class RealPlate:
     def crop(self, spec: CropSpec, jitter: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)) -> LabelledCrop:
         """The runtime's crop of the box moved by ``(dx, dy)`` and grown by ``(sx, sy)`` per side (a rectified
         spec: of the plate warped from its corners, its window moved and grown as much)."""
-        if spec.rectified and self.corners is not None:
-            return LabelledCrop(
-                spec.cut(self.frame, self.box, self.corners, jitter), self.text, self.quality, self.source
-            )
         box = jitter_box(self.box, *jitter)
-        return LabelledCrop(spec.cut(self.frame, box), self.text, self.quality, self.source)
+        corners = self.corners if spec.rectified else None
+        return LabelledCrop(spec.cut(self.frame, box, corners, jitter), self.text, self.quality, self.source)
 
 
 def with_found_corners(plates: list[RealPlate], model: CornerModel) -> list[RealPlate]:

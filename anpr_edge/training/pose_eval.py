@@ -26,7 +26,6 @@ import numpy as np
 
 from anpr_edge.core.geometry import iou
 from anpr_edge.core.results import Detection
-from anpr_edge.inference.contract import metadata_path
 from anpr_edge.inference.corners import CornerModel
 from anpr_edge.inference.detector import PlateDetector
 from anpr_edge.inference.models import Models
@@ -108,11 +107,14 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     a = parser().parse_args(argv)
     if a.cmd == "corners":
-        size = cv2.imread(str(next((a.data / "images" / "val").glob("*.jpg")))).shape[0]
+        tiles = sorted((a.data / "images" / "val").glob("*.jpg"))
+        if not tiles:
+            raise SystemExit(f"{a.data}/images/val: no validation tiles (make them with pose_scenes --out {a.data})")
+        size = cv2.imread(str(tiles[0])).shape[0]
         det = PlateDetector.load(a.models / "plate_detector", "cpu", None, 0.5, input_size=(size, size))
-        stem = a.models / "plate_corners"
-        use = metadata_path(stem).is_file() and not a.detector_corners
-        errors, plates = corner_errors(det, a.data, CornerModel.load(stem, "cpu") if use else None)
+        model = None if a.detector_corners else CornerModel.beside(a.models / "plate_detector")
+        use = model is not None
+        errors, plates = corner_errors(det, a.data, model)
         e = np.array(errors)
         print(
             f"corners from the {'corner model' if use else 'detector'}: "

@@ -30,6 +30,7 @@ import csv
 import logging
 import math
 import random
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -42,7 +43,7 @@ from torch import nn
 
 from anpr_edge.core.results import Box
 from anpr_edge.inference.contract import CornerSpec, write_spec
-from anpr_edge.inference.corners import corner_window, to_fractions
+from anpr_edge.inference.corners import corner_crop, corner_window, to_fractions
 from anpr_edge.training.export_ocr import export_onnx, export_openvino
 from anpr_edge.training.pose_scenes import Photo, make_tile, real_dev_photos, real_train_photos, split_photos
 
@@ -56,6 +57,7 @@ JITTER = (0.04, 0.08)
 
 
 def context_box(box: Box) -> Box:
+    """The region kept around a plate's box (:data:`CONTEXT_MARGIN`): room for any jittered window."""
     x1, y1, x2, y2 = box
     w, h = x2 - x1, y2 - y1
     mx, my = CONTEXT_MARGIN
@@ -97,14 +99,20 @@ def contexts(photo: Photo, rng: random.Random, per_image: int, min_width: float)
 
 
 def cmd_gen(a: argparse.Namespace) -> None:
+    """Plate contexts of the training photos: a tenth of the photos (by ``--seed``) for early stopping."""
     rng = random.Random(a.seed)
-    photos = real_train_photos(a.real_train)
-    _, train_photos = split_photos(photos, a.pose_val, random.Random(a.seed))
+    photos = real_train_photos(a.real_train) if (a.real_train / "images").is_dir() else []
+    _, train_photos = split_photos(photos, a.pose_val, random.Random(a.pose_seed))
     dev = real_dev_photos(a.real_dev, trained=True) if (a.real_dev / "labels.csv").exists() else []
-    every = train_photos + dev * 4
+    if not train_photos and not dev:
+        raise SystemExit(f"no photos: neither {a.real_train}/images nor {a.real_dev}/labels.csv is there")
+    every = train_photos + dev
     rng.shuffle(every)
     n_hold = len(every) // 10
-    for split, part in (("val", every[:n_hold]), ("train", every[n_hold:])):
+    # real-dev's few photos are cut 4 times as often as the others (as pose_scenes does), after the split
+    held = [p for p in every[:n_hold] for _ in range(4 if p in dev else 1)]
+    kept = [p for p in every[n_hold:] for _ in range(4 if p in dev else 1)]
+    for split, part in (("val", held), ("train", kept)):
         images, corners = [], []
         for i, photo in enumerate(part):
             for img, c in contexts(photo, rng, a.per_image, a.min_width):
@@ -130,12 +138,12 @@ def sample(
         sx, sy = JITTER
         d = np.clip(rng.normal(0, 1, 4), -2.5, 2.5) * (sx * w, sy * h, sx * w, sy * h)
         x1, y1, x2, y2 = x1 + d[0], y1 + d[1], x2 + d[2], y2 + d[3]
-    window = corner_window((float(x1), float(y1), float(x2), float(y2)), SPEC)
-    crop = cut(context, window, SPEC.input_width, SPEC.input_height)
-    frac = to_fractions(corners, window)
-    if jitter and rng.random() < 0.5:  # mirrored: TL <-> TR, BL <-> BR
+    box = (float(x1), float(y1), float(x2), float(y2))
+    crop = corner_crop(context, box, SPEC)  # the runtime's cut
+    frac = to_fractions(corners, corner_window(box, SPEC))
+    if jitter and rng.random() < 0.5:  # mirrored: TL <-> TR, BL <-> BR; pixel u goes to W - 1 - u
         crop = crop[:, ::-1]
-        frac = np.stack([1 - frac[:, 0], frac[:, 1]], axis=1)[[1, 0, 3, 2]]
+        frac = np.stack([1 - frac[:, 0] - 1 / SPEC.input_width, frac[:, 1]], axis=1)[[1, 0, 3, 2]]
     if jitter and rng.random() < 0.5:
         crop = np.clip(crop * rng.uniform(0.6, 1.4) + rng.uniform(-40, 40), 0, 255)
     return np.ascontiguousarray(crop, np.float32), frac.astype(np.float32)
@@ -212,6 +220,7 @@ def relative_error(pred: np.ndarray, target: np.ndarray) -> np.ndarray:
 def batch(
     images: np.ndarray, corners: np.ndarray, idx: np.ndarray, rng: np.random.Generator, jitter: bool
 ) -> tuple[torch.Tensor, torch.Tensor]:
+    """The samples of plates ``idx`` as the model's input ``(N, 1, H, W)`` and their corners ``(N, 4, 2)``."""
     xs, ys = zip(*(sample(images[i], corners[i], rng, jitter) for i in idx), strict=True)
     x = (torch.from_numpy(np.stack(xs))[:, None] - SPEC.mean) / SPEC.std
     return x, torch.from_numpy(np.stack(ys))
@@ -246,6 +255,7 @@ def _resume(a: argparse.Namespace, parts: dict[str, Any]) -> tuple[int, float, n
 
 
 def _log_epoch(log: Path, epoch: int, loss: float, err: float, best: float, seconds: float) -> None:
+    """One row of ``metrics.csv`` and one log line."""
     new = not log.exists()
     with log.open("a", newline="") as f:
         w = csv.writer(f)
@@ -258,6 +268,12 @@ def _log_epoch(log: Path, epoch: int, loss: float, err: float, best: float, seco
 
 
 def cmd_train(a: argparse.Namespace) -> None:
+    """Train (or, with ``--resume``, continue) on a ``gen`` folder; ``last.pt`` and ``best.pt`` every epoch."""
+    missing = [str(a.data / f"{s}.npz") for s in ("train", "val") if not (a.data / f"{s}.npz").is_file()]
+    if missing:
+        raise SystemExit(f"not found: {', '.join(missing)} (make them with train_corners gen --out {a.data})")
+    if a.samples < a.batch:
+        raise SystemExit(f"--samples {a.samples}: an epoch needs at least one batch of {a.batch}")
     torch.manual_seed(a.seed)
     torch.set_num_threads(a.threads)
     data = {s: np.load(a.data / f"{s}.npz") for s in ("train", "val")}
@@ -288,40 +304,52 @@ def cmd_train(a: argparse.Namespace) -> None:
         _log_epoch(a.out / "metrics.csv", epoch, total / steps_per_epoch, err, best, time.time() - t0)
 
 
-def cmd_export(a: argparse.Namespace) -> int:
+def parity(model: CornerNet, onnx_path: Path, xml_path: Path) -> float:
+    """Largest difference of ONNX Runtime's and OpenVINO's corners from torch's, on 4 random inputs."""
     import onnxruntime as ort
     import openvino as ov
 
+    x = np.random.default_rng(0).uniform(-1, 1, (4, 1, SPEC.input_height, SPEC.input_width)).astype(np.float32)
+    with torch.no_grad():
+        ref = model(torch.from_numpy(x)).numpy()
+    onnx_out = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"]).run(None, {"image": x})[0]
+    ov_out = ov.Core().compile_model(str(xml_path), "CPU", {"INFERENCE_PRECISION_HINT": "f32"})(x)[0]
+    return max(float(np.abs(onnx_out - ref).max()), float(np.abs(ov_out - ref).max()))
+
+
+def cmd_export(a: argparse.Namespace) -> int:
+    """ONNX + OpenVINO IR (FP32) + metadata, made in a scratch folder and moved beside ``--out`` only when
+    torch, ONNX Runtime and OpenVINO agree: a failed export leaves the model there untouched."""
+    if not a.checkpoint.is_file():
+        raise SystemExit(f"{a.checkpoint}: checkpoint not found")
     model = CornerNet()
     state = torch.load(a.checkpoint, weights_only=False)
     model.load_state_dict(state["model"])
     model.eval()
-    onnx_path, xml_path = a.out.with_suffix(".onnx"), a.out.with_suffix(".xml")
-    a.out.parent.mkdir(parents=True, exist_ok=True)
-    export_onnx(model, onnx_path, SPEC.input_height, SPEC.input_width, output="corners")
-    export_openvino(onnx_path, xml_path, fp16=False)
-    x = torch.from_numpy(
-        np.random.default_rng(0).uniform(-1, 1, (4, 1, SPEC.input_height, SPEC.input_width)).astype(np.float32)
-    )
-    with torch.no_grad():
-        ref = model(x).numpy()
-    onnx_out = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"]).run(None, {"image": x.numpy()})[
-        0
-    ]
-    ov_out = ov.Core().compile_model(str(xml_path), "CPU", {"INFERENCE_PRECISION_HINT": "f32"})(x.numpy())[0]
-    diff = max(float(np.abs(onnx_out - ref).max()), float(np.abs(ov_out - ref).max()))
-    if diff > a.tol:
-        logger.error("parity: largest difference %.5f > %.5f", diff, a.tol)
-        return 1
-    info = {
-        "checkpoint": str(a.checkpoint),
-        "epoch": state.get("epoch"),
-        "val_corner_error": state.get("val_error"),
-        "parameters": sum(p.numel() for p in model.parameters()),
-        "parity": round(diff, 6),
-    }
-    write_spec(a.out, SPEC, info)
-    logger.info("exported %s and %s (parity %.6f)", onnx_path, xml_path, diff)
+    scratch = a.out.parent / f".export-{a.out.name}"
+    shutil.rmtree(scratch, ignore_errors=True)
+    scratch.mkdir(parents=True)
+    stem = scratch / a.out.name
+    try:
+        export_onnx(model, stem.with_suffix(".onnx"), SPEC.input_height, SPEC.input_width, output="corners")
+        export_openvino(stem.with_suffix(".onnx"), stem.with_suffix(".xml"), fp16=False)
+        diff = parity(model, stem.with_suffix(".onnx"), stem.with_suffix(".xml"))
+        if diff > a.tol:
+            logger.error("parity: largest difference %.5f > %.5f; nothing written to %s", diff, a.tol, a.out.parent)
+            return 1
+        info = {
+            "checkpoint": str(a.checkpoint),
+            "epoch": state.get("epoch"),
+            "val_corner_error": state.get("val_error"),
+            "parameters": sum(p.numel() for p in model.parameters()),
+            "parity": round(diff, 6),
+        }
+        write_spec(stem, SPEC, info)
+        for suffix in (".onnx", ".xml", ".bin", ".json"):
+            stem.with_suffix(suffix).replace(a.out.with_suffix(suffix))
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    logger.info("exported %s (.onnx/.xml/.bin/.json; parity %.6f)", a.out, diff)
     return 0
 
 
@@ -337,6 +365,7 @@ def parser() -> argparse.ArgumentParser:
         "--pose-val", type=int, default=300, help="validation tiles of the pose dataset whose photos to avoid"
     )
     g.add_argument("--min-width", type=float, default=10.0)
+    g.add_argument("--pose-seed", type=int, default=1, help="seed of the pose dataset whose validation photos to avoid")
     g.add_argument("--seed", type=int, default=1)
     t = sub.add_parser("train", help="train the corner model")
     t.add_argument("--data", type=Path, default=Path("work/corner_data"))
@@ -350,7 +379,7 @@ def parser() -> argparse.ArgumentParser:
     t.add_argument("--resume", action="store_true")
     e = sub.add_parser("export", help="ONNX + OpenVINO IR + metadata")
     e.add_argument("--checkpoint", type=Path, default=Path("work/corners/best.pt"))
-    e.add_argument("--out", type=Path, default=Path("models/camera/plate_corners"))
+    e.add_argument("--out", type=Path, default=Path("work/models_mine/plate_corners"))
     e.add_argument("--tol", type=float, default=1e-3)
     return p
 

@@ -22,6 +22,7 @@ import torch
 from torch import nn
 
 from anpr_edge.core.plates import DIGITS, LETTERS, constrain
+from anpr_edge.inference.contract import metadata_path
 from anpr_edge.inference.corners import CornerModel
 from anpr_edge.inference.ocr_core import ctc_greedy_decode
 from anpr_edge.tools.labels import TRAINED_FRACTION, holdout
@@ -139,8 +140,13 @@ def cmd_train(args: argparse.Namespace) -> None:
     elif args.init:
         model.load_state_dict(torch.load(args.init, map_location="cpu", weights_only=False)["model"])
         logger.info("fine-tuning from %s", args.init)
-    extra_imgs, extra_txt = _load_extra(args.extra)
     spec = load_spec(args.data_dir)
+    if spec.rectified and args.real_dev and not metadata_path(args.corner_model).is_file():
+        raise SystemExit(
+            f"{args.data_dir} holds rectified crops: the real plates need --corner-model (not found: "
+            f"{args.corner_model}.json)"
+        )
+    extra_imgs, extra_txt = _load_extra(args.extra)
     logger.info("crops: %s", spec)
     val_images, val_texts = load_npz(args.data_dir / "val.npz")
     val = [LabelledCrop(im, t) for im, t in zip(val_images, val_texts, strict=True)]

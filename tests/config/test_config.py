@@ -52,6 +52,12 @@ def test_camera_override_merges_with_global() -> None:
     assert (s.conf, s.iou) == (0.6, 0.4)
 
 
+def test_rectify_is_auto_true_or_false_and_a_camera_can_go_back_to_auto() -> None:
+    assert parse(GOOD).camera_settings(parse(GOOD).cameras[0]).rectify == "auto"
+    cfg = parse(GOOD.replace("s\n", "s\n    recognition: {rectify: auto}\n") + "recognition: {rectify: true}\n")
+    assert cfg.recognition.rectify is True and cfg.camera_settings(cfg.cameras[0]).rectify == "auto"
+
+
 BROKEN = [
     ("cameras: []\n", "cameras", 1),
     (GOOD + "colour: red\n", "colour: unknown key", 5),
@@ -60,6 +66,7 @@ BROKEN = [
     (GOOD + "    fps: 10\n", "cameras[0].fps: unknown key", 5),
     (GOOD + "recognition: {conf: 1.5}\n", "recognition.conf", 5),
     (GOOD + "recognition: {max_misses: -1}\n", "recognition.max_misses", 5),
+    (GOOD + "recognition: {rectify: maybe}\n", "recognition.rectify", 5),
     (GOOD + "models: {device: tpu}\n", "models.device", 5),
     (GOOD + "models: {detector_input: 512}\n", "models.detector_input", 5),
     (GOOD + "outputs: {mqtt: {port: 70000}}\n", "outputs.mqtt.port", 5),

@@ -4,8 +4,12 @@ GOST plates drawn into a frame at known corners."""
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 
@@ -38,7 +42,7 @@ def test_corner_crop_shows_the_window_stretched_to_the_input() -> None:
     y, x = np.unravel_index(int(np.argmax(crop)), crop.shape)
     fx, fy = to_fractions(np.array([[300.0, 175.0]] * 4), window)[0]
     assert crop.shape == (64, 128)
-    assert abs(x + 0.5 - fx * 128) <= 1.0 and abs(y + 0.5 - fy * 64) <= 1.0
+    assert abs(x - fx * 128) <= 0.5 and abs(y - fy * 64) <= 0.5  # pixel index coordinates
 
 
 QUADS = {
@@ -79,3 +83,40 @@ def test_bad_corner_metadata_is_one_clear_error(tmp_path: Path) -> None:
     (tmp_path / "plate_corners.json").write_text(json.dumps(meta))
     with pytest.raises(ModelLoadError, match=r"plate_corners.json: crop margins must be between 0 and 1"):
         load_spec(tmp_path / "plate_corners", "plate_corners")
+
+
+def camera_copy(tmp_path: Path) -> Path:
+    folder = tmp_path / "camera"
+    shutil.copytree(CAMERA, folder)
+    return folder
+
+
+def read_cli(folder: Path, image: Path) -> subprocess.CompletedProcess[str]:
+    cmd = [sys.executable, "-m", "anpr_edge.cli", "read", str(image), "--models", str(folder), "--device", "cpu"]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+
+
+def one_error_line(r: subprocess.CompletedProcess[str]) -> str:
+    errors = [line for line in r.stderr.splitlines() if line.startswith("anpr-edge")]
+    assert r.returncode != 0 and "Traceback" not in r.stderr and len(errors) == 1, r.stderr
+    return errors[0]
+
+
+def test_a_broken_corner_model_is_one_line_naming_its_file(tmp_path: Path) -> None:
+    folder = camera_copy(tmp_path)
+    image = tmp_path / "plate.jpg"
+    cv2.imwrite(str(image), plate_scene(np.array(QUADS["level, 260 px"], np.float64), seed=1))
+    meta = json.loads((folder / "plate_corners.json").read_text())
+    (folder / "plate_corners.json").write_text(json.dumps({**meta, "input_width": "128"}))
+    assert "plate_corners.json: a value has the wrong type" in one_error_line(read_cli(folder, image))
+    (folder / "plate_corners.json").write_text(json.dumps(meta))
+    assert read_cli(folder, image).returncode == 0
+
+
+def test_a_rectified_reader_without_anything_that_finds_corners_is_refused(tmp_path: Path) -> None:
+    folder = tmp_path / "boxes"
+    shutil.copytree(CAMERA.parent, folder, ignore=shutil.ignore_patterns("camera", "checkpoints", "*.png", "*.md"))
+    meta = json.loads((folder / "plate_ocr.json").read_text())
+    (folder / "plate_ocr.json").write_text(json.dumps({**meta, "rectified": True}))
+    line = one_error_line(read_cli(folder, tmp_path / "none.jpg"))
+    assert "reads plates warped from their corners" in line and "plate_corners" in line

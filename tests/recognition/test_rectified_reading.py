@@ -34,9 +34,19 @@ def test_rectify_unset_reads_as_the_reader_was_trained(camera: Models) -> None:
     assert rectifies(RecognitionSettings(rectify=False), trained_so) is False
 
 
+QUAD = np.array([[400, 300], [640, 330], [640, 380], [400, 385]], np.float64)  # turned about 30 degrees
+
+
 def turned_plate() -> np.ndarray:
-    quad = np.array([[400, 300], [640, 330], [640, 380], [400, 385]], np.float64)  # turned about 30 degrees
-    return plate_scene(quad, seed=3)
+    return plate_scene(QUAD, seed=3)
+
+
+def corner_error(models: Models, frame: np.ndarray) -> float:
+    """Mean distance of the read plate's corners from the drawn ones, in px, through the video pipeline."""
+    pipe = CameraPipeline("gate", models, RecognitionSettings(rectify=True, motion_threshold=0))
+    (det,) = pipe.run(frame, 0.0).detections
+    assert det.corners is not None
+    return float(np.linalg.norm(np.array(det.corners) - QUAD, axis=1).mean())
 
 
 def test_a_turned_plate_is_read_from_its_corners(camera: Models) -> None:
@@ -44,8 +54,8 @@ def test_a_turned_plate_is_read_from_its_corners(camera: Models) -> None:
     pipe = CameraPipeline("gate", camera, RecognitionSettings(rectify=True, motion_threshold=0))
     results = [pipe.run(frame, i / 4) for i in range(3)]
     assert all(len(r.detections) == 1 for r in results)
-    (det,) = results[-1].detections
-    assert det.corners is not None and abs(det.corners[0][0] - 400) < 8 and abs(det.corners[1][1] - 330) < 8
+    # the corners come from the corner model, closer to the drawn ones than the detector's own
+    assert corner_error(camera, frame) < 0.03 * 240 < corner_error(dataclasses.replace(camera, corners=None), frame)
     stats = pipe.stats()
     assert stats.crops_rectified == 3 and stats.crops_fallback == 0
     boxed = CameraPipeline("gate", camera, RecognitionSettings(rectify=False, motion_threshold=0))

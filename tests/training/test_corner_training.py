@@ -13,17 +13,25 @@ pytest.importorskip("onnx", reason="the export needs onnx (pip install -e '.[tra
 
 
 def test_a_sample_shows_its_corners_where_its_fractions_say() -> None:
-    from anpr_edge.training.train_corners import sample
+    """Mirrored or not, moved and grown: each corner's mark is within a fifth of a pixel of its label."""
+    from anpr_edge.training.train_corners import SPEC, sample
 
-    context = np.zeros((128, 256), np.uint8)
-    corners = np.array([[60.0, 40.0], [200.0, 46.0], [198.0, 80.0], [62.0, 76.0]], np.float32)
-    for x, y in corners.astype(int):
-        context[y - 1 : y + 2, x - 1 : x + 2] = 255
-    crop, frac = sample(context, corners, np.random.default_rng(0), jitter=False)
-    assert crop.shape == (64, 128) and frac.shape == (4, 2)
-    for fx, fy in frac:
-        x, y = int(fx * 128), int(fy * 64)
-        assert crop[max(y - 2, 0) : y + 3, max(x - 2, 0) : x + 3].max() > 100  # the dot is there
+    corners = np.array([[60.3, 40.6], [200.5, 46.2], [198.1, 80.7], [62.8, 76.4]], np.float32)
+    ys, xs = np.mgrid[0:128, 0:256]
+    blobs = sum(np.exp(-((xs - x) ** 2 + (ys - y) ** 2) / 8.0) for x, y in corners)  # a soft mark on each
+    context = np.clip(blobs * 255, 0, 255).astype(np.uint8)
+    rng = np.random.default_rng(0)
+    for _ in range(12):
+        crop, frac = sample(context, corners, rng, jitter=True)
+        assert crop.shape == (64, 128) and frac.shape == (4, 2)
+        for fx, fy in frac:
+            u, v = fx * SPEC.input_width, fy * SPEC.input_height  # pixel index coordinates
+            y0, x0 = max(int(v) - 5, 0), max(int(u) - 5, 0)
+            patch = crop[y0 : int(v) + 6, x0 : int(u) + 6].astype(float)
+            patch -= patch.min()  # the sample's brightness shift is no part of the mark
+            ys, xs = np.mgrid[y0 : y0 + patch.shape[0], x0 : x0 + patch.shape[1]]
+            cx, cy = (patch * xs).sum() / patch.sum(), (patch * ys).sum() / patch.sum()
+            assert abs(cx - u) < 0.25 and abs(cy - v) < 0.25, (u, v, cx, cy)
 
 
 def test_export_matches_torch_through_openvino(tmp_path: Path) -> None:
@@ -74,3 +82,19 @@ def test_a_real_plate_re_shot_keeps_its_corners_on_its_pixels(monkeypatch: pytes
             assert patch.max() > 140, f"seed {seed}: no mark at the moved corner ({x:.0f}, {y:.0f})"
     crop = plate.crop(CropSpec(rectified=True))
     assert crop.image.shape == (32, 128) and crop.text == "A123BC77"
+
+
+def test_training_tools_say_what_is_missing(tmp_path: Path) -> None:
+    from anpr_edge.training.train_corners import main
+
+    for argv, says in (
+        (["train", "--data", str(tmp_path / "none")], "train.npz"),
+        (["export", "--checkpoint", str(tmp_path / "none.pt"), "--out", str(tmp_path / "c")], "checkpoint not found"),
+        (
+            ["gen", "--real-train", str(tmp_path), "--real-dev", str(tmp_path), "--out", str(tmp_path / "d")],
+            "no photos",
+        ),
+    ):
+        with pytest.raises(SystemExit, match=says):
+            main(argv)
+    assert not (tmp_path / "c.xml").exists() and not (tmp_path / "d").exists()
