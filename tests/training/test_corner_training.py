@@ -98,3 +98,26 @@ def test_training_tools_say_what_is_missing(tmp_path: Path) -> None:
         with pytest.raises(SystemExit, match=says):
             main(argv)
     assert not (tmp_path / "c.xml").exists() and not (tmp_path / "d").exists()
+
+
+def test_rectified_and_deskewed_crops_are_one_or_the_other(tmp_path: Path) -> None:
+    from anpr_edge.training.train_ocr import main
+
+    with pytest.raises(SystemExit, match="--rectified and --deskew"):
+        main(["gen", "--data-dir", str(tmp_path / "d"), "--rectified", "--deskew", "--chunks", "0"])
+    assert not (tmp_path / "d").exists()
+
+
+def test_bench_costs_show_the_corner_model_only_where_a_folder_has_one() -> None:
+    from anpr_edge.tools.bench import format_costs
+
+    text = format_costs(
+        {
+            "models": {"detector": 9.5, "reader_1": 1.6, "reader_4": 0.48},
+            "models/camera": {"detector": 16.4, "reader_1": 1.6, "reader_4": 0.36, "corners_1": 0.9},
+        },
+        "a CPU",
+    )
+    lines = text.splitlines()
+    assert "corners ms/plate" in lines[1]
+    assert lines[2].split()[-1] == "-" and lines[3].split()[-1] == "0.900"
