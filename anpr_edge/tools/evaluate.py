@@ -134,11 +134,10 @@ def evaluate(
     report.unboxed = None if unboxed is None else DetScore()
     swept = report.swept
     swept.update({c: DetScore() for c in SWEEP} if sweep else {})
+    rectify = rectifies(settings, models)
     for name, rows in sorted(by_image.items()):
         img = read_image(folder / "images" / name)
-        found = corners_if(
-            rectifies(settings, models), models.detector(img, min(conf, *swept) if swept else conf, settings.iou)
-        )
+        found = corners_if(rectify, models.detector(img, min(conf, *swept) if swept else conf, settings.iou))
         preds = models.verified(img, found, settings.verify_zoom, settings.verify_conf)
         aside = (unboxed or {}).get(name, [])
         preds = report.score_boxes(rows, preds, aside)

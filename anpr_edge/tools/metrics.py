@@ -7,6 +7,8 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from anpr_edge.core.geometry import iou
 from anpr_edge.core.plates import UNREAD, edit_ops
 from anpr_edge.core.results import Box
@@ -173,6 +175,15 @@ class DetScore:
             f"(>= {FAIR_WIDTH:g} px: {rate(found, total)}; of them high or low: {rate(*self.readable)})  "
             f"precision {self.precision:.1%}  FP/image {fppi:.2f}  by width: {buckets}"
         )
+
+
+def corner_error(found: np.ndarray, truth: np.ndarray) -> np.ndarray:
+    """Per plate, the mean distance of the found corners from the true ones over the plate's width (its top
+    edge, TL to TR; at least 1 px): ``(N, 4, 2)`` arrays, or one plate's ``(4, 2)``, in the same pixels."""
+    f = np.asarray(found, np.float64).reshape(-1, 4, 2)
+    t = np.asarray(truth, np.float64).reshape(-1, 4, 2)
+    width = np.linalg.norm(t[:, 1] - t[:, 0], axis=1)
+    return np.asarray(np.linalg.norm(f - t, axis=2).mean(1) / np.maximum(width, 1.0))
 
 
 def sign_test(only_a: int, only_b: int) -> float:

@@ -32,6 +32,7 @@ from anpr_edge.inference.models import Models
 from anpr_edge.inference.ocr import crop_kind
 from anpr_edge.sources.files import read_image
 from anpr_edge.tools.labels import rows_by_image
+from anpr_edge.tools.metrics import corner_error
 
 logger = logging.getLogger("anpr_edge.training.pose_eval")
 
@@ -62,9 +63,7 @@ def corner_errors(detector: PlateDetector, data: Path, model: CornerModel | None
             best = max(found, key=lambda d: iou(d.box, box), default=None)
             if best is None or best.corners is None or iou(best.box, box) < 0.5:
                 continue
-            width = float(np.linalg.norm(corners[1] - corners[0]))
-            err = np.linalg.norm(np.array(best.corners) - corners, axis=1).mean()
-            errors.append(float(err) / max(width, 1.0))
+            errors.append(float(corner_error(np.array(best.corners), corners)[0]))
     return errors, plates
 
 
@@ -113,11 +112,10 @@ def main(argv: list[str] | None = None) -> int:
         size = cv2.imread(str(tiles[0])).shape[0]
         det = PlateDetector.load(a.models / "plate_detector", "cpu", None, 0.5, input_size=(size, size))
         model = None if a.detector_corners else CornerModel.beside(a.models / "plate_detector")
-        use = model is not None
         errors, plates = corner_errors(det, a.data, model)
         e = np.array(errors)
         print(
-            f"corners from the {'corner model' if use else 'detector'}: "
+            f"corners from the {'detector' if model is None else 'corner model'}: "
             f"{len(errors)} of {plates} synthetic validation plates matched; corner error / plate width: "
             f"mean {e.mean():.2%}, median {np.median(e):.2%}, 90th percentile {np.percentile(e, 90):.2%}"
         )

@@ -44,6 +44,8 @@ from torch import nn
 from anpr_edge.core.results import Box
 from anpr_edge.inference.contract import CornerSpec, write_spec
 from anpr_edge.inference.corners import corner_crop, corner_window, to_fractions
+from anpr_edge.inference.ocr_core import to_tensor
+from anpr_edge.tools.metrics import corner_error
 from anpr_edge.training.export_ocr import export_onnx, export_openvino
 from anpr_edge.training.pose_scenes import Photo, make_tile, real_dev_photos, real_train_photos, split_photos
 
@@ -210,11 +212,9 @@ def loss_of(model: CornerNet, x: torch.Tensor, target: torch.Tensor) -> torch.Te
 
 
 def relative_error(pred: np.ndarray, target: np.ndarray) -> np.ndarray:
-    """Per plate, the mean corner distance over the top edge's width (both in input pixels)."""
+    """Per plate, :func:`~anpr_edge.tools.metrics.corner_error` of fractions of the input, in input pixels."""
     scale = np.array([SPEC.input_width, SPEC.input_height])
-    p, t = pred.reshape(-1, 4, 2) * scale, target.reshape(-1, 4, 2) * scale
-    width = np.linalg.norm(t[:, 1] - t[:, 0], axis=1)
-    return np.linalg.norm(p - t, axis=2).mean(1) / np.maximum(width, 1.0)
+    return corner_error(pred.reshape(-1, 4, 2) * scale, target.reshape(-1, 4, 2) * scale)
 
 
 def batch(
@@ -222,8 +222,7 @@ def batch(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """The samples of plates ``idx`` as the model's input ``(N, 1, H, W)`` and their corners ``(N, 4, 2)``."""
     xs, ys = zip(*(sample(images[i], corners[i], rng, jitter) for i in idx), strict=True)
-    x = (torch.from_numpy(np.stack(xs))[:, None] - SPEC.mean) / SPEC.std
-    return x, torch.from_numpy(np.stack(ys))
+    return torch.from_numpy(to_tensor(list(xs), SPEC.mean, SPEC.std)), torch.from_numpy(np.stack(ys))
 
 
 def evaluate(model: CornerNet, val: tuple[np.ndarray, np.ndarray], seed: int) -> float:

@@ -11,7 +11,7 @@ import yaml
 
 from anpr_edge.core.plates import edit_ops, is_valid
 from anpr_edge.tools.labels import read_labels
-from anpr_edge.tools.metrics import DetScore, OcrScore, paired, sign_test, wilson_interval
+from anpr_edge.tools.metrics import DetScore, OcrScore, corner_error, paired, sign_test, wilson_interval
 from tests.conftest import REAL_DEV
 
 pytest.importorskip("PIL", reason="training tools need Pillow (pip install -e '.[train]')")
@@ -145,6 +145,16 @@ def test_paired_comparison_counts_discordant_plates_and_tests_them() -> None:
     assert paired(a, b) == "both right 1, only this 2, only the other 1, both wrong 1  (sign test p = 1.00)"
     with pytest.raises(ValueError, match="different lengths: 5 and 4"):
         paired(a, b[:4])
+
+
+def test_corner_error_known_answers() -> None:
+    truth = np.array([[0.0, 0.0], [100.0, 0.0], [100.0, 22.0], [0.0, 22.0]])
+    moved = truth + np.array([[3.0, 4.0], [0.0, 0.0], [0.0, 0.0], [0.0, 0.0]])  # one corner 5 px off: 1.25 on average
+    assert corner_error(moved, truth) == pytest.approx([0.0125])
+    both = corner_error(np.stack([truth, moved]), np.stack([truth, truth]))
+    assert both == pytest.approx([0.0, 0.0125])
+    tiny = np.zeros((4, 2))  # a plate under 1 px wide counts as 1 px wide
+    assert corner_error(tiny + 1.0, tiny) == pytest.approx([np.sqrt(2)])
 
 
 def test_det_score_known_answers() -> None:
