@@ -3,7 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from anpr_edge.inference.detector import Letterbox, decode, letterbox
+from anpr_edge.inference.detector import InputBuffer, Letterbox, decode, letterbox, to_input
 
 
 @pytest.mark.parametrize(("w", "h"), [(1920, 1080), (1280, 720), (720, 1280), (641, 383), (33, 17)])
@@ -80,3 +80,23 @@ def test_decode_rejects_a_keypoint_count_that_is_not_corners() -> None:
 def test_letterbox_keeps_at_least_one_row_of_a_very_thin_frame() -> None:
     out, lb = letterbox(np.full((2, 4000, 3), 255, np.uint8), 960, 544)
     assert out.shape == (544, 960, 3) and out.max() == 255 and lb.scale == pytest.approx(0.24)
+
+
+def test_input_buffer_makes_what_letterbox_and_to_input_make_frame_after_frame() -> None:
+    """The reused buffer gives the same tensor as fresh arrays, also when the frame size changes between frames
+    (the padding moves) and for a view of a larger frame (an ROI), and it writes in the same memory."""
+    rng = np.random.default_rng(3)
+    buf = InputBuffer(512, 288, 114)
+    big = rng.integers(0, 256, (1200, 2000, 3), dtype=np.uint8)
+    frames = [
+        rng.integers(0, 256, (h, w, 3), dtype=np.uint8) for h, w in [(1080, 1920), (1080, 1440), (1920, 1080)]
+    ]
+    frames += [big[100:700, 300:1900], np.full((288, 512, 3), 7, np.uint8), frames[0]]
+    first = None
+    for frame in frames:
+        x, lb = buf.fill(frame, 1 / 255)
+        img, want_lb = letterbox(frame, 512, 288, 114)
+        np.testing.assert_array_equal(x, to_input(img, 1 / 255))
+        assert lb == want_lb
+        first = x if first is None else first
+        assert x is first
