@@ -79,6 +79,9 @@ class InputBuffer:
         self._placed: tuple[int, int, int, int] | None = None  # (nw, nh, left, top) of the last frame
 
     def fill(self, frame: np.ndarray, scale: float) -> tuple[np.ndarray, Letterbox]:
+        """The tensor of ``frame`` (BGR uint8) times ``scale``, and how the frame was fitted into it."""
+        if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
+            raise InputError(f"the detector takes BGR frames of uint8, got {frame.dtype} of shape {frame.shape}")
         height, width = self.image.shape[:2]
         h, w = frame.shape[:2]
         r, nw, nh, left, top = fit(w, h, width, height)

@@ -167,13 +167,15 @@ class PlateOCR(CropReader):
     ) -> list[PlateRead]:
         """Read ``crops`` (cut by :meth:`crops`) in batches of ``max_batch``; with several variants per
         detection their characters are voted (:func:`vote_variants`)."""
-        thr = thresholds or self.thresholds
         if not detections:
             return []
+        return plate_reads(self.decode(crops), detections, self.spec.alphabet, thresholds or self.thresholds)
+
+    def decode(self, crops: Sequence[np.ndarray]) -> list[np.ndarray]:
+        """Each crop's characters (positions x alphabet, calibrated), in batches of ``max_batch``."""
         decoded: list[np.ndarray] = []
         for start in range(0, len(crops), self.max_batch):
             part = list(crops[start : start + self.max_batch])
             out = temper(self.backend.infer(to_tensor(part, self.spec.mean, self.spec.std)), self.spec.temperature)
-            for p in out:
-                decoded.append(ctc_greedy_decode(p, self.spec.alphabet, self.spec.blank).probs)
-        return plate_reads(decoded, detections, self.spec.alphabet, thr)
+            decoded += [ctc_greedy_decode(p, self.spec.alphabet, self.spec.blank).probs for p in out]
+        return decoded

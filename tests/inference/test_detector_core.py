@@ -3,6 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from anpr_edge.errors import InputError
 from anpr_edge.inference.detector import InputBuffer, Letterbox, decode, letterbox, to_input
 
 
@@ -100,3 +101,10 @@ def test_input_buffer_makes_what_letterbox_and_to_input_make_frame_after_frame()
         assert lb == want_lb
         first = x if first is None else first
         assert x is first
+
+
+def test_input_buffer_refuses_a_frame_that_is_not_bgr_uint8() -> None:
+    buf = InputBuffer(512, 288, 114)
+    for frame in (np.zeros((1080, 1920), np.uint8), np.zeros((1080, 1920, 4), np.uint8), np.zeros((8, 8, 3))):
+        with pytest.raises(InputError, match="BGR frames of uint8"):
+            buf.fill(frame, 1 / 255)
