@@ -68,9 +68,10 @@ class InputBuffer:
     """The detector's input made again and again in the same memory, as :func:`letterbox` then
     :func:`to_input` make it: the letterboxed frame (uint8, its padding written once) and the model's tensor.
 
-    Fresh arrays for every frame cost more than the work itself (a new 1.7 MB tensor is paged in each time:
-    ``blobFromImage`` took about 2.5 ms a 512x288 frame, filling this tensor channel by channel 0.3 ms). The
-    tensor is overwritten by the next :meth:`fill`: use it before then. One buffer per thread."""
+    A fresh 1.7 MB tensor for every frame is paged in each time: alone, on a 512x288 input, ``blobFromImage``
+    took about 2.5 ms and filling this tensor channel by channel 0.3 ms; in the pipeline preprocessing takes
+    0.3-0.5 ms a frame less (docs/benchmarks.md). The tensor is overwritten by the next :meth:`fill`: use it
+    before then. One buffer per thread."""
 
     def __init__(self, width: int, height: int, pad_value: int) -> None:
         self.pad_value = pad_value

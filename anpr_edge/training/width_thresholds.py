@@ -7,13 +7,13 @@ Real-dev's untrained half holds few small or blurred plates. Each of its labelle
 ``low``) is read as it is and as ``--reshoots`` re-shots by another camera (:func:`~anpr_edge.training.
 ocr_data.camera_variant`: rolled, shrunk down to 50 px wide, relit, blurred, JPEG'd), each the way ``eval``
 reads a labelled box (every crop variant voted; a reader of rectified crops gets its corners from the
-folder's corner model). Per width bin (:data:`WIDTH_BINS`, the plate's box width in its frame) the table gives
-the exact reads and the plates with a wrong character written (a substitution, as ``eval`` counts them; a
-read a character longer or shorter is not exact, and not counted wrong) at each threshold of
-:data:`THRESHOLDS`, and
-picks the one that maximises exact reads minus :data:`WRONG_COST` times wrong ones. ``--check`` reads a
-labelled folder's boxes (``high`` and ``low``) at 0.5 and at the picked thresholds. Nothing is written: the
-numbers go to a preregistered rule (docs/preregistration.md, "thresholds by plate width").
+folder's corner model). Per width bin (:data:`WIDTH_BINS`, the plate's box width in its frame) the table
+gives, at each threshold of :data:`THRESHOLDS`, the exact reads and the plates with a wrong character
+written (a substitution, as ``eval`` counts them; a read a character longer or shorter is not exact, and
+not counted wrong), and picks the threshold that maximises exact reads minus :data:`WRONG_COST` times wrong
+ones. ``--check`` reads a labelled folder's boxes (``high`` and ``low``) at 0.5 and at the picked
+thresholds. Nothing is written: the numbers go to a preregistered rule (docs/preregistration.md,
+"thresholds by plate width").
 """
 
 from __future__ import annotations
