@@ -252,6 +252,33 @@ def camera_variant(plate: RealPlate, rng: np.random.Generator) -> RealPlate:
     return RealPlate(img, box, plate.text, plate.quality, plate.source, found)
 
 
+#: How :func:`small_shot` re-shoots a reader-sized crop: the plate widths (px, log-uniform) it shrinks it to,
+#: small but still readable, as camera-dev's ``low`` plates are.
+SMALL_SHOT_WIDTH = (70.0, 120.0)
+
+
+def small_shot(crop: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A reader-sized crop as a camera that saw the plate :data:`SMALL_SHOT_WIDTH` px wide would give it:
+    shrunk (area-averaged); at that size lightly blurred (0.3-0.7 px, a third of them), noisy (σ 2-6, half)
+    and JPEG'd (quality 30-80, most); stretched back to the crop's size, as the runtime stretches a small
+    plate's crop. Milder than :func:`~anpr_edge.training.augment.degrade`, whose motion blur at this size
+    leaves characters nobody could read: a label on an unreadable crop teaches the reader to guess."""
+    h, w = crop.shape[:2]
+    scale = float(np.exp(rng.uniform(*np.log(SMALL_SHOT_WIDTH)))) / w
+    if scale >= 1.0:
+        return crop
+    out = cv2.resize(crop, (max(8, round(w * scale)), max(4, round(h * scale))), interpolation=cv2.INTER_AREA)
+    if rng.random() < 0.33:
+        out = cv2.GaussianBlur(out, (0, 0), float(rng.uniform(0.3, 0.7)))
+    if rng.random() < 0.5:
+        noisy = out.astype(np.float32) + rng.normal(0.0, float(rng.uniform(2, 6)), out.shape)
+        out = np.clip(noisy, 0, 255).astype(np.uint8)
+    if rng.random() < 0.8:
+        ok, buf = cv2.imencode(".jpg", out, [cv2.IMWRITE_JPEG_QUALITY, int(rng.integers(30, 81))])
+        out = cv2.imdecode(buf, cv2.IMREAD_GRAYSCALE) if ok else out
+    return cv2.resize(out, (w, h), interpolation=cv2.INTER_LINEAR)
+
+
 def real_plates(folder: Path, qualities: tuple[str, ...] = ("high", "low")) -> list[RealPlate]:
     """The boxed plates of a real-dev style folder (``images/`` + ``labels.csv``), with their photos."""
     labels = read_labels(folder / "labels.csv")

@@ -42,6 +42,7 @@ from anpr_edge.training.ocr_data import (
     real_plates,
     save_spec,
     save_synthesis,
+    small_shot,
     with_found_corners,
 )
 
@@ -187,7 +188,8 @@ def cmd_train(args: argparse.Namespace) -> None:
             batch_imgs, batch_txt = np.stack([_shift(images[i], rng) for i in idx]), [texts[i] for i in idx]
             if len(extra_txt) and args.extra_per_batch:
                 pick = rng.integers(0, len(extra_txt), args.extra_per_batch)
-                batch_imgs = np.concatenate([batch_imgs, np.stack([_shift(extra_imgs[i], rng) for i in pick])])
+                shots = [_extra_crop(extra_imgs[i], args.extra_small, rng) for i in pick]
+                batch_imgs = np.concatenate([batch_imgs, np.stack(shots)])
                 batch_txt = batch_txt + [extra_txt[i] for i in pick]
             if real_train and args.real_per_batch:
                 pick = rng.integers(0, len(real_train), args.real_per_batch)
@@ -261,6 +263,14 @@ def _load_extra(paths: list[Path]) -> tuple[np.ndarray, list[str]]:
         return np.zeros((0, 32, 128), np.uint8), []
     logger.info("mixing in %d imported crops from %s", sum(len(t) for _, t in parts), ", ".join(map(str, paths)))
     return np.concatenate([i for i, _ in parts]), [t for _, ts in parts for t in ts]
+
+
+def _extra_crop(img: np.ndarray, small: float, rng: np.random.Generator) -> np.ndarray:
+    """An imported crop shifted (:func:`_shift`); a share ``small`` of them first re-shot small
+    (:func:`small_shot`). With ``small`` 0 no random draw is added (the recipes before it draw the same)."""
+    if small > 0 and rng.random() < small:
+        img = small_shot(img, rng)
+    return _shift(img, rng)
 
 
 def _real_crop(plate: RealPlate, spec: CropSpec, mode: str, rng: np.random.Generator) -> LabelledCrop:
@@ -403,6 +413,13 @@ def parser() -> argparse.ArgumentParser:
     t.add_argument("--init", type=Path, help="start from this checkpoint's weights (fine-tuning), if no last.pt")
     t.add_argument("--extra", type=Path, nargs="*", default=[], help="imported crops (.npz from importers)")
     t.add_argument("--extra-per-batch", type=int, default=32, help="imported crops per batch (the mix ratio)")
+    t.add_argument(
+        "--extra-small",
+        type=float,
+        default=0.0,
+        help="share of the imported crops first re-shot small (a plate 55-110 px wide: shrunk, blurred, noisy, "
+        "JPEG'd, stretched back)",
+    )
     t.add_argument("--epochs", type=int, default=40)
     t.add_argument("--steps", type=int, default=500)
     t.add_argument("--batch", type=int, default=64)

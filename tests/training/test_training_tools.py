@@ -443,3 +443,25 @@ def test_train_detector_checks_distillation_weight(
         main(args)
     assert stop.value.code == 2
     assert message in capsys.readouterr().err
+
+
+def test_small_shots_blur_a_crop_seeded_and_leave_older_recipes_alone() -> None:
+    """A re-shot crop keeps its size but loses detail (the plate seen 70-120 px wide); one narrower than that
+    is left as it is; and with no share re-shot, an imported crop draws exactly what it drew before."""
+    import cv2
+
+    from anpr_edge.training.ocr_data import small_shot
+    from anpr_edge.training.render import render_plate
+    from anpr_edge.training.train_ocr import _extra_crop, _shift
+
+    crop = cv2.resize(cv2.cvtColor(render_plate("A123BC77").image, cv2.COLOR_BGR2GRAY), (128, 32))
+    sharp = cv2.Laplacian(crop, cv2.CV_32F).var()
+    for seed in range(10):
+        shot = small_shot(crop, np.random.default_rng(seed))
+        assert shot.shape == crop.shape and shot.dtype == np.uint8
+        assert cv2.Laplacian(shot, cv2.CV_32F).var() < 0.8 * sharp, seed
+        assert np.array_equal(shot, small_shot(crop, np.random.default_rng(seed)))
+    narrow = crop[:, :64].copy()
+    assert np.array_equal(small_shot(narrow, np.random.default_rng(0)), narrow)
+    assert np.array_equal(_extra_crop(crop, 0.0, np.random.default_rng(5)), _shift(crop, np.random.default_rng(5)))
+    assert not np.array_equal(_extra_crop(crop, 1.0, np.random.default_rng(5)), _shift(crop, np.random.default_rng(5)))
