@@ -85,6 +85,17 @@ def fit(outputs: list[np.ndarray], labels: list[str], alphabet: str) -> float:
     return float(min(TEMPERATURES, key=lambda t: nll(aligned(outputs, labels, alphabet, float(t)))))
 
 
+def edge_note(t: float) -> str | None:
+    """A warning when the fitted ``t`` is an end of :data:`TEMPERATURES`: the NLL kept falling past it, as
+    it does when the fold has (almost) no wrong characters, and the value calibrates nothing."""
+    if t not in (TEMPERATURES[0], TEMPERATURES[-1]):
+        return None
+    return (
+        f"temperature {t:g} is an end of the grid ({TEMPERATURES[0]:g}-{TEMPERATURES[-1]:g}): the fold has too "
+        "few wrong characters to calibrate on; look at the reliability plot before writing it"
+    )
+
+
 def reliability(c: Chars, bins: int = 5) -> list[tuple[float, float, int]]:
     """(mean confidence, accuracy, count) per confidence bin of the read characters."""
     conf = c.probs.max(axis=1)
@@ -144,6 +155,8 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(f"{stem}: a reader of rectified crops needs its corner model beside it (plate_corners)")
     fold = raw_outputs(ocr, a.real_dev, "untrained", model)
     t = fit(*fold, alphabet)
+    if (note := edge_note(t)) is not None:
+        logger.warning(note)
     sets = {"real-dev untrained (fit)": fold}
     if (a.camera_dev / "labels.csv").exists():
         sets["camera-dev (held out)"] = raw_outputs(ocr, a.camera_dev, "all", model)

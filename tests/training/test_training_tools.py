@@ -465,3 +465,27 @@ def test_small_shots_blur_a_crop_seeded_and_leave_older_recipes_alone() -> None:
     assert np.array_equal(small_shot(narrow, np.random.default_rng(0)), narrow)
     assert np.array_equal(_extra_crop(crop, 0.0, np.random.default_rng(5)), _shift(crop, np.random.default_rng(5)))
     assert not np.array_equal(_extra_crop(crop, 1.0, np.random.default_rng(5)), _shift(crop, np.random.default_rng(5)))
+
+
+def test_calibration_on_a_fold_with_no_wrong_character_is_flagged() -> None:
+    """Reads that are all right sharpen without end: the fit lands on the grid's lowest temperature, and that
+    is said; a fold with wrong characters read confidently gets a temperature inside the grid."""
+    from anpr_edge.training.calibrate import TEMPERATURES, edge_note, fit
+
+    alphabet = "0123456789ABEKMHOPCTXY"
+
+    def frames(text: str, p: float) -> np.ndarray:  # CTC frames: each character then a blank, at p
+        out = np.full((2 * len(text), len(alphabet) + 1), (1 - p) / len(alphabet), np.float32)
+        for i, ch in enumerate(text):
+            out[2 * i, :] = (1 - p) / len(alphabet)
+            out[2 * i, 1 + alphabet.index(ch)] = p
+            out[2 * i + 1, :] = (1 - p) / len(alphabet)
+            out[2 * i + 1, 0] = p
+        return out
+
+    right = [frames("A123BC77", 0.9)] * 20
+    t = fit(right, ["A123BC77"] * 20, alphabet)
+    assert t == TEMPERATURES[0] and edge_note(t) is not None and "too few wrong" in str(edge_note(t))
+    wrong = [frames("A123BC78", 0.9)] * 5  # confidently wrong last character: softening pays
+    t = fit(right + wrong, ["A123BC77"] * 25, alphabet)
+    assert TEMPERATURES[0] < t < TEMPERATURES[-1] and edge_note(t) is None
