@@ -70,7 +70,7 @@ class InputBuffer:
 
     A fresh 1.7 MB tensor for every frame is paged in each time: alone, on a 512x288 input, ``blobFromImage``
     took about 2.5 ms and filling this tensor channel by channel 0.3 ms; in the pipeline preprocessing takes
-    0.3-0.5 ms a frame less (docs/benchmarks.md). The tensor is overwritten by the next :meth:`fill`: use it
+    0.25-0.5 ms a frame less (docs/benchmarks.md). The tensor is overwritten by the next :meth:`fill`: use it
     before then. One buffer per thread."""
 
     def __init__(self, width: int, height: int, pad_value: int) -> None:

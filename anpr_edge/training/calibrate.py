@@ -86,14 +86,15 @@ def fit(outputs: list[np.ndarray], labels: list[str], alphabet: str) -> float:
 
 
 def edge_note(t: float) -> str | None:
-    """A warning when the fitted ``t`` is an end of :data:`TEMPERATURES`: the NLL kept falling past it, as
-    it does when the fold has (almost) no wrong characters, and the value calibrates nothing."""
-    if t not in (TEMPERATURES[0], TEMPERATURES[-1]):
-        return None
-    return (
-        f"temperature {t:g} is an end of the grid ({TEMPERATURES[0]:g}-{TEMPERATURES[-1]:g}): the fold has too "
-        "few wrong characters to calibrate on; look at the reliability plot before writing it"
-    )
+    """Why a fitted ``t`` at an end of :data:`TEMPERATURES` calibrates nothing (None inside the grid): at the
+    low end the NLL kept falling as the reader was sharpened, as it does when the fold has (almost) no wrong
+    characters; at the high end it kept falling as the reader was softened, as when confidently wrong
+    characters dominate."""
+    if t == TEMPERATURES[0]:
+        return f"temperature {t:g} is the grid's lowest: the fold has too few wrong characters to calibrate on"
+    if t == TEMPERATURES[-1]:
+        return f"temperature {t:g} is the grid's highest: the fold's wrong characters are read with confidence"
+    return None
 
 
 def reliability(c: Chars, bins: int = 5) -> list[tuple[float, float, int]]:
@@ -155,8 +156,9 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(f"{stem}: a reader of rectified crops needs its corner model beside it (plate_corners)")
     fold = raw_outputs(ocr, a.real_dev, "untrained", model)
     t = fit(*fold, alphabet)
-    if (note := edge_note(t)) is not None:
-        logger.warning(note)
+    note = edge_note(t)
+    if note is not None:
+        logger.warning("%s (reliability figures below; not written)", note)
     sets = {"real-dev untrained (fit)": fold}
     if (a.camera_dev / "labels.csv").exists():
         sets["camera-dev (held out)"] = raw_outputs(ocr, a.camera_dev, "all", model)
@@ -171,6 +173,8 @@ def main(argv: list[str] | None = None) -> int:
             )
     if a.plot:
         plot(curves, a.plot)
+    if a.write and note is not None:
+        raise SystemExit(f"{stem}: {note}; the temperature is not written")
     if a.write:
         meta = metadata_path(stem)
         data = json.loads(meta.read_text())

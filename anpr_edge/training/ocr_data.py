@@ -252,13 +252,14 @@ def camera_variant(plate: RealPlate, rng: np.random.Generator) -> RealPlate:
     return RealPlate(img, box, plate.text, plate.quality, plate.source, found)
 
 
-#: How :func:`small_shot` re-shoots a reader-sized crop: the plate widths (px, log-uniform) it shrinks it to,
-#: small but still readable, as camera-dev's ``low`` plates are.
+#: How :func:`small_shot` re-shoots a reader-sized crop: the crop widths (px, log-uniform) it shrinks it to
+#: (the plate, inside the crop's margins, about 6 % narrower), small but still readable, as camera-dev's
+#: ``low`` plates are.
 SMALL_SHOT_WIDTH = (70.0, 120.0)
 
 
 def small_shot(crop: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """A reader-sized crop as a camera that saw the plate :data:`SMALL_SHOT_WIDTH` px wide would give it:
+    """A reader-sized crop as a camera that saw it :data:`SMALL_SHOT_WIDTH` px wide would give it:
     shrunk (area-averaged); at that size lightly blurred (0.3-0.7 px, a third of them), noisy (σ 2-6, half)
     and JPEG'd (quality 30-80, most); stretched back to the crop's size, as the runtime stretches a small
     plate's crop. Milder than :func:`~anpr_edge.training.augment.degrade`, whose motion blur at this size

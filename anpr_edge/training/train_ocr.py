@@ -29,6 +29,7 @@ from anpr_edge.tools.labels import TRAINED_FRACTION, holdout
 from anpr_edge.tools.metrics import OcrScore
 from anpr_edge.training.crnn import CRNN
 from anpr_edge.training.ocr_data import (
+    SMALL_SHOT_WIDTH,
     CropSpec,
     LabelledCrop,
     RealPlate,
@@ -265,6 +266,17 @@ def _load_extra(paths: list[Path]) -> tuple[np.ndarray, list[str]]:
     return np.concatenate([i for i, _ in parts]), [t for _, ts in parts for t in ts]
 
 
+def _share(text: str) -> float:
+    """An argparse type: a number from 0 to 1."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a share from 0 to 1, got {text!r}") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"expected a share from 0 to 1, got {text}")
+    return value
+
+
 def _extra_crop(img: np.ndarray, small: float, rng: np.random.Generator) -> np.ndarray:
     """An imported crop shifted (:func:`_shift`); a share ``small`` of them first re-shot small
     (:func:`small_shot`). With ``small`` 0 no random draw is added (the recipes before it draw the same)."""
@@ -415,10 +427,10 @@ def parser() -> argparse.ArgumentParser:
     t.add_argument("--extra-per-batch", type=int, default=32, help="imported crops per batch (the mix ratio)")
     t.add_argument(
         "--extra-small",
-        type=float,
+        type=_share,
         default=0.0,
-        help="share of the imported crops first re-shot small (a plate 55-110 px wide: shrunk, blurred, noisy, "
-        "JPEG'd, stretched back)",
+        help=f"share (0-1) of the imported crops first re-shot small (a crop {SMALL_SHOT_WIDTH[0]:g}-"
+        f"{SMALL_SHOT_WIDTH[1]:g} px wide: shrunk, blurred, noisy, JPEG'd, stretched back)",
     )
     t.add_argument("--epochs", type=int, default=40)
     t.add_argument("--steps", type=int, default=500)

@@ -485,7 +485,10 @@ def test_calibration_on_a_fold_with_no_wrong_character_is_flagged() -> None:
 
     right = [frames("A123BC77", 0.9)] * 20
     t = fit(right, ["A123BC77"] * 20, alphabet)
-    assert t == TEMPERATURES[0] and edge_note(t) is not None and "too few wrong" in str(edge_note(t))
+    assert t == TEMPERATURES[0] and "too few wrong" in str(edge_note(t))
     wrong = [frames("A123BC78", 0.9)] * 5  # confidently wrong last character: softening pays
     t = fit(right + wrong, ["A123BC77"] * 25, alphabet)
     assert TEMPERATURES[0] < t < TEMPERATURES[-1] and edge_note(t) is None
+    assert "confidence" in str(edge_note(float(TEMPERATURES[-1])))
+    all_wrong = [frames("B456EK89", 0.99)] * 5  # every character confidently wrong: soften to the end
+    assert fit(all_wrong, ["A123BC77"] * 5, alphabet) == TEMPERATURES[-1]
