@@ -285,3 +285,13 @@ def test_the_camera_detector_finds_a_small_plate_with_its_corners() -> None:
     assert found and found[0].corners is not None
     xs = [x for x, _ in found[0].corners]
     assert abs(min(xs) - box[0]) < 0.1 * (box[2] - box[0]) and abs(max(xs) - box[2]) < 0.1 * (box[2] - box[0])
+
+
+@needs_models
+@pytest.mark.parametrize("folder", [MODELS, MODELS / "camera"], ids=["models", "models/camera"])
+def test_every_shipped_models_folder_runs_in_int8_on_request(folder: Path) -> None:
+    """``precision: int8`` finds a quantized copy of the detector and the reader in each shipped folder (the
+    corner model has none and runs f32)."""
+    m = Models.load(folder / "plate_detector", folder / "plate_ocr", "cpu", precision="int8")
+    assert m.detector.backend.precision == "int8" and m.ocr.backend.precision == "int8"
+    assert m.corners is None or m.corners.backend.precision == "f32"
