@@ -295,3 +295,30 @@ def test_every_shipped_models_folder_runs_in_int8_on_request(folder: Path) -> No
     m = Models.load(folder / "plate_detector", folder / "plate_ocr", "cpu", precision="int8")
     assert m.detector.backend.precision == "int8" and m.ocr.backend.precision == "int8"
     assert m.corners is None or m.corners.backend.precision == "f32"
+
+
+def test_each_thread_fills_its_own_detector_input(tiny_models: Path) -> None:
+    """Cameras share one detector: a thread's input tensor is never overwritten by another thread's frame."""
+    import threading
+
+    det = PlateDetector.load(tiny_models / "plate_detector", "cpu", conf=0.5, iou=0.3)
+    frames = {name: np.full((360, 640, 3), value, np.uint8) for name, value in (("a", 10), ("b", 250))}
+    tensors: dict[str, np.ndarray] = {}
+    barrier = threading.Barrier(2)
+
+    def fill(name: str) -> None:
+        x, _ = det.preprocess(frames[name])
+        barrier.wait()  # both filled before either is looked at
+        tensors[name] = x.copy()
+        barrier.wait()
+        tensors[name + " again"] = x
+
+    threads = [threading.Thread(target=fill, args=(n,)) for n in frames]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert tensors["a again"] is not tensors["b again"]
+    # Each frame is one grey level in grey padding (114): had the other thread written into this one's tensor,
+    # its darkest (brightest) value would be the other frame's or the padding's.
+    assert tensors["a"].min() == pytest.approx(10 / 255) and tensors["b"].max() == pytest.approx(250 / 255)
