@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -84,6 +84,12 @@ def width_bin(width: float) -> int:
     return max(sum(width >= edge for edge in WIDTH_BINS) - 1, 0)
 
 
+def tally(plates: Sequence[Decoded], alphabet: str, thr: Callable[[Decoded], float]) -> tuple[int, int]:
+    """(exact reads, plates with a wrong character written) of ``plates``, each read at ``thr(plate)``."""
+    results = [outcome(d, alphabet, thr(d)) for d in plates]
+    return sum(e for e, _ in results), sum(w for _, w in results)
+
+
 def fit(plates: Sequence[Decoded], alphabet: str) -> list[float]:
     """Per width bin, the threshold of :data:`THRESHOLDS` with the most exact reads less ``WRONG_COST`` times
     the wrong ones (ties: the lowest); prints the table it chose from."""
@@ -92,8 +98,7 @@ def fit(plates: Sequence[Decoded], alphabet: str) -> list[float]:
         members = [d for d in plates if width_bin(d.width) == b]
         best, best_score = THRESHOLDS[0], -np.inf
         for thr in THRESHOLDS:
-            results = [outcome(d, alphabet, thr) for d in members]
-            exact, wrong = sum(e for e, _ in results), sum(w for _, w in results)
+            exact, wrong = tally(members, alphabet, lambda _, t=thr: t)
             print(f"width >= {lo:g} px: {len(members)} plates, threshold {thr:.2f}: exact {exact}, wrong {wrong}")
             if exact - WRONG_COST * wrong > best_score:
                 best, best_score = thr, exact - WRONG_COST * wrong
@@ -103,15 +108,15 @@ def fit(plates: Sequence[Decoded], alphabet: str) -> list[float]:
 
 def check(plates: Sequence[Decoded], alphabet: str, chosen: Sequence[float]) -> None:
     """Exact reads and wrong ones per quality, at 0.5 and at the thresholds ``chosen`` by width."""
-    for name, by_width in (("0.50 everywhere", False), ("by width", True)):
+    rules: dict[str, Callable[[Decoded], float]] = {
+        "0.50 everywhere": lambda _: 0.5,
+        "by width": lambda d: chosen[width_bin(d.width)],
+    }
+    for name, thr in rules.items():
         for quality in ("high", "low"):
-            results = [
-                outcome(d, alphabet, chosen[width_bin(d.width)] if by_width else 0.5)
-                for d in plates
-                if d.quality == quality
-            ]
-            exact, wrong = sum(e for e, _ in results), sum(w for _, w in results)
-            print(f"check {name}, {quality}: exact {exact}/{len(results)}, wrong {wrong}")
+            members = [d for d in plates if d.quality == quality]
+            exact, wrong = tally(members, alphabet, thr)
+            print(f"check {name}, {quality}: exact {exact}/{len(members)}, wrong {wrong}")
 
 
 def widened(folder: Path, reshoots: int, seed: int) -> list[RealPlate]:
