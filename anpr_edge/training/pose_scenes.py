@@ -14,6 +14,11 @@ pose dataset (``kpt_shape: [4, 3]``) of ``size``-pixel tiles cut at many scales,
 * with ``--distractors F``: in a fraction F of the tiles, lettering that is not a plate (car badges and model
   names in stroke fonts, chrome or dark, sometimes in an oval; photographers' watermarks with a year), with
   no label, so the detector learns that text alone is not a plate.
+* with ``--mine-with MODELS``: the false boxes of that models folder's detector on the real-train training
+  photos (boxes on no labelled plate, listed in ``mined.csv``). Half the tiles of a photo that has one are cut
+  around one, unlabelled, so the detector learns what it mistook for a plate. A false box that may be a plate
+  nobody boxed (its read has 7-9 characters, 3 or more of them read), or that is under 40 px wide at the
+  camera detector's input, is greyed out instead: neither taught as a plate nor as background.
 
 ``../shared/camera-dev`` is never read. The validation split is synthetic only (other seed, held-out
 photos as backgrounds): its corner error is the corner metric of the model card.
@@ -27,22 +32,30 @@ import argparse
 import logging
 import math
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import cv2
 import numpy as np
 
+from anpr_edge.core.plates import known_chars
 from anpr_edge.core.results import Box
+from anpr_edge.inference.models import Models
 from anpr_edge.tools.labels import read_labels, trained_on
 from anpr_edge.training.augment import degrade, perspective_quad, photometric, style_plate
 from anpr_edge.training.render import random_plate, render_plate
+from anpr_edge.training.scenes import MinedBox, false_boxes
 
 logger = logging.getLogger("anpr_edge.training.pose_scenes")
 
 GREY = 114
 #: The keypoints of a box whose corners are not labelled (x, y, visibility 0 for each of the four).
 UNLABELLED_CORNERS = " ".join(["0"] * 12)
+#: The camera detector's input: tiles are pieces of a frame at this scale, and mined boxes are sized at it.
+CAMERA_INPUT = (960, 544)
+#: A mined false box narrower than this at :data:`CAMERA_INPUT` is greyed out, not taught as background: a
+#: plate that small reads too poorly to tell it from lettering.
+MIN_NEGATIVE_WIDTH = 40.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +65,7 @@ class Photo:
     path: Path
     boxes: tuple[Box, ...]
     normalised: bool = False
+    mined: tuple[MinedBox, ...] = ()  # a detector's false boxes, in pixels (:func:`mine_photos`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -259,12 +273,73 @@ def rain(tile: np.ndarray, rng: random.Random) -> None:
         cv2.line(tile, (round(x), round(y)), (round(x + length * angle), round(y + length)), (v, v, v), 1)
 
 
-def cut(image: np.ndarray, boxes: tuple[Box, ...], rng: random.Random, size: int) -> tuple[np.ndarray, list[Plate]]:
-    """A ``size`` tile of ``image`` at a random scale (a boxed plate 8-300 px wide), its whole plates kept."""
-    h, w = image.shape[:2]
+def maybe_plate(read: str) -> bool:
+    """Whether a false box's read could be a plate nobody boxed: 7-9 characters, 3 or more of them read."""
+    return 7 <= len(read) <= 9 and known_chars(read) >= 3
+
+
+def input_scale(w: int, h: int) -> float:
+    """The scale of a ``w x h`` photo at the camera detector's input (:data:`CAMERA_INPUT`)."""
+    return min(CAMERA_INPUT[0] / w, CAMERA_INPUT[1] / h)
+
+
+def mine_photos(models: Path, photos: list[Photo], conf: float = 0.2) -> list[Photo]:
+    """``photos`` with the false boxes of ``models``' detector, each read by the reader beside it
+    (:func:`~anpr_edge.training.scenes.false_boxes`); ``unboxed_plate`` marks those to grey out
+    (:func:`maybe_plate`, or under :data:`MIN_NEGATIVE_WIDTH`)."""
+    loaded = Models.load(models / "plate_detector.xml", models / "plate_ocr.xml", "cpu", precision="f32")
+    out = []
+    for photo in photos:
+        image = cv2.imread(str(photo.path))
+        if image is None:
+            out.append(photo)
+            continue
+        h, w = image.shape[:2]
+        boxes = [(b[0] * w, b[1] * h, b[2] * w, b[3] * h) for b in photo.boxes] if photo.normalised else photo.boxes
+        found = false_boxes(loaded, photo.path.name, image, list(boxes), conf, maybe_plate)
+        small = MIN_NEGATIVE_WIDTH / input_scale(w, h)
+        mined = tuple(replace(m, unboxed_plate=m.unboxed_plate or m.box[2] - m.box[0] < small) for m in found)
+        out.append(replace(photo, mined=mined))
+    return out
+
+
+def write_mined(path: Path, photos: list[Photo]) -> None:
+    """``mined.csv``: every mined box, its score and read, and whether it was greyed out (1) or taught (0)."""
+    rows = [
+        f"{m.image};{';'.join(f'{v:.1f}' for v in m.box)};{m.score:.3f};{m.read};{int(m.unboxed_plate)}\n"
+        for p in photos
+        for m in p.mined
+    ]
+    path.write_text("image;x1;y1;x2;y2;score;read;greyed\n" + "".join(rows))
+
+
+def reference(
+    boxes: tuple[Box, ...], mined: tuple[MinedBox, ...], rng: random.Random, w: int, h: int
+) -> tuple[Box | None, float]:
+    """What a tile is cut around, and at what width it is shown: a mined false box half the time when the
+    photo has one (at 0.6-1.6x its width at the camera detector's input), else a plate at 8-300 px."""
+    negatives = [m.box for m in mined if not m.unboxed_plate]
+    if negatives and rng.random() < 0.5:  # only drawn with mined boxes: older recipes' tiles stay the same
+        ref = rng.choice(negatives)
+        return ref, (ref[2] - ref[0]) * input_scale(w, h) * math.exp(rng.uniform(math.log(0.6), math.log(1.6)))
     if boxes:
-        ref = rng.choice(boxes)
-        target = math.exp(rng.uniform(math.log(8), math.log(300)))
+        return rng.choice(boxes), math.exp(rng.uniform(math.log(8), math.log(300)))
+    return None, 0.0
+
+
+def cut(
+    image: np.ndarray, boxes: tuple[Box, ...], rng: random.Random, size: int, mined: tuple[MinedBox, ...] = ()
+) -> tuple[np.ndarray, list[Plate]]:
+    """A ``size`` tile of ``image`` at a random scale (a boxed plate 8-300 px wide), its whole plates kept;
+    mined boxes to grey out are greyed (:func:`mine_photos`)."""
+    h, w = image.shape[:2]
+    greyed = [m.box for m in mined if m.unboxed_plate]
+    if greyed:
+        image = image.copy()
+        for x1, y1, x2, y2 in greyed:
+            image[max(int(y1), 0) : max(math.ceil(y2), 0), max(int(x1), 0) : max(math.ceil(x2), 0)] = GREY
+    ref, target = reference(boxes, mined, rng, w, h)
+    if ref is not None:
         scale = target / max(ref[2] - ref[0], 1.0)
     else:
         ref = None
@@ -297,11 +372,17 @@ def cut(image: np.ndarray, boxes: tuple[Box, ...], rng: random.Random, size: int
 
 
 def make_tile(
-    image: np.ndarray, boxes: tuple[Box, ...], rng: random.Random, size: int, synth: float, distractors: float = 0.0
+    image: np.ndarray,
+    boxes: tuple[Box, ...],
+    rng: random.Random,
+    size: int,
+    synth: float,
+    distractors: float = 0.0,
+    mined: tuple[MinedBox, ...] = (),
 ) -> tuple[np.ndarray, list[Plate]]:
-    """One training tile: a cut of a real photo, with synthetic plates pasted in ``synth`` of the time and
-    unlabelled lettering in ``distractors`` of the time."""
-    tile, plates = cut(image, boxes, rng, size)
+    """One training tile: a cut of a real photo (around a mined false box half the time when it has one), with
+    synthetic plates pasted in ``synth`` of the time and unlabelled lettering in ``distractors`` of the time."""
+    tile, plates = cut(image, boxes, rng, size, mined)
     if rng.random() < synth:
         for _ in range(rng.choice((1, 1, 2, 3))):
             p = paste(tile, rng, math.exp(rng.uniform(math.log(8), math.log(300))), [pl.box for pl in plates])
@@ -355,7 +436,7 @@ def write_split(
             tuple((b[0] * w, b[1] * h, b[2] * w, b[3] * h) for b in photo.boxes) if photo.normalised else photo.boxes
         )
         for _ in range(per_image):
-            tile, plates = make_tile(image, boxes, rng, size, synth, distractors)
+            tile, plates = make_tile(image, boxes, rng, size, synth, distractors, photo.mined)
             name = f"{split}_{n:06d}"
             cv2.imwrite(str(out / "images" / split / f"{name}.jpg"), tile, [cv2.IMWRITE_JPEG_QUALITY, 92])
             lines = label_lines(plates, size)
@@ -399,13 +480,28 @@ def build(
     size: int,
     seed: int,
     distractors: float = 0.0,
+    mine_with: Path | None = None,
 ) -> None:
-    """The whole dataset: ``data.yaml`` with ``kpt_shape: [4, 3]`` and a left-right ``flip_idx``."""
+    """The whole dataset: ``data.yaml`` with ``kpt_shape: [4, 3]`` and a left-right ``flip_idx``; with
+    ``mine_with`` (a models folder) also ``mined.csv`` (:func:`mine_photos`)."""
     rng = random.Random(seed)
     photos = real_train_photos(real_train) if real_train.is_dir() else []
     if not photos:
         logger.warning("%s: no real-train photos; tiles come from real-dev alone", real_train)
     val_photos, train_photos = split_photos(photos, n_val, rng)
+    if mine_with is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        train_photos = mine_photos(mine_with, train_photos)
+        write_mined(out / "mined.csv", train_photos)
+        found = [m for p in train_photos for m in p.mined]
+        taught = sum(not m.unboxed_plate for m in found)
+        logger.info(
+            "mined %d false boxes of %s: %d taught as background, %d greyed out",
+            len(found),
+            mine_with,
+            taught,
+            len(found) - taught,
+        )
     dev = real_dev_photos(real_dev, trained=True) if (real_dev / "labels.csv").exists() else []
     n_train = write_split(out, "train", train_photos, per_image, rng, size, 0.5, distractors)
     n_train += write_split(out, "train", dev * 4, per_image, rng, size, 0.5, distractors)
@@ -431,13 +527,21 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--distractors", type=float, default=0.0, help="fraction of training tiles with unlabelled lettering"
     )
+    p.add_argument(
+        "--mine-with",
+        type=Path,
+        help="a models folder (plate_detector + plate_ocr): its false boxes on the real-train photos become "
+        "background tiles",
+    )
     return p
 
 
 def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     a = parser().parse_args(argv)
-    build(a.out, a.real_train, a.real_dev, a.per_image, a.val, a.size, a.seed, a.distractors)
+    if a.mine_with is not None and not (a.mine_with / "plate_detector.xml").exists():
+        raise SystemExit(f"--mine-with {a.mine_with}: no plate_detector.xml there")
+    build(a.out, a.real_train, a.real_dev, a.per_image, a.val, a.size, a.seed, a.distractors, a.mine_with)
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ import csv
 import logging
 import math
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -63,6 +64,20 @@ def unboxed_plate(read: str, max_unread: int | None = None) -> bool:
     return plate_like(read) and (max_unread is None or read.count("#") <= max_unread)
 
 
+def false_boxes(
+    loaded: Models, name: str, img: np.ndarray, boxes: list[Box], conf: float, masked: Callable[[str], bool]
+) -> list[MinedBox]:
+    """``loaded``'s boxes on one photo that overlap none of ``boxes`` (IoU < 0.3), each read; ``masked(read)``
+    marks a box to grey out rather than teach as background (a plate nobody boxed)."""
+    preds = loaded.detector(img, conf, 0.5)
+    out = []
+    for read in loaded.ocr(img, preds, CharThresholds()) if preds else []:
+        box = read.detection.box
+        if max((iou(box, b) for b in boxes), default=0.0) < 0.3:
+            out.append(MinedBox(name, box, read.detection.score, read.text, masked(read.text)))
+    return out
+
+
 def mine(
     models: Path,
     real_dev: Path,
@@ -83,12 +98,8 @@ def mine(
     out = []
     for name, rows in by_image.items():
         img = cv2.imread(str(real_dev / "images" / name))
-        preds = loaded.detector(img, conf, 0.5)
-        for read in loaded.ocr(img, preds, CharThresholds()) if preds else []:
-            box = read.detection.box
-            if max((iou(box, r.box) for r in rows), default=0.0) < 0.3:
-                plate = unboxed_plate(read.text, unboxed_max_unread)
-                out.append(MinedBox(name, box, read.detection.score, read.text, plate))
+        boxes = [r.box for r in rows]
+        out += false_boxes(loaded, name, img, boxes, conf, lambda read: unboxed_plate(read, unboxed_max_unread))
     return out
 
 
