@@ -421,8 +421,10 @@ def write_split(
     size: int,
     synth: float,
     distractors: float = 0.0,
+    first: int = 0,
 ) -> int:
-    """Tiles of every photo, ``per_image`` each, into ``images/<split>`` and ``labels/<split>``."""
+    """Tiles of every photo, ``per_image`` each, into ``images/<split>`` and ``labels/<split>``, numbered from
+    ``first`` (a second call into the same split starts after the first call's tiles); returns how many."""
     (out / "images" / split).mkdir(parents=True, exist_ok=True)
     (out / "labels" / split).mkdir(parents=True, exist_ok=True)
     n = 0
@@ -437,7 +439,7 @@ def write_split(
         )
         for _ in range(per_image):
             tile, plates = make_tile(image, boxes, rng, size, synth, distractors, photo.mined)
-            name = f"{split}_{n:06d}"
+            name = f"{split}_{first + n:06d}"
             cv2.imwrite(str(out / "images" / split / f"{name}.jpg"), tile, [cv2.IMWRITE_JPEG_QUALITY, 92])
             lines = label_lines(plates, size)
             (out / "labels" / split / f"{name}.txt").write_text("\n".join(lines) + ("\n" if lines else ""))
@@ -504,7 +506,7 @@ def build(
         )
     dev = real_dev_photos(real_dev, trained=True) if (real_dev / "labels.csv").exists() else []
     n_train = write_split(out, "train", train_photos, per_image, rng, size, 0.5, distractors)
-    n_train += write_split(out, "train", dev * 4, per_image, rng, size, 0.5, distractors)
+    n_train += write_split(out, "train", dev * 4, per_image, rng, size, 0.5, distractors, first=n_train)
     n_val_written = write_split(out, "val", val_photos, 2, random.Random(seed + 1000), size, synth=1.0)
     val_labels_only_synthetic(out)
     (out / "data.yaml").write_text(

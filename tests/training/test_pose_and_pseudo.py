@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,6 +11,7 @@ import pytest
 from anpr_edge.training.pose_eval import label_corners
 from anpr_edge.training.pose_scenes import Plate, label_lines
 from anpr_edge.training.pseudo_label import Read, judge
+from anpr_edge.training.scenes import MinedBox
 from tests.tools.test_end_to_end import needs_font
 
 
@@ -65,3 +67,71 @@ def test_lettering_is_pasted_beside_the_plates_never_on_them() -> None:
         assert (tile[:160] == 114).all()  # nothing drawn over the plate
         placed += int((tile[160:] != 114).any())  # the lettering went below it (when a spot was found)
     assert placed >= 15
+
+
+@pytest.mark.parametrize(
+    ("read", "greyed"),
+    [
+        ("A123BC77", True),  # a whole plate nobody boxed
+        ("#1##B#7#", True),  # a small plate, partly read
+        ("##1#####", False),  # one character: lettering, not a plate
+        ("C0HAT", False),  # a badge's word
+        ("A123BC7777", False),  # too long for a plate
+    ],
+)
+def test_a_false_box_is_greyed_out_when_its_read_may_be_a_plate(read: str, greyed: bool) -> None:
+    from anpr_edge.training.pose_scenes import maybe_plate
+
+    assert maybe_plate(read) is greyed
+
+
+def _mined(box: tuple[float, float, float, float], greyed: bool) -> MinedBox:
+    return MinedBox("a.jpg", box, 0.4, "C0HAT", greyed)
+
+
+def test_tiles_are_cut_around_mined_false_boxes_and_greyed_ones_are_blanked() -> None:
+    from anpr_edge.training.pose_scenes import cut
+
+    image = np.full((720, 1280, 3), 200, np.uint8)
+    plate, negative, greyed = (100.0, 600.0, 220.0, 630.0), (900.0, 100.0, 1000.0, 130.0), (600.0, 400.0, 700.0, 430.0)
+    for (x1, y1, x2, y2), colour in ((plate, (0, 255, 0)), (negative, (0, 0, 255)), (greyed, (255, 0, 0))):
+        image[int(y1) : int(y2), int(x1) : int(x2)] = colour
+    mined = (_mined(negative, False), _mined(greyed, True))
+    around_negative = 0
+    for seed in range(40):
+        tile, plates = cut(image, (plate,), random.Random(seed), 320, mined)
+        red = ((tile[:, :, 2] > 200) & (tile[:, :, 1] < 60)).any()
+        around_negative += int(red and not plates)  # a tile around the false box, with no plate label
+        assert not ((tile[:, :, 0] > 200) & (tile[:, :, 1] < 60)).any()  # the greyed box never shows
+    assert 12 <= around_negative <= 30  # about half the tiles
+    assert (image[400:430, 600:700] == (255, 0, 0)).all()  # the photo itself is left alone
+
+
+def test_older_recipes_cut_the_same_tiles_without_mined_boxes() -> None:
+    from anpr_edge.training.pose_scenes import cut
+
+    image = np.random.default_rng(1).integers(0, 255, (720, 1280, 3), np.uint8)
+    boxes = ((100.0, 600.0, 220.0, 630.0),)
+    a, _ = cut(image, boxes, random.Random(7), 320)
+    b, _ = cut(image, boxes, random.Random(7), 320, (_mined((600.0, 400.0, 700.0, 430.0), True),))
+    assert a.shape == b.shape and (a == 114).sum() <= (b == 114).sum()  # same cut, only the greyed box differs
+    rng_a, rng_b = random.Random(7), random.Random(7)
+    cut(image, boxes, rng_a, 320)
+    cut(image, boxes, rng_b, 320, (_mined((600.0, 400.0, 700.0, 430.0), True),))
+    assert rng_a.random() == rng_b.random()  # a greyed box draws nothing: the rest of the recipe is unchanged
+
+
+def test_a_second_set_of_photos_adds_tiles_to_a_split_rather_than_replacing_them(tmp_path: Path) -> None:
+    import cv2
+
+    from anpr_edge.training.pose_scenes import Photo, write_split
+
+    photo = tmp_path / "car.jpg"
+    cv2.imwrite(str(photo), np.full((360, 640, 3), 90, np.uint8))
+    one = Photo(photo, ((200.0, 200.0, 300.0, 225.0),))
+    rng = random.Random(0)
+    n = write_split(tmp_path / "set", "train", [one, one], 1, rng, 320, 0.0)
+    n += write_split(tmp_path / "set", "train", [one], 2, rng, 320, 0.0, first=n)
+    assert n == 4
+    assert len(list((tmp_path / "set" / "images" / "train").glob("*.jpg"))) == 4
+    assert len(list((tmp_path / "set" / "labels" / "train").glob("*.txt"))) == 4
