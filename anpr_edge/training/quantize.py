@@ -79,7 +79,12 @@ def head_scope(model: Any, whole_head: bool) -> list[str]:
 
 
 def quantize(xml: Path, samples: list[np.ndarray], ignored: list[str], out: Path, fast_bias: bool = True) -> Path:
-    import nncf
+    try:
+        import nncf
+    except ImportError:
+        raise SystemExit(
+            "quantize needs nncf, which the training environment has (docs/training.md, 'The detector')"
+        ) from None
     import openvino as ov
 
     model = ov.Core().read_model(str(xml))

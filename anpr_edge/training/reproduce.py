@@ -193,14 +193,18 @@ def corner_steps(out: Path, stage3: Path = Path("models/checkpoints/plate_yolo11
     """The camera detector (``models/camera``; models/README.md): pose tiles (real-train boxes, synthetic
     corners; no camera-dev), 12 epochs of yolo11n-pose from the shipped detector's weights on one thread (D),
     then D continued whole on new tiles with unlabelled lettering for 1.3 hours on two threads (E, 23 epochs
-    here), exported at :data:`CORNER_INPUT` into ``OUT/camera_models``; and its corner model (synthetic plates
-    on the photos of E's training split, 24 epochs on two threads, ``train_corners``)."""
-    data, data2 = out / "pose_data", out / "pose_data2"
+    here), then E on fresh tiles with the corner loss weighted twice for 1.3 hours on one thread (F, 18 epochs
+    here), exported at :data:`CORNER_INPUT` into ``OUT/camera_models``; and its corner model (synthetic
+    plates on the photos of E's training split, 24 epochs on two threads, ``train_corners``)."""
+    data, data2, data3 = out / "pose_data", out / "pose_data2", out / "pose_data3"
     tiles = ("--out", str(data), "--per-image", "2", "--val", "300")
     tiles2 = ("--out", str(data2), "--per-image", "2", "--val", "300", "--seed", "1", "--distractors", "0.4")
+    tiles3 = ("--out", str(data3), "--per-image", "2", "--val", "300", "--seed", "2", "--distractors", "0.4")
     recipe = ("--pose", "--init", str(stage3), "--epochs", "12", "--lr0", "0.001", "--threads", "1", "--batch", "32")
     d = out / "det_runs" / "plate_pose" / "weights" / "last.pt"
     recipe2 = ("--pose", "--init", str(d), "--hours", "1.3", "--lr0", "0.0005", "--threads", "2", "--batch", "32")
+    e = out / "det_runs" / "plate_pose_e" / "weights" / "last.pt"
+    recipe3 = ("--pose", "--init", str(e), "--hours", "1.3", "--lr0", "0.0003", "--threads", "1", "--batch", "32")
     cdata, cruns, cstem = out / "corner_data", out / "corners", out / "camera_models" / "plate_corners"
     crecipe = ("--seed", "1", "--threads", "2", "--resume")
     cdone = cruns / "done"
@@ -209,7 +213,9 @@ def corner_steps(out: Path, stage3: Path = Path("models/checkpoints/plate_yolo11
         _train(out, "pose_data", "plate_pose", *recipe),
         Step("pose_scenes", tiles2, "ocr", done=data2 / "data.yaml"),
         _train(out, "pose_data2", "plate_pose_e", *recipe2),
-        _export(out, "plate_pose_e", "pose_data2", out / "camera_models" / "plate_detector", CORNER_INPUT),
+        Step("pose_scenes", tiles3, "ocr", done=data3 / "data.yaml"),
+        _train(out, "pose_data3", "plate_pose_f", *recipe3, "--pose-weight", "24"),
+        _export(out, "plate_pose_f", "pose_data3", out / "camera_models" / "plate_detector", CORNER_INPUT),
         Step("train_corners", ("gen", "--out", str(cdata), "--seed", "1"), "ocr", done=cdata / "train.npz"),
         Step(
             "train_corners",

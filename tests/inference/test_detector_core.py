@@ -89,9 +89,7 @@ def test_input_buffer_makes_what_letterbox_and_to_input_make_frame_after_frame()
     rng = np.random.default_rng(3)
     buf = InputBuffer(512, 288, 114)
     big = rng.integers(0, 256, (1200, 2000, 3), dtype=np.uint8)
-    frames = [
-        rng.integers(0, 256, (h, w, 3), dtype=np.uint8) for h, w in [(1080, 1920), (1080, 1440), (1920, 1080)]
-    ]
+    frames = [rng.integers(0, 256, (h, w, 3), dtype=np.uint8) for h, w in [(1080, 1920), (1080, 1440), (1920, 1080)]]
     frames += [big[100:700, 300:1900], np.full((288, 512, 3), 7, np.uint8), frames[0]]
     first = None
     for frame in frames:

@@ -26,15 +26,20 @@ def test_every_step_of_the_recipe_parses_with_its_module(tmp_path: Path) -> None
     assert steps[-1].module == "export_detector" and str(tmp_path / "models" / "plate_detector") in steps[-1].argv
     corners = steps_for("corners", tmp_path)
     check_recipe(corners)
-    assert [s.module for s in corners] == ["pose_scenes", "train_detector"] * 2 + ["export_detector"] + [
+    assert [s.module for s in corners] == ["pose_scenes", "train_detector"] * 3 + ["export_detector"] + [
         "train_corners"
     ] * 3
     assert "--pose" in corners[1].argv and "--distractors" in corners[2].argv
-    # E continues D's weights: the second run starts from the first run's last weights
+    # E continues D's weights, F continues E's: each run starts from the one before's last weights
     assert str(tmp_path / "det_runs" / "plate_pose" / "weights" / "last.pt") in corners[3].argv
-    assert str(tmp_path / "camera_models" / "plate_detector") in corners[4].argv
-    assert [c.argv[0] for c in corners[5:]] == ["gen", "train", "export"]
-    assert str(tmp_path / "camera_models" / "plate_corners") in corners[7].argv
+    assert str(tmp_path / "det_runs" / "plate_pose_e" / "weights" / "last.pt") in corners[5].argv
+    seed = corners[4].argv[corners[4].argv.index("--seed") + 1]
+    assert "--pose-weight" in corners[5].argv and seed == "2"  # F: its own tiles, corner loss weighted
+    export = corners[6]
+    assert str(tmp_path / "camera_models" / "plate_detector") in export.argv
+    assert str(tmp_path / "det_runs" / "plate_pose_f" / "weights" / "last.pt") in export.argv
+    assert [c.argv[0] for c in corners[7:]] == ["gen", "train", "export"]
+    assert str(tmp_path / "camera_models" / "plate_corners") in corners[9].argv
     # stage 3 starts from stage 2's weights and mines with stage 2's export
     ft3 = next(s for s in steps if "plate_yolo11n_ft3" in s.argv and s.module == "train_detector")
     assert str(tmp_path / "det_runs" / "plate_yolo11n_ft2" / "weights" / "last.pt") in ft3.argv

@@ -492,3 +492,16 @@ def test_calibration_on_a_fold_with_no_wrong_character_is_flagged() -> None:
     assert "confidence" in str(edge_note(float(TEMPERATURES[-1])))
     all_wrong = [frames("B456EK89", 0.99)] * 5  # every character confidently wrong: soften to the end
     assert fit(all_wrong, ["A123BC77"] * 5, alphabet) == TEMPERATURES[-1]
+
+
+def test_quantize_without_nncf_says_where_it_is_in_one_line(tmp_path: Path) -> None:
+    import importlib.util
+
+    from anpr_edge.training.quantize import quantize
+    from tests.conftest import MODELS
+
+    if importlib.util.find_spec("nncf") is not None:
+        pytest.skip("nncf is installed here (the training environment): nothing to refuse")
+    with pytest.raises(SystemExit, match=r"^quantize needs nncf, which the training environment has"):
+        quantize(MODELS / "plate_detector.xml", [], [], tmp_path / "d.int8.xml")
+    assert not (tmp_path / "d.int8.xml").exists()
