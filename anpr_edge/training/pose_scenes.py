@@ -15,10 +15,11 @@ pose dataset (``kpt_shape: [4, 3]``) of ``size``-pixel tiles cut at many scales,
   names in stroke fonts, chrome or dark, sometimes in an oval; photographers' watermarks with a year), with
   no label, so the detector learns that text alone is not a plate.
 * with ``--mine-with MODELS``: the false boxes of that models folder's detector on the real-train training
-  photos (boxes on no labelled plate, listed in ``mined.csv``). Half the tiles of a photo that has one are cut
-  around one, unlabelled, so the detector learns what it mistook for a plate. A false box that may be a plate
-  nobody boxed (its read has 7-9 characters, 3 or more of them read), or that is under 40 px wide at the
-  camera detector's input, is greyed out instead: neither taught as a plate nor as background.
+  photos (IoU under 0.3 with every labelled plate, listed in ``mined.csv``). Half the tiles of a photo that
+  has one are cut at its scale, most of them around it, unlabelled, so the detector learns what it mistook
+  for a plate. A false box that may be a plate nobody boxed (its read has 7-9 characters, 3 or more of them
+  read), or that is under 40 px wide at the camera detector's input, is greyed out instead: neither taught as
+  a plate nor as background; one that overlaps a labelled plate is always taught.
 
 ``../shared/camera-dev`` is never read. The validation split is synthetic only (other seed, held-out
 photos as backgrounds): its corner error is the corner metric of the model card.
@@ -283,22 +284,32 @@ def input_scale(w: int, h: int) -> float:
     return min(CAMERA_INPUT[0] / w, CAMERA_INPUT[1] / h)
 
 
+def overlaps(box: Box, boxes: list[Box]) -> bool:
+    """Whether ``box`` shares any area with one of ``boxes``."""
+    return any(box[0] < b[2] and b[0] < box[2] and box[1] < b[3] and b[1] < box[3] for b in boxes)
+
+
 def mine_photos(models: Path, photos: list[Photo], conf: float = 0.2) -> list[Photo]:
     """``photos`` with the false boxes of ``models``' detector, each read by the reader beside it
     (:func:`~anpr_edge.training.scenes.false_boxes`); ``unboxed_plate`` marks those to grey out
-    (:func:`maybe_plate`, or under :data:`MIN_NEGATIVE_WIDTH`)."""
+    (:func:`maybe_plate`, or under :data:`MIN_NEGATIVE_WIDTH`). A false box on a labelled plate (a second box
+    on part of it) is always taught: greying it would blank a plate the tile still labels."""
     loaded = Models.load(models / "plate_detector.xml", models / "plate_ocr.xml", "cpu", precision="f32")
     out = []
     for photo in photos:
         image = cv2.imread(str(photo.path))
         if image is None:
+            logger.warning("%s: unreadable, not mined", photo.path)
             out.append(photo)
             continue
         h, w = image.shape[:2]
         boxes = [(b[0] * w, b[1] * h, b[2] * w, b[3] * h) for b in photo.boxes] if photo.normalised else photo.boxes
         found = false_boxes(loaded, photo.path.name, image, list(boxes), conf, maybe_plate)
         small = MIN_NEGATIVE_WIDTH / input_scale(w, h)
-        mined = tuple(replace(m, unboxed_plate=m.unboxed_plate or m.box[2] - m.box[0] < small) for m in found)
+        mined = tuple(
+            replace(m, unboxed_plate=(m.unboxed_plate or m.box[2] - m.box[0] < small) and not overlaps(m.box, boxes))
+            for m in found
+        )
         out.append(replace(photo, mined=mined))
     return out
 
@@ -541,8 +552,9 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     a = parser().parse_args(argv)
-    if a.mine_with is not None and not (a.mine_with / "plate_detector.xml").exists():
-        raise SystemExit(f"--mine-with {a.mine_with}: no plate_detector.xml there")
+    for needed in ("plate_detector.xml", "plate_ocr.xml"):
+        if a.mine_with is not None and not (a.mine_with / needed).exists():
+            raise SystemExit(f"--mine-with {a.mine_with}: no {needed} there (a detector and the reader beside it)")
     build(a.out, a.real_train, a.real_dev, a.per_image, a.val, a.size, a.seed, a.distractors, a.mine_with)
 
 

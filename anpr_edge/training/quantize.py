@@ -20,6 +20,7 @@ untrained half and camera-dev, speed with ``anpr-edge bench --precision int8``.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import logging
 import random
@@ -29,6 +30,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from anpr_edge.errors import AnprError
 from anpr_edge.inference.detector import letterbox, to_input
 from anpr_edge.inference.ocr_core import crop_plate, to_tensor
 from anpr_edge.inference.runtime.base import int8_file
@@ -78,13 +80,14 @@ def head_scope(model: Any, whole_head: bool) -> list[str]:
     return [n for n in names if n.startswith(last) and (whole_head or not n.startswith(f"{last}cv"))]
 
 
+def require_nncf() -> None:
+    """One clear line where nncf is missing (it comes with the training environment), before any work."""
+    if importlib.util.find_spec("nncf") is None:
+        raise AnprError("quantize needs nncf, which the training environment has (docs/training.md, 'The detector')")
+
+
 def quantize(xml: Path, samples: list[np.ndarray], ignored: list[str], out: Path, fast_bias: bool = True) -> Path:
-    try:
-        import nncf
-    except ImportError:
-        raise SystemExit(
-            "quantize needs nncf, which the training environment has (docs/training.md, 'The detector')"
-        ) from None
+    import nncf
     import openvino as ov
 
     model = ov.Core().read_model(str(xml))
@@ -114,6 +117,10 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--bias-correction", action="store_true", help="NNCF's full bias correction (slower)")
     p.add_argument("--only", choices=("detector", "ocr"), help="quantize one model")
     a = p.parse_args(argv)
+    try:
+        require_nncf()
+    except AnprError as exc:
+        raise SystemExit(str(exc)) from None
     import openvino as ov
 
     det_xml, ocr_xml = a.models / "plate_detector.xml", a.models / "plate_ocr.xml"

@@ -26,6 +26,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from anpr_edge.training.pose_scenes import CAMERA_INPUT
+
 logger = logging.getLogger("anpr_edge.training.reproduce")
 
 #: The shipped OCR reads the boxes mined for the detector's stage 3 (``scenes --mine-with``). The shipped
@@ -185,8 +187,8 @@ def detector_steps(out: Path) -> list[Step]:
     ]
 
 
-#: The input the corner model is exported at (the largest a 2-core box runs a 25 fps camera at, by bench).
-CORNER_INPUT = (960, 544)
+#: The input the corner detector is exported at (the largest a 2-core box runs a 25 fps camera at, by bench).
+CORNER_INPUT = CAMERA_INPUT
 
 
 def corner_steps(out: Path, stage3: Path = Path("models/checkpoints/plate_yolo11n.pt")) -> list[Step]:
@@ -195,7 +197,9 @@ def corner_steps(out: Path, stage3: Path = Path("models/checkpoints/plate_yolo11
     then D continued whole on new tiles with unlabelled lettering for 1.3 hours on two threads (E, 23 epochs
     here), then E on fresh tiles with the corner loss weighted twice for 1.3 hours on one thread (F, 18 epochs
     here), exported at :data:`CORNER_INPUT` into ``OUT/camera_models``; and its corner model (synthetic
-    plates on the photos of E's training split, 24 epochs on two threads, ``train_corners``)."""
+    plates on the photos of E's training split, 24 epochs on two threads, ``train_corners``). Each tile set
+    holds 3,616 tiles; the shipped runs saw 3,328 (their 288 real-dev tiles replaced as many real-train ones,
+    models/README.md)."""
     data, data2, data3 = out / "pose_data", out / "pose_data2", out / "pose_data3"
     tiles = ("--out", str(data), "--per-image", "2", "--val", "300")
     tiles2 = ("--out", str(data2), "--per-image", "2", "--val", "300", "--seed", "1", "--distractors", "0.4")

@@ -55,7 +55,7 @@ class MinedBox:
     box: Box
     score: float
     read: str
-    unboxed_plate: bool  # the read fits a plate: a background plate nobody boxed, not a negative
+    unboxed_plate: bool  # greyed out, not taught as background: maybe a plate nobody boxed (see the miner)
 
 
 def unboxed_plate(read: str, max_unread: int | None = None) -> bool:

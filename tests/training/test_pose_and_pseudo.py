@@ -107,18 +107,48 @@ def test_tiles_are_cut_around_mined_false_boxes_and_greyed_ones_are_blanked() ->
     assert (image[400:430, 600:700] == (255, 0, 0)).all()  # the photo itself is left alone
 
 
-def test_older_recipes_cut_the_same_tiles_without_mined_boxes() -> None:
-    from anpr_edge.training.pose_scenes import cut
+def test_a_greyed_box_changes_no_random_draw_and_no_other_pixel() -> None:
+    """Recipes made before mining (no mined boxes) and photos with only greyed boxes cut the same tiles."""
+    from anpr_edge.training.pose_scenes import GREY, cut
 
     image = np.random.default_rng(1).integers(0, 255, (720, 1280, 3), np.uint8)
+    image[400:430, 600:700] = GREY  # already grey where the box is greyed: any other change would show
     boxes = ((100.0, 600.0, 220.0, 630.0),)
-    a, _ = cut(image, boxes, random.Random(7), 320)
-    b, _ = cut(image, boxes, random.Random(7), 320, (_mined((600.0, 400.0, 700.0, 430.0), True),))
-    assert a.shape == b.shape and (a == 114).sum() <= (b == 114).sum()  # same cut, only the greyed box differs
-    rng_a, rng_b = random.Random(7), random.Random(7)
-    cut(image, boxes, rng_a, 320)
-    cut(image, boxes, rng_b, 320, (_mined((600.0, 400.0, 700.0, 430.0), True),))
-    assert rng_a.random() == rng_b.random()  # a greyed box draws nothing: the rest of the recipe is unchanged
+    greyed = (_mined((600.0, 400.0, 700.0, 430.0), True),)
+    for seed in range(20):
+        rng_a, rng_b = random.Random(seed), random.Random(seed)
+        a, plates_a = cut(image, boxes, rng_a, 320)
+        b, plates_b = cut(image, boxes, rng_b, 320, greyed)
+        assert (a == b).all() and plates_a == plates_b
+        assert rng_a.random() == rng_b.random()  # the same draws: the rest of the recipe is unchanged
+
+
+@needs_font
+def test_mining_greys_a_plate_nobody_boxed_and_teaches_a_box_on_a_labelled_plate(tmp_path: Path) -> None:
+    """The shipped camera detector and reader, on a drawn car: with no label its plate is a false box that reads
+    as a plate (greyed out); labelled only on its left fifth, the detector's box on the plate overlaps the label
+    (taught, never greyed: greying would blank a labelled plate)."""
+    import cv2
+
+    from anpr_edge.training.augment import style_plate
+    from anpr_edge.training.demo_video import Car, background, draw_car
+    from anpr_edge.training.pose_scenes import Photo, mine_photos
+    from anpr_edge.training.render import render_plate
+    from tests.conftest import MODELS, have_models
+
+    if not have_models():
+        pytest.skip("needs the shipped models")
+    frame = background(1920, 1080, seed=5)
+    plate = style_plate(render_plate("M209OO77", px_per_mm=1.0).image, random.Random(2))
+    x1, y1, x2, y2 = draw_car(frame, Car("M209OO77", 0, 1, lane_x=0.5), plate, 1080 * 0.7, 260.0)
+    path = tmp_path / "car.jpg"
+    cv2.imwrite(str(path), frame)
+    left = ((x1 / 1920, y1 / 1080, (x1 + (x2 - x1) / 5) / 1920, y2 / 1080),)  # normalised, as real-train's
+    unlabelled, labelled = mine_photos(MODELS / "camera", [Photo(path, ()), Photo(path, left, normalised=True)])
+    near = [m for m in unlabelled.mined if abs(m.box[0] - x1) < 20 and abs(m.box[2] - x2) < 20]
+    assert len(near) == 1 and near[0].unboxed_plate  # a whole plate nobody boxed: greyed
+    on_label = [m for m in labelled.mined if abs(m.box[0] - x1) < 20 and abs(m.box[2] - x2) < 20]
+    assert len(on_label) == 1 and not on_label[0].unboxed_plate  # overlaps the labelled part: taught
 
 
 def test_a_second_set_of_photos_adds_tiles_to_a_split_rather_than_replacing_them(tmp_path: Path) -> None:

@@ -497,11 +497,11 @@ def test_calibration_on_a_fold_with_no_wrong_character_is_flagged() -> None:
 def test_quantize_without_nncf_says_where_it_is_in_one_line(tmp_path: Path) -> None:
     import importlib.util
 
-    from anpr_edge.training.quantize import quantize
-    from tests.conftest import MODELS
+    from anpr_edge.training.quantize import main
 
     if importlib.util.find_spec("nncf") is not None:
         pytest.skip("nncf is installed here (the training environment): nothing to refuse")
+    out = tmp_path / "int8"
     with pytest.raises(SystemExit, match=r"^quantize needs nncf, which the training environment has"):
-        quantize(MODELS / "plate_detector.xml", [], [], tmp_path / "d.int8.xml")
-    assert not (tmp_path / "d.int8.xml").exists()
+        main(["--models", str(tmp_path / "none"), "--out", str(out)])
+    assert not out.exists()  # refused before any work
