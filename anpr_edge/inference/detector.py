@@ -99,6 +99,27 @@ class InputBuffer:
         return self.tensor, Letterbox(r, float(left), float(top))
 
 
+#: A box whose area lies this much inside a box of higher score is dropped: a second box on part of a plate
+#: (its region, its right half), which NMS keeps because the two overlap little by IoU. A plate holds no plate.
+INSIDE = 0.7
+
+
+def not_inside(rects: np.ndarray, order: list[int]) -> list[int]:
+    """``order`` (indices of ``rects``, ``x, y, w, h`` rows, best first) without each box whose area lies
+    :data:`INSIDE` or more inside a box kept before it."""
+    kept: list[int] = []
+    for i in order:
+        x, y, w, h = rects[i]
+        inside = (
+            max(0.0, min(x + w, rects[j, 0] + rects[j, 2]) - max(x, rects[j, 0]))
+            * max(0.0, min(y + h, rects[j, 1] + rects[j, 3]) - max(y, rects[j, 1]))
+            for j in kept
+        )
+        if not any(a >= INSIDE * w * h for a in inside):
+            kept.append(i)
+    return kept
+
+
 def decode(
     output: np.ndarray,
     lb: Letterbox,
@@ -111,7 +132,8 @@ def decode(
 ) -> list[Detection]:
     """Turn a YOLO ``(1, 4 + classes + 3k, anchors)`` output (centre x/y, w/h in input pixels, class scores,
     then x, y, visibility of ``k`` keypoints) into NMS-filtered detections in frame pixels, clipped to the
-    frame, best first. With 4 keypoints each detection carries the plate's corners (TL, TR, BR, BL)."""
+    frame, best first, none lying mostly inside a better one (:func:`not_inside`). With 4 keypoints each
+    detection carries the plate's corners (TL, TR, BR, BL)."""
     if output.ndim != 3 or output.shape[0] != 1 or output.shape[1] < 4 + classes:
         raise ValueError(f"expected (1, 4+classes[+3k], anchors), got {output.shape}")
     k, extra = divmod(output.shape[1] - 4 - classes, 3)
@@ -129,8 +151,9 @@ def decode(
     rects = np.stack([x1, y1, bw / lb.scale, bh / lb.scale], axis=1)
     kpts = pred[4 + classes :, keep].reshape(k, 3, -1) if k else None
     idx = cv2.dnn.NMSBoxes(rects.tolist(), s.tolist(), conf, iou)
+    best_first = sorted((int(i) for i in np.array(idx).reshape(-1)), key=lambda i: -float(s[i]))
     out: list[Detection] = []
-    for i in np.array(idx).reshape(-1)[:max_det]:
+    for i in not_inside(rects, best_first)[:max_det]:
         bx1, by1 = float(np.clip(rects[i, 0], 0, frame_w)), float(np.clip(rects[i, 1], 0, frame_h))
         bx2 = float(np.clip(rects[i, 0] + rects[i, 2], 0, frame_w))
         by2 = float(np.clip(rects[i, 1] + rects[i, 3], 0, frame_h))

@@ -34,6 +34,19 @@ def test_decode_unletterboxes_and_nms() -> None:
     assert dets[0].box == pytest.approx((210, 270, 390, 330))
 
 
+def test_decode_drops_a_second_box_on_part_of_a_better_one() -> None:
+    """A box on a plate's region (inside the plate's box) goes; one beside a plate, or around a better box, stays."""
+    plate = (200, 100, 120, 30, 0.9)  # x 140-260, y 85-115
+    region = (235, 100, 44, 24, 0.7)  # x 213-257: all inside the plate, IoU with it 0.29 (NMS keeps it)
+    beside = (320, 100, 100, 30, 0.8)  # x 270-370: touches nothing
+    dets = decode(yolo_out([plate, region, beside]), Letterbox(1.0, 0, 0), 640, 384, conf=0.3, iou=0.5)
+    assert [round(d.score, 2) for d in dets] == [0.9, 0.8]
+    around = decode(yolo_out([(200, 100, 140, 40, 0.6), region]), Letterbox(1.0, 0, 0), 640, 384, 0.3, 0.5)
+    assert [round(d.score, 2) for d in around] == [0.7, 0.6]  # the better box is the inner one: both stay
+    half = decode(yolo_out([plate, (250, 100, 60, 30, 0.7)]), Letterbox(1.0, 0, 0), 640, 384, 0.3, 0.5)
+    assert len(half) == 2  # two thirds inside the plate (IoU 0.29), a third outside: not a second box on it
+
+
 def test_decode_clips_to_frame() -> None:
     dets = decode(yolo_out([(5, 5, 40, 40, 0.9)]), Letterbox(1.0, 0, 0), 100, 100, 0.3, 0.5)
     assert dets[0].box == (0.0, 0.0, 25.0, 25.0)
