@@ -14,6 +14,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from anpr_edge.core.geometry import intersection
 from anpr_edge.core.results import Corners, Detection
 from anpr_edge.errors import InputError
 from anpr_edge.inference.contract import DetectorSpec, load_spec
@@ -107,15 +108,11 @@ INSIDE = 0.7
 def not_inside(rects: np.ndarray, order: list[int]) -> list[int]:
     """``order`` (indices of ``rects``, ``x, y, w, h`` rows, best first) without each box whose area lies
     :data:`INSIDE` or more inside a box kept before it."""
+    boxes = [(float(x), float(y), float(x + w), float(y + h)) for x, y, w, h in rects]
     kept: list[int] = []
     for i in order:
-        x, y, w, h = rects[i]
-        inside = (
-            max(0.0, min(x + w, rects[j, 0] + rects[j, 2]) - max(x, rects[j, 0]))
-            * max(0.0, min(y + h, rects[j, 1] + rects[j, 3]) - max(y, rects[j, 1]))
-            for j in kept
-        )
-        if not any(a >= INSIDE * w * h for a in inside):
+        area = float(rects[i, 2] * rects[i, 3])
+        if not any(intersection(boxes[i], boxes[j]) >= INSIDE * area for j in kept):
             kept.append(i)
     return kept
 

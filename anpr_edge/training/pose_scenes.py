@@ -41,6 +41,7 @@ import numpy as np
 
 from anpr_edge.core.plates import known_chars
 from anpr_edge.core.results import Box
+from anpr_edge.inference.detector import fit
 from anpr_edge.inference.models import Models
 from anpr_edge.tools.labels import read_labels, trained_on
 from anpr_edge.training.augment import degrade, perspective_quad, photometric, style_plate
@@ -116,6 +117,11 @@ def synthetic_plate(rng: random.Random, width: float) -> tuple[np.ndarray, np.nd
     return plate, quad
 
 
+def overlaps(box: Box, boxes: list[Box]) -> bool:
+    """Whether ``box`` shares any area with one of ``boxes``."""
+    return any(box[0] < b[2] and b[0] < box[2] and box[1] < b[3] and b[1] < box[3] for b in boxes)
+
+
 def paste(tile: np.ndarray, rng: random.Random, width: float, taken: list[Box]) -> Plate | None:
     """Warp a synthetic plate into ``tile`` where it overlaps no box of ``taken``; None when no place fits."""
     plate, quad = synthetic_plate(rng, width)
@@ -127,7 +133,7 @@ def paste(tile: np.ndarray, rng: random.Random, width: float, taken: list[Box]) 
         box = (float(q[:, 0].min()), float(q[:, 1].min()), float(q[:, 0].max()), float(q[:, 1].max()))
         if box[0] < 0 or box[1] < 0 or box[2] > size or box[3] > size:
             continue
-        if any(box[0] < b[2] and b[0] < box[2] and box[1] < b[3] and b[1] < box[3] for b in taken):
+        if overlaps(box, taken):
             continue
         ph, pw = plate.shape[:2]
         src = np.array([[0, 0], [pw, 0], [pw, ph], [0, ph]], np.float32)
@@ -243,7 +249,7 @@ def distract(tile: np.ndarray, rng: random.Random, taken: list[Box]) -> None:
         return
     for _ in range(6):
         x, y = rng.randint(0, size - pw), rng.randint(0, size - ph)
-        if any(x < b[2] and b[0] < x + pw and y < b[3] and b[1] < y + ph for b in taken):
+        if overlaps((x, y, x + pw, y + ph), taken):
             continue
         a = patch[:, :, 3:4].astype(np.float32) / 255.0
         region = tile[y : y + ph, x : x + pw]
@@ -280,13 +286,9 @@ def maybe_plate(read: str) -> bool:
 
 
 def input_scale(w: int, h: int) -> float:
-    """The scale of a ``w x h`` photo at the camera detector's input (:data:`CAMERA_INPUT`)."""
-    return min(CAMERA_INPUT[0] / w, CAMERA_INPUT[1] / h)
-
-
-def overlaps(box: Box, boxes: list[Box]) -> bool:
-    """Whether ``box`` shares any area with one of ``boxes``."""
-    return any(box[0] < b[2] and b[0] < box[2] and box[1] < b[3] and b[1] < box[3] for b in boxes)
+    """The scale of a ``w x h`` photo at the camera detector's input (:data:`CAMERA_INPUT`), as the detector
+    fits it (:func:`~anpr_edge.inference.detector.fit`)."""
+    return fit(w, h, *CAMERA_INPUT)[0]
 
 
 def mine_photos(models: Path, photos: list[Photo], conf: float = 0.2) -> list[Photo]:
