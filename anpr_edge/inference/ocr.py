@@ -29,15 +29,34 @@ from anpr_edge.inference.runtime.factory import open_backend
 
 
 @dataclass(frozen=True, slots=True)
+class PlateGate:
+    """A plate whose mean character probability (its positions' best allowed characters) is under
+    ``quality`` is unclear (blurred, small, dark): its characters are written only at ``unsure`` or above."""
+
+    quality: float
+    unsure: float
+
+
+@dataclass(frozen=True, slots=True)
 class CharThresholds:
-    """Probability under which a character is written ``#``."""
+    """Probability under which a character is written ``#`` (stricter on an unclear plate with a gate)."""
 
     letters: float = 0.5
     digits: float = 0.5
+    gate: PlateGate | None = None
 
     @classmethod
     def from_options(cls, common: float, letters: float | None, digits: float | None) -> CharThresholds:
         return cls(letters if letters is not None else common, digits if digits is not None else common)
+
+    def read(self, probs: np.ndarray, alphabet: str) -> tuple[str, tuple[tuple[str, float], ...]]:
+        """``probs`` (positions x alphabet) as text and per-position (character, probability): the plate
+        template's :func:`constrain` at these thresholds, or at the gate's ``unsure`` on an unclear plate."""
+        text, chars = constrain(probs, alphabet, self.letters, self.digits)
+        g = self.gate
+        if g is None or not chars or float(np.mean([p for _, p in chars])) >= g.quality:
+            return text, chars
+        return constrain(probs, alphabet, max(self.letters, g.unsure), max(self.digits, g.unsure))
 
 
 def combine_reads(reads: Sequence[np.ndarray], alphabet: str, thr_digits: float) -> np.ndarray:
@@ -70,7 +89,7 @@ def plate_reads(
     reads = []
     for i, det in enumerate(detections):
         probs = combine_reads(decoded[i * k : (i + 1) * k], alphabet, thr.digits)
-        text, chars = constrain(probs, alphabet, thr.letters, thr.digits)
+        text, chars = thr.read(probs, alphabet)
         reads.append(PlateRead(text, chars, probs, det))
     return reads
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from anpr_edge.core.geometry import centre_gap, iou
-from anpr_edge.core.plates import UNREAD, constrain, edit_ops
+from anpr_edge.core.plates import UNREAD, edit_ops
 from anpr_edge.core.results import Box, Detection, PlateRead
 from anpr_edge.inference.ocr import CharThresholds
 
@@ -116,7 +116,7 @@ class Track:
             return None
         n = max(self.reads_by_len, key=lambda k: (self.reads_by_len[k], k))
         mean = self.votes[n] / self.reads_by_len[n]
-        return constrain(mean, alphabet, thr.letters, thr.digits)
+        return thr.read(mean, alphabet)
 
 
 class Tracker:

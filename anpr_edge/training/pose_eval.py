@@ -2,6 +2,7 @@
 
     python -m anpr_edge.training.pose_eval corners --data work/pose_data --models models
     python -m anpr_edge.training.pose_eval sheet --models models --out models/rectified_real_dev.png
+    python -m anpr_edge.training.pose_eval heldout --seed 2 --models models/camera [--models DIR ...]
 
 ``corners``: on the validation tiles of a :mod:`~anpr_edge.training.pose_scenes` dataset (synthetic plates
 with exact corners, pasted into held-out photos), each labelled plate is matched to the detection with the
@@ -9,6 +10,11 @@ highest IoU (≥ 0.5); its corner error is the mean distance of the four corners
 edge). Runs our runtime (OpenVINO, our numpy decode), at the tile's own size. The corners are the corner
 model's where the folder has one (:mod:`~anpr_edge.inference.corners`), the detector's own with
 ``--detector-corners``.
+
+``heldout``: the real-train photos that a :mod:`~anpr_edge.training.pose_scenes` dataset of ``--seed`` (and
+``--val``) held out as validation backgrounds, so a detector trained on that dataset never saw them. Each
+folder's detector boxes them at its own confidence (no second look) and its boxes are matched to the labels at
+IoU 0.5: labelled plates found, boxes on a labelled plate, boxes on none.
 
 ``sheet``: 20 real-dev plates of the untrained half (high quality): the box crop the reader gets without
 corners beside the rectified crop it gets with them (the picture in the model card).
@@ -18,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import random
 import sys
 from pathlib import Path
 
@@ -26,6 +33,7 @@ import numpy as np
 
 from anpr_edge.core.geometry import iou
 from anpr_edge.core.results import Detection
+from anpr_edge.errors import InputError
 from anpr_edge.inference.corners import CornerModel
 from anpr_edge.inference.detector import PlateDetector
 from anpr_edge.inference.models import Models
@@ -33,6 +41,7 @@ from anpr_edge.inference.ocr import crop_kind
 from anpr_edge.sources.files import read_image
 from anpr_edge.tools.labels import rows_by_image
 from anpr_edge.tools.metrics import corner_error
+from anpr_edge.training.pose_scenes import Photo, real_train_photos, split_photos
 
 logger = logging.getLogger("anpr_edge.training.pose_eval")
 
@@ -67,6 +76,31 @@ def corner_errors(detector: PlateDetector, data: Path, model: CornerModel | None
     return errors, plates
 
 
+def heldout_photos(real_train: Path, n_val: int, seed: int) -> list[Photo]:
+    """The photos a ``pose_scenes --seed seed --val n_val`` dataset keeps out of its training tiles."""
+    val, _ = split_photos(real_train_photos(real_train), n_val, random.Random(seed))
+    return val
+
+
+def boxes_on_photos(detector: PlateDetector, photos: list[Photo]) -> tuple[int, int, int, int]:
+    """(labelled plates, of them found, boxes on a labelled plate, boxes on none) at IoU 0.5."""
+    plates = found = on = off = 0
+    for photo in photos:
+        try:
+            img = read_image(photo.path)
+        except InputError as exc:
+            logger.warning("%s: skipped", exc)
+            continue
+        h, w = img.shape[:2]
+        labels = [(b[0] * w, b[1] * h, b[2] * w, b[3] * h) for b in photo.boxes]
+        boxes = [d.box for d in detector(img)]
+        plates += len(labels)
+        found += sum(any(iou(b, lab) >= 0.5 for b in boxes) for lab in labels)
+        hits = [any(iou(b, lab) >= 0.5 for lab in labels) for b in boxes]
+        on, off = on + sum(hits), off + len(hits) - sum(hits)
+    return plates, found, on, off
+
+
 def contact_sheet(models: Models, real_dev: Path, out: Path, n: int = 20) -> int:
     """Box crop | rectified crop, for ``n`` high plates of real-dev's untrained half the detector finds."""
     rows = []
@@ -95,6 +129,11 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--data", type=Path, default=Path("work/pose_data"))
     c.add_argument("--models", type=Path, default=Path("models"))
     c.add_argument("--detector-corners", action="store_true", help="the detector's corners, not the corner model's")
+    h = sub.add_parser("heldout", help="detector boxes on the real-train photos a pose dataset held out")
+    h.add_argument("--models", type=Path, action="append", required=True, help="a folder (repeat to compare)")
+    h.add_argument("--seed", type=int, required=True, help="the dataset's pose_scenes --seed")
+    h.add_argument("--val", type=int, default=300, help="the dataset's pose_scenes --val")
+    h.add_argument("--real-train", type=Path, default=Path("../shared/real-train/k4gl7p"))
     s = sub.add_parser("sheet", help="box crops beside rectified crops of real-dev plates")
     s.add_argument("--models", type=Path, default=Path("models"))
     s.add_argument("--real-dev", type=Path, default=Path("../shared/real-dev"))
@@ -119,6 +158,16 @@ def main(argv: list[str] | None = None) -> int:
             f"{len(errors)} of {plates} synthetic validation plates matched; corner error / plate width: "
             f"mean {e.mean():.2%}, median {np.median(e):.2%}, 90th percentile {np.percentile(e, 90):.2%}"
         )
+        return 0
+    if a.cmd == "heldout":
+        photos = heldout_photos(a.real_train, a.val, a.seed)
+        for folder in a.models:
+            det = PlateDetector.load(folder / "plate_detector", "cpu", None, 0.5, precision="f32")
+            plates, found, on, off = boxes_on_photos(det, photos)
+            print(
+                f"{folder}: {len(photos)} held-out photos, {plates} labelled plates, found {found}; "
+                f"boxes on a labelled plate {on}, on none {off}"
+            )
         return 0
     models = Models.load(a.models / "plate_detector", a.models / "plate_ocr", "cpu", precision="f32")
     n = contact_sheet(models, a.real_dev, a.out)

@@ -70,11 +70,12 @@ def decoded(models: Models, plates: Sequence[RealPlate]) -> list[Decoded]:
     return out
 
 
-def outcome(d: Decoded, alphabet: str, thr: float) -> tuple[bool, bool]:
-    """(exact, a wrong character written) for ``d`` read with both thresholds at ``thr``."""
+def outcome(d: Decoded, alphabet: str, thr: float | CharThresholds) -> tuple[bool, bool]:
+    """(exact, a wrong character written) for ``d`` read at ``thr`` (a number: letters and digits alike)."""
     if d.square:
         return False, False
-    (read,) = plate_reads(d.crops, [Detection((0, 0, d.width, 1), 1.0)], alphabet, CharThresholds(thr, thr))
+    thresholds = thr if isinstance(thr, CharThresholds) else CharThresholds(thr, thr)
+    (read,) = plate_reads(d.crops, [Detection((0, 0, d.width, 1), 1.0)], alphabet, thresholds)
     wrong = any(got != UNREAD for _, got in edit_ops(d.label, read.text)[1])
     return read.text == d.label, wrong
 
