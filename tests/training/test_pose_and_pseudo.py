@@ -165,3 +165,45 @@ def test_a_second_set_of_photos_adds_tiles_to_a_split_rather_than_replacing_them
     assert n == 4
     assert len(list((tmp_path / "set" / "images" / "train").glob("*.jpg"))) == 4
     assert len(list((tmp_path / "set" / "labels" / "train").glob("*.txt"))) == 4
+
+
+def test_heldout_counts_found_plates_and_boxes_on_and_off_the_labels(tmp_path: Path) -> None:
+    """The shipped camera detector on a drawn car: labelled, its plate is found and its box is on a label;
+    labelled elsewhere, the label is missed and the box is on none. An unreadable photo is skipped."""
+    import cv2
+
+    from anpr_edge.inference.detector import PlateDetector
+    from anpr_edge.training.augment import style_plate
+    from anpr_edge.training.demo_video import Car, background, draw_car
+    from anpr_edge.training.pose_eval import boxes_on_photos
+    from anpr_edge.training.pose_scenes import Photo
+    from anpr_edge.training.render import render_plate
+    from tests.conftest import MODELS, have_models
+
+    if not have_models():
+        pytest.skip("needs the shipped models")
+    frame = background(1920, 1080, seed=5)
+    plate = style_plate(render_plate("M209OO77", px_per_mm=1.0).image, random.Random(2))
+    x1, y1, x2, y2 = draw_car(frame, Car("M209OO77", 0, 1, lane_x=0.5), plate, 1080 * 0.7, 260.0)
+    path, broken = tmp_path / "car.jpg", tmp_path / "broken.jpg"
+    cv2.imwrite(str(path), frame)
+    broken.write_bytes(b"not a jpeg")
+    on = (x1 / 1920, y1 / 1080, x2 / 1920, y2 / 1080)
+    elsewhere = (0.05, 0.05, 0.1, 0.08)
+    det = PlateDetector.load(MODELS / "camera" / "plate_detector", "cpu", None, 0.5, precision="f32")
+    assert boxes_on_photos(det, [Photo(path, (on,), normalised=True)]) == (1, 1, 1, 0)
+    photos = [Photo(path, (elsewhere,), normalised=True), Photo(broken, (on,), normalised=True)]
+    assert boxes_on_photos(det, photos) == (1, 0, 0, 1)
+
+
+def test_heldout_photos_are_the_split_the_dataset_kept_out_of_training(tmp_path: Path) -> None:
+    from anpr_edge.training.pose_eval import heldout_photos
+    from anpr_edge.training.pose_scenes import real_train_photos, split_photos
+
+    (tmp_path / "images").mkdir()
+    for i in range(40):
+        (tmp_path / "images" / f"{i:03d}.jpg").write_bytes(b"")
+    val, train = split_photos(real_train_photos(tmp_path), 20, random.Random(2))
+    held = heldout_photos(tmp_path, 20, 2)
+    assert [p.path for p in held] == [p.path for p in val] and len(held) == 10
+    assert not {p.path for p in held} & {p.path for p in train}
