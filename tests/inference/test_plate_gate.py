@@ -45,6 +45,6 @@ def test_plate_reads_and_the_tracker_apply_the_gate() -> None:
     (read,) = plate_reads([p], [det], ALPHABET, GATE)
     assert read.text == "A##3##77"
     track = Track(1, det.box, 0.0, 0.0, 0.9)
-    track.add_read(PlateRead("A123BC77", tuple(zip("A123BC77", p.max(axis=1).tolist())), p, det))
+    track.add_read(PlateRead("A123BC77", tuple(zip("A123BC77", p.max(axis=1).tolist(), strict=True)), p, det))
     voted = track.plate(ALPHABET, GATE)
     assert voted is not None and voted[0] == "A##3##77"
