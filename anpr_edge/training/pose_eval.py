@@ -33,7 +33,7 @@ import numpy as np
 
 from anpr_edge.core.geometry import iou
 from anpr_edge.core.results import Detection
-from anpr_edge.errors import InputError
+from anpr_edge.errors import AnprError, InputError
 from anpr_edge.inference.corners import CornerModel
 from anpr_edge.inference.detector import PlateDetector
 from anpr_edge.inference.models import Models
@@ -141,37 +141,48 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    a = parser().parse_args(argv)
-    if a.cmd == "corners":
-        tiles = sorted((a.data / "images" / "val").glob("*.jpg"))
-        if not tiles:
-            raise SystemExit(f"{a.data}/images/val: no validation tiles (make them with pose_scenes --out {a.data})")
-        size = cv2.imread(str(tiles[0])).shape[0]
-        det = PlateDetector.load(a.models / "plate_detector", "cpu", None, 0.5, input_size=(size, size))
-        model = None if a.detector_corners else CornerModel.beside(a.models / "plate_detector")
-        errors, plates = corner_errors(det, a.data, model)
-        e = np.array(errors)
+def corners(a: argparse.Namespace) -> None:
+    tiles = sorted((a.data / "images" / "val").glob("*.jpg"))
+    if not tiles:
+        raise SystemExit(f"{a.data}/images/val: no validation tiles (make them with pose_scenes --out {a.data})")
+    size = cv2.imread(str(tiles[0])).shape[0]
+    det = PlateDetector.load(a.models / "plate_detector", "cpu", None, 0.5, input_size=(size, size))
+    model = None if a.detector_corners else CornerModel.beside(a.models / "plate_detector")
+    errors, plates = corner_errors(det, a.data, model)
+    e = np.array(errors)
+    print(
+        f"corners from the {'detector' if model is None else 'corner model'}: "
+        f"{len(errors)} of {plates} synthetic validation plates matched; corner error / plate width: "
+        f"mean {e.mean():.2%}, median {np.median(e):.2%}, 90th percentile {np.percentile(e, 90):.2%}"
+    )
+
+
+def heldout(a: argparse.Namespace) -> None:
+    photos = heldout_photos(a.real_train, a.val, a.seed)
+    if not photos:
+        raise SystemExit(f"{a.real_train}/images: no photos (the real-train folder with images/ and labels/)")
+    for folder in a.models:
+        det = PlateDetector.load(folder / "plate_detector", "cpu", None, 0.5, precision="f32")
+        plates, found, on, off = boxes_on_photos(det, photos)
         print(
-            f"corners from the {'detector' if model is None else 'corner model'}: "
-            f"{len(errors)} of {plates} synthetic validation plates matched; corner error / plate width: "
-            f"mean {e.mean():.2%}, median {np.median(e):.2%}, 90th percentile {np.percentile(e, 90):.2%}"
+            f"{folder}: {len(photos)} held-out photos, {plates} labelled plates, found {found}; "
+            f"boxes on a labelled plate {on}, on none {off}"
         )
-        return 0
-    if a.cmd == "heldout":
-        photos = heldout_photos(a.real_train, a.val, a.seed)
-        for folder in a.models:
-            det = PlateDetector.load(folder / "plate_detector", "cpu", None, 0.5, precision="f32")
-            plates, found, on, off = boxes_on_photos(det, photos)
-            print(
-                f"{folder}: {len(photos)} held-out photos, {plates} labelled plates, found {found}; "
-                f"boxes on a labelled plate {on}, on none {off}"
-            )
-        return 0
+
+
+def sheet(a: argparse.Namespace) -> None:
     models = Models.load(a.models / "plate_detector", a.models / "plate_ocr", "cpu", precision="f32")
     n = contact_sheet(models, a.real_dev, a.out)
     print(f"{n} plates: box crop (left) and rectified crop (right) in {a.out}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    a = parser().parse_args(argv)
+    try:
+        {"corners": corners, "heldout": heldout, "sheet": sheet}[a.cmd](a)
+    except AnprError as exc:
+        raise SystemExit(str(exc)) from None
     return 0
 
 

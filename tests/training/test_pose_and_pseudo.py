@@ -207,3 +207,22 @@ def test_heldout_photos_are_the_split_the_dataset_kept_out_of_training(tmp_path:
     held = heldout_photos(tmp_path, 20, 2)
     assert [p.path for p in held] == [p.path for p in val] and len(held) == 10
     assert not {p.path for p in held} & {p.path for p in train}
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["--models", "{tmp}/none"], "model metadata not found"),
+        (["--models", "{tmp}", "--real-train", "{tmp}/none"], "no photos"),
+    ],
+)
+def test_heldout_says_in_one_line_what_is_missing(tmp_path: Path, args: list[str], says: str) -> None:
+    from anpr_edge.training.pose_eval import main
+
+    photos = tmp_path / "rt" / "images"
+    photos.mkdir(parents=True)
+    (photos / "a.jpg").write_bytes(b"")
+    argv = ["heldout", "--seed", "2", "--real-train", str(tmp_path / "rt")]
+    with pytest.raises(SystemExit) as exc:
+        main(argv + [a.format(tmp=tmp_path) for a in args])
+    assert says in str(exc.value) and "\n" not in str(exc.value)
