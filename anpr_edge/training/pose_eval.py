@@ -2,7 +2,7 @@
 
     python -m anpr_edge.training.pose_eval corners --data work/pose_data --models models
     python -m anpr_edge.training.pose_eval sheet --models models --out models/rectified_real_dev.png
-    python -m anpr_edge.training.pose_eval heldout --seed 2 --models models/camera [--models DIR ...]
+    python -m anpr_edge.training.pose_eval heldout --seed 2 --models models/camera [--models DIR ...] [--conf C]
 
 ``corners``: on the validation tiles of a :mod:`~anpr_edge.training.pose_scenes` dataset (synthetic plates
 with exact corners, pasted into held-out photos), each labelled plate is matched to the detection with the
@@ -133,6 +133,7 @@ def parser() -> argparse.ArgumentParser:
     h.add_argument("--models", type=Path, action="append", required=True, help="a folder (repeat to compare)")
     h.add_argument("--seed", type=int, required=True, help="the dataset's pose_scenes --seed")
     h.add_argument("--val", type=int, default=300, help="the dataset's pose_scenes --val")
+    h.add_argument("--conf", type=float, help="detector confidence (default: each model's own)")
     h.add_argument("--real-train", type=Path, default=Path("../shared/real-train/k4gl7p"))
     s = sub.add_parser("sheet", help="box crops beside rectified crops of real-dev plates")
     s.add_argument("--models", type=Path, default=Path("models"))
@@ -162,10 +163,10 @@ def heldout(a: argparse.Namespace) -> None:
     if not photos:
         raise SystemExit(f"{a.real_train}/images: no photos (the real-train folder with images/ and labels/)")
     for folder in a.models:
-        det = PlateDetector.load(folder / "plate_detector", "cpu", None, 0.5, precision="f32")
+        det = PlateDetector.load(folder / "plate_detector", "cpu", a.conf, 0.5, precision="f32")
         plates, found, on, off = boxes_on_photos(det, photos)
         print(
-            f"{folder}: {len(photos)} held-out photos, {plates} labelled plates, found {found}; "
+            f"{folder} (conf {det.conf:.2f}): {len(photos)} held-out photos, {plates} labelled plates, found {found}; "
             f"boxes on a labelled plate {on}, on none {off}"
         )
 
