@@ -16,16 +16,21 @@ and at the fitted gate. Nothing is written: the numbers go to a preregistered ru
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 
-from anpr_edge.errors import ModelLoadError
-from anpr_edge.inference.models import Models
 from anpr_edge.inference.ocr import CharThresholds, PlateGate
-from anpr_edge.training.ocr_data import real_plates
-from anpr_edge.training.width_thresholds import THRESHOLDS, WRONG_COST, Decoded, decoded, outcome, widened
+from anpr_edge.training.width_thresholds import (
+    THRESHOLDS,
+    WRONG_COST,
+    Decoded,
+    ThresholdOf,
+    check_rules,
+    decoded,
+    fold_parser,
+    load_fold,
+    tally,
+)
 
 GATES = tuple(round(0.70 + 0.05 * i, 2) for i in range(6))
 
@@ -35,12 +40,6 @@ def gated(sure: float, gate: float, unsure: float) -> CharThresholds:
     return CharThresholds(sure, sure, PlateGate(gate, unsure))
 
 
-def tally(plates: Sequence[Decoded], alphabet: str, thr: CharThresholds) -> tuple[int, int]:
-    """(exact reads, plates with a wrong character written) of ``plates`` read at ``thr``."""
-    results = [outcome(d, alphabet, thr) for d in plates]
-    return sum(e for e, _ in results), sum(w for _, w in results)
-
-
 def fit(plates: Sequence[Decoded], alphabet: str) -> tuple[CharThresholds, int, int]:
     """The gate of the grid with the best score, and its exact and wrong counts on ``plates``."""
     best: tuple[tuple[float, ...], CharThresholds, int, int] | None = None
@@ -48,7 +47,7 @@ def fit(plates: Sequence[Decoded], alphabet: str) -> tuple[CharThresholds, int, 
         for unsure in (t for t in THRESHOLDS if t >= sure):
             for gate in GATES:
                 thr = gated(sure, gate, unsure)
-                exact, wrong = tally(plates, alphabet, thr)
+                exact, wrong = tally(plates, alphabet, lambda _, t=thr: t)
                 key = (-(exact - WRONG_COST * wrong), wrong, sure, unsure, -gate)
                 if best is None or key < best[0]:
                     best = (key, thr, exact, wrong)
@@ -62,38 +61,17 @@ def describe(thr: CharThresholds) -> str:
     return f"characters at {thr.letters:.2f}{gate}"
 
 
-def check(plates: Sequence[Decoded], alphabet: str, chosen: CharThresholds) -> None:
-    """Exact reads and wrong ones per quality, at 0.5 and at ``chosen``."""
-    for thr in (CharThresholds(), chosen):
-        for quality in ("high", "low"):
-            members = [d for d in plates if d.quality == quality]
-            exact, wrong = tally(members, alphabet, thr)
-            print(f"check {describe(thr)}, {quality}: exact {exact}/{len(members)}, wrong {wrong}")
-
-
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--models", type=Path, required=True, help="detector, corner model and reader")
-    p.add_argument("--real-dev", type=Path, default=Path("../shared/real-dev"))
-    p.add_argument("--reshoots", type=int, default=16, help="camera re-shots per plate")
-    p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--check", type=Path, help="a labelled folder whose boxes are read at the fitted gate")
-    a = p.parse_args(argv)
-    for folder in (a.real_dev, a.check):
-        if folder is not None and not (folder / "labels.csv").exists():
-            raise SystemExit(f"{folder}: no labels.csv (a labelled folder like real-dev)")
-    try:
-        models = Models.load(a.models / "plate_detector", a.models / "plate_ocr", "cpu", precision="f32")
-        fold, checked = widened(a.real_dev, a.reshoots, a.seed), real_plates(a.check) if a.check else []
-    except (ModelLoadError, ValueError) as exc:
-        raise SystemExit(str(exc)) from None
+    a = fold_parser(__doc__, "a labelled folder whose boxes are read at the fitted gate").parse_args(argv)
+    models, fold, checked = load_fold(a)
     alphabet = models.ocr.spec.alphabet
     fold_read = [d for d in decoded(models, fold) if not d.square]
-    print(f"fold: {len(fold_read)} plates; at 0.50: exact {tally(fold_read, alphabet, CharThresholds())}")
+    print(f"fold: {len(fold_read)} plates; at 0.50: exact {tally(fold_read, alphabet, lambda _: 0.5)}")
     chosen, exact, wrong = fit(fold_read, alphabet)
     print(f"chosen: {describe(chosen)} (fold: exact {exact}, wrong {wrong})")
     if checked:
-        check(decoded(models, checked), alphabet, chosen)
+        rules: dict[str, ThresholdOf] = {describe(CharThresholds()): lambda _: 0.5, describe(chosen): lambda _: chosen}
+        check_rules(decoded(models, checked), alphabet, rules)
     return 0
 
 

@@ -85,7 +85,11 @@ def width_bin(width: float) -> int:
     return max(sum(width >= edge for edge in WIDTH_BINS) - 1, 0)
 
 
-def tally(plates: Sequence[Decoded], alphabet: str, thr: Callable[[Decoded], float]) -> tuple[int, int]:
+#: A plate's threshold: one number for letters and digits, or the whole :class:`CharThresholds`.
+ThresholdOf = Callable[[Decoded], float | CharThresholds]
+
+
+def tally(plates: Sequence[Decoded], alphabet: str, thr: ThresholdOf) -> tuple[int, int]:
     """(exact reads, plates with a wrong character written) of ``plates``, each read at ``thr(plate)``."""
     results = [outcome(d, alphabet, thr(d)) for d in plates]
     return sum(e for e, _ in results), sum(w for _, w in results)
@@ -109,10 +113,11 @@ def fit(plates: Sequence[Decoded], alphabet: str) -> list[float]:
 
 def check(plates: Sequence[Decoded], alphabet: str, chosen: Sequence[float]) -> None:
     """Exact reads and wrong ones per quality, at 0.5 and at the thresholds ``chosen`` by width."""
-    rules: dict[str, Callable[[Decoded], float]] = {
-        "0.50 everywhere": lambda _: 0.5,
-        "by width": lambda d: chosen[width_bin(d.width)],
-    }
+    check_rules(plates, alphabet, {"0.50 everywhere": lambda _: 0.5, "by width": lambda d: chosen[width_bin(d.width)]})
+
+
+def check_rules(plates: Sequence[Decoded], alphabet: str, rules: dict[str, ThresholdOf]) -> None:
+    """Exact reads and wrong ones per quality (``high``, ``low``) under each named rule."""
     for name, thr in rules.items():
         for quality in ("high", "low"):
             members = [d for d in plates if d.quality == quality]
@@ -130,22 +135,33 @@ def widened(folder: Path, reshoots: int, seed: int) -> list[RealPlate]:
     return out
 
 
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def fold_parser(doc: str | None, check_help: str) -> argparse.ArgumentParser:
+    """The options of a tool that fits on the widened fold and checks on a labelled folder."""
+    p = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--models", type=Path, required=True, help="detector, corner model and reader")
     p.add_argument("--real-dev", type=Path, default=Path("../shared/real-dev"))
     p.add_argument("--reshoots", type=int, default=16, help="camera re-shots per plate")
     p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--check", type=Path, help="a labelled folder whose boxes are read at the chosen thresholds")
-    a = p.parse_args(argv)
+    p.add_argument("--check", type=Path, help=check_help)
+    return p
+
+
+def load_fold(a: argparse.Namespace) -> tuple[Models, list[RealPlate], list[RealPlate]]:
+    """The models, the widened fold and the ``--check`` folder's plates of :func:`fold_parser`'s options;
+    a missing folder or model ends the tool with one line."""
     for folder in (a.real_dev, a.check):
         if folder is not None and not (folder / "labels.csv").exists():
             raise SystemExit(f"{folder}: no labels.csv (a labelled folder like real-dev)")
     try:
         models = Models.load(a.models / "plate_detector", a.models / "plate_ocr", "cpu", precision="f32")
-        fold, checked = widened(a.real_dev, a.reshoots, a.seed), real_plates(a.check) if a.check else []
+        return models, widened(a.real_dev, a.reshoots, a.seed), real_plates(a.check) if a.check else []
     except (ModelLoadError, ValueError) as exc:
         raise SystemExit(str(exc)) from None
+
+
+def main(argv: list[str] | None = None) -> int:
+    a = fold_parser(__doc__, "a labelled folder whose boxes are read at the chosen thresholds").parse_args(argv)
+    models, fold, checked = load_fold(a)
     alphabet = models.ocr.spec.alphabet
     chosen = fit(decoded(models, fold), alphabet)
     bins = ", ".join(f">= {lo:g} px: {t:.2f}" for lo, t in zip(WIDTH_BINS, chosen, strict=True))
