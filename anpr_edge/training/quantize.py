@@ -11,6 +11,10 @@ INT8); the float models stay the reference.
 * reader: real plate crops (``../shared/real-train/beeline`` and ``k4gl7p/crops``), cut and normalised as
   the runtime cuts a detected plate.
 
+``--accuracy-control`` makes the detector's copy with NNCF's accuracy-aware quantization instead: layers go back
+to float, the most harmful first, until the copy's boxes agree with the float model's on ``--images / 2``
+other real-train photos (:func:`agreement`) within ``--max-drop``.
+
 Neither set is scored on afterwards: accuracy is measured with ``anpr-edge eval --precision int8`` on real-dev's
 untrained half and camera-dev, speed with ``anpr-edge bench --precision int8``.
 
@@ -24,14 +28,17 @@ import importlib.util
 import json
 import logging
 import random
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import cv2
 import numpy as np
 
+from anpr_edge.core.geometry import iou
+from anpr_edge.core.results import Box
 from anpr_edge.errors import AnprError
-from anpr_edge.inference.detector import letterbox, to_input
+from anpr_edge.inference.detector import Letterbox, decode, letterbox, to_input
 from anpr_edge.inference.ocr_core import crop_plate, to_tensor
 from anpr_edge.inference.runtime.base import int8_file
 
@@ -55,6 +62,102 @@ def detector_samples(files: list[Path], spec: dict[str, Any]) -> list[np.ndarray
         img = cv2.imread(str(f))
         if img is not None:
             out.append(to_input(letterbox(img, w, h, int(spec["pad_value"]))[0], float(spec["scale"])))
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class Photo:
+    """A validation photo as the detector sees it: its number, its input, how it was fitted, and its size."""
+
+    index: int
+    tensor: np.ndarray
+    letterbox: Letterbox
+    width: int
+    height: int
+
+
+def detector_photos(files: list[Path], spec: dict[str, Any]) -> list[Photo]:
+    w, h = int(spec["input_width"]), int(spec["input_height"])
+    out: list[Photo] = []
+    for f in files:
+        img = cv2.imread(str(f))
+        if img is not None:
+            boxed, lb = letterbox(img, w, h, int(spec["pad_value"]))
+            out.append(Photo(len(out), to_input(boxed, float(spec["scale"])), lb, img.shape[1], img.shape[0]))
+    return out
+
+
+def agreement(reference: list[Box], boxes: list[Box]) -> float:
+    """How well ``boxes`` agree with the ``reference`` boxes of one photo: the mean, over the reference boxes,
+    of the best IoU of one of ``boxes`` (0 where none overlaps); with no reference box, 1 if ``boxes`` is
+    empty too, else 0."""
+    if not reference:
+        return 0.0 if boxes else 1.0
+    return float(np.mean([max((iou(r, b) for b in boxes), default=0.0) for r in reference]))
+
+
+@dataclass(frozen=True, slots=True)
+class BoxAgreement:
+    """NNCF's validation function: each photo's :func:`agreement` with the float model's boxes at ``conf``."""
+
+    reference: dict[int, list[Box]]
+    conf: float
+    nms_iou: float = 0.5
+
+    @classmethod
+    def of(cls, compiled_float: Any, photos: list[Photo], conf: float) -> BoxAgreement:
+        """The float model's boxes on ``photos`` as the reference."""
+        found = boxes_of(compiled_float, photos, conf, 0.5)
+        return cls({p.index: b for p, b in zip(photos, found, strict=True)}, conf)
+
+    def __call__(self, compiled: Any, data: Any) -> tuple[float, list[float]]:
+        photos = list(data)
+        found = boxes_of(compiled, photos, self.conf, self.nms_iou)
+        per_photo = [agreement(self.reference[p.index], b) for p, b in zip(photos, found, strict=True)]
+        return float(np.mean(per_photo)), per_photo
+
+
+def boxes_of(compiled: Any, photos: list[Photo], conf: float, nms_iou: float) -> list[list[Box]]:
+    """The boxes a compiled detector finds on each photo at ``conf``."""
+    out = []
+    for p in photos:
+        raw = np.asarray(compiled(p.tensor)[0])
+        out.append([d.box for d in decode(raw, p.letterbox, p.width, p.height, conf, nms_iou)])
+    return out
+
+
+def accuracy_controlled(
+    xml: Path,
+    samples: list[np.ndarray],
+    photos: list[Photo],
+    conf: float,
+    ignored: list[str],
+    out: Path,
+    max_drop: float,
+    fast_bias: bool = True,
+) -> Path:
+    """``xml`` quantized by NNCF's accuracy-aware quantization against :class:`BoxAgreement` on ``photos``."""
+    import nncf
+    import openvino as ov
+
+    core = ov.Core()
+    model = core.read_model(str(xml))
+    check = BoxAgreement.of(core.compile_model(model, "CPU", {"INFERENCE_PRECISION_HINT": "f32"}), photos, conf)
+    scope = nncf.IgnoredScope(names=ignored, validate=False) if ignored else None
+    q = nncf.quantize_with_accuracy_control(
+        model,
+        nncf.Dataset(samples),
+        nncf.Dataset(photos, lambda p: p.tensor),
+        check,
+        max_drop=max_drop,
+        drop_type=nncf.DropType.ABSOLUTE,
+        preset=nncf.QuantizationPreset.MIXED,
+        subset_size=len(samples),
+        ignored_scope=scope,
+        fast_bias_correction=fast_bias,
+    )
+    ov.save_model(q, str(out), compress_to_fp16=False)
+    logger.info("%s: accuracy-controlled, %d validation photos → %s", xml.name, len(photos), out)
     return out
 
 
@@ -116,6 +219,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--whole-head", action="store_true", help="keep the detector's whole head in float")
     p.add_argument("--bias-correction", action="store_true", help="NNCF's full bias correction (slower)")
     p.add_argument("--only", choices=("detector", "ocr"), help="quantize one model")
+    p.add_argument("--accuracy-control", action="store_true", help="the detector by accuracy-aware quantization")
+    p.add_argument("--max-drop", type=float, default=0.01, help="with --accuracy-control: the agreement's bound")
     a = p.parse_args(argv)
     try:
         require_nncf()
@@ -126,14 +231,20 @@ def main(argv: list[str] | None = None) -> None:
     det_xml, ocr_xml = a.models / "plate_detector.xml", a.models / "plate_ocr.xml"
     det_spec = json.loads((a.models / "plate_detector.json").read_text())
     ocr_spec = json.loads((a.models / "plate_ocr.json").read_text())
-    photos = pick([a.real_train / "k4gl7p" / "images"], a.images, a.seed)
+    photos = pick([a.real_train / "k4gl7p" / "images"], a.images + a.images // 2, a.seed)
+    photos, held = photos[: a.images], photos[a.images :]
     crops = pick([a.real_train / "beeline", a.real_train / "k4gl7p" / "crops"], a.images, a.seed)
     out = a.out or a.models
     out.mkdir(parents=True, exist_ok=True)
     fast = not a.bias_correction
     if a.only != "ocr":
         head = head_scope(ov.Core().read_model(str(det_xml)), a.whole_head)
-        quantize(det_xml, detector_samples(photos, det_spec), head, int8_file(out / det_xml.name), fast)
+        samples, dest = detector_samples(photos, det_spec), int8_file(out / det_xml.name)
+        if a.accuracy_control:
+            checked = detector_photos(held, det_spec)
+            accuracy_controlled(det_xml, samples, checked, float(det_spec["conf"]), head, dest, a.max_drop, fast)
+        else:
+            quantize(det_xml, samples, head, dest, fast)
     if a.only != "detector":
         quantize(ocr_xml, reader_samples(crops, ocr_spec), [], int8_file(out / ocr_xml.name), fast)
 
