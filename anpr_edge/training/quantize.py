@@ -41,6 +41,7 @@ from anpr_edge.errors import AnprError
 from anpr_edge.inference.detector import Letterbox, decode, letterbox, to_input
 from anpr_edge.inference.ocr_core import crop_plate, to_tensor
 from anpr_edge.inference.runtime.base import int8_file
+from anpr_edge.recognition.settings import DEFAULTS
 
 logger = logging.getLogger("anpr_edge.training.quantize")
 
@@ -102,27 +103,26 @@ class BoxAgreement:
 
     reference: dict[int, list[Box]]
     conf: float
-    nms_iou: float = 0.5
 
     @classmethod
     def of(cls, compiled_float: Any, photos: list[Photo], conf: float) -> BoxAgreement:
         """The float model's boxes on ``photos`` as the reference."""
-        found = boxes_of(compiled_float, photos, conf, 0.5)
+        found = boxes_of(compiled_float, photos, conf)
         return cls({p.index: b for p, b in zip(photos, found, strict=True)}, conf)
 
     def __call__(self, compiled: Any, data: Any) -> tuple[float, list[float]]:
         photos = list(data)
-        found = boxes_of(compiled, photos, self.conf, self.nms_iou)
+        found = boxes_of(compiled, photos, self.conf)
         per_photo = [agreement(self.reference[p.index], b) for p, b in zip(photos, found, strict=True)]
         return float(np.mean(per_photo)), per_photo
 
 
-def boxes_of(compiled: Any, photos: list[Photo], conf: float, nms_iou: float) -> list[list[Box]]:
-    """The boxes a compiled detector finds on each photo at ``conf``."""
+def boxes_of(compiled: Any, photos: list[Photo], conf: float) -> list[list[Box]]:
+    """The boxes a compiled detector finds on each photo at ``conf`` (NMS at the runtime's default IoU)."""
     out = []
     for p in photos:
         raw = np.asarray(compiled(p.tensor)[0])
-        out.append([d.box for d in decode(raw, p.letterbox, p.width, p.height, conf, nms_iou)])
+        out.append([d.box for d in decode(raw, p.letterbox, p.width, p.height, conf, DEFAULTS.iou)])
     return out
 
 
@@ -242,7 +242,9 @@ def main(argv: list[str] | None = None) -> None:
         samples, dest = detector_samples(photos, det_spec), int8_file(out / det_xml.name)
         if a.accuracy_control:
             checked = detector_photos(held, det_spec)
-            accuracy_controlled(det_xml, samples, checked, float(det_spec["conf"]), head, dest, a.max_drop, fast)
+            accuracy_controlled(
+                det_xml, samples, checked, float(det_spec.get("conf", 0.5)), head, dest, a.max_drop, fast
+            )
         else:
             quantize(det_xml, samples, head, dest, fast)
     if a.only != "detector":
