@@ -68,6 +68,7 @@ def test_the_tool_writes_a_soup_or_says_in_one_line_why_not(tmp_path: Path, caps
     assert main(["--checkpoint", str(a), "--checkpoint", str(b), "--weight", "0.5", "--out", str(out)]) == 0
     soup = torch.load(out, map_location="cpu", weights_only=False)
     assert soup["soup"] == {"first": str(a), "second": str(b), "weight": 0.5}
+    capsys.readouterr()  # what the run logged (a root handler left by an earlier test may write elsewhere)
 
     (tmp_path / "junk.pt").write_text("not a checkpoint")
     for args, message in (
