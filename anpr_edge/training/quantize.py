@@ -56,19 +56,10 @@ def pick(folders: list[Path], n: int, seed: int) -> list[Path]:
     return files[:n]
 
 
-def detector_samples(files: list[Path], spec: dict[str, Any]) -> list[np.ndarray]:
-    w, h = int(spec["input_width"]), int(spec["input_height"])
-    out = []
-    for f in files:
-        img = cv2.imread(str(f))
-        if img is not None:
-            out.append(to_input(letterbox(img, w, h, int(spec["pad_value"]))[0], float(spec["scale"])))
-    return out
-
-
 @dataclass(frozen=True, slots=True)
 class Photo:
-    """A validation photo as the detector sees it: its number, its input, how it was fitted, and its size."""
+    """A photo as the detector sees it (a calibration sample, or a validation photo): its number, its input,
+    how it was fitted, and its size."""
 
     index: int
     tensor: np.ndarray
@@ -78,6 +69,7 @@ class Photo:
 
 
 def detector_photos(files: list[Path], spec: dict[str, Any]) -> list[Photo]:
+    """``files`` letterboxed as the runtime does at the model's input size (unreadable ones left out)."""
     w, h = int(spec["input_width"]), int(spec["input_height"])
     out: list[Photo] = []
     for f in files:
@@ -239,7 +231,7 @@ def main(argv: list[str] | None = None) -> None:
     fast = not a.bias_correction
     if a.only != "ocr":
         head = head_scope(ov.Core().read_model(str(det_xml)), a.whole_head)
-        samples, dest = detector_samples(photos, det_spec), int8_file(out / det_xml.name)
+        samples, dest = [p.tensor for p in detector_photos(photos, det_spec)], int8_file(out / det_xml.name)
         if a.accuracy_control:
             checked = detector_photos(held, det_spec)
             accuracy_controlled(
