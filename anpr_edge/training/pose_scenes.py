@@ -14,6 +14,8 @@ pose dataset (``kpt_shape: [4, 3]``) of ``size``-pixel tiles cut at many scales,
 * with ``--distractors F``: in a fraction F of the tiles, lettering that is not a plate (car badges and model
   names in stroke fonts, chrome or dark, sometimes in an oval; photographers' watermarks with a year), with
   no label, so the detector learns that text alone is not a plate.
+* with ``--signs F``: in a fraction F of the tiles, signs, shop boards and advertisements
+  (:mod:`anpr_edge.training.signs`: dark or light text on a flat board, СТОП octagons), with no label.
 * with ``--mine-with MODELS``: the false boxes of that models folder's detector on the real-train training
   photos (IoU under 0.3 with every labelled plate, listed in ``mined.csv``). Half the tiles of a photo that
   has one are cut at its scale, most of them around it, unlabelled, so the detector learns what it mistook
@@ -47,6 +49,7 @@ from anpr_edge.tools.labels import read_labels, trained_on
 from anpr_edge.training.augment import degrade, perspective_quad, photometric, style_plate
 from anpr_edge.training.render import random_plate, render_plate
 from anpr_edge.training.scenes import MinedBox, false_boxes
+from anpr_edge.training.signs import sign
 
 logger = logging.getLogger("anpr_edge.training.pose_scenes")
 
@@ -238,9 +241,10 @@ def lettering(rng: random.Random) -> np.ndarray:
     return img
 
 
-def distract(tile: np.ndarray, rng: random.Random, taken: list[Box]) -> None:
-    """Paste :func:`lettering` 15-250 px wide into ``tile`` where it overlaps no plate of ``taken`` (no label)."""
-    patch = lettering(rng)
+def distract(tile: np.ndarray, rng: random.Random, taken: list[Box], patch: np.ndarray | None = None) -> None:
+    """Paste ``patch`` (BGRA; by default :func:`lettering`) 15-250 px wide into ``tile`` where it overlaps no plate
+    of ``taken`` (no label)."""
+    patch = lettering(rng) if patch is None else patch
     size = tile.shape[0]
     width = math.exp(rng.uniform(math.log(15), math.log(250)))
     patch = cv2.resize(patch, None, fx=width / patch.shape[1], fy=width / patch.shape[1], interpolation=cv2.INTER_AREA)
@@ -392,9 +396,11 @@ def make_tile(
     synth: float,
     distractors: float = 0.0,
     mined: tuple[MinedBox, ...] = (),
+    signs: float = 0.0,
 ) -> tuple[np.ndarray, list[Plate]]:
     """One training tile: a cut of a real photo (around a mined false box half the time when it has one), with
-    synthetic plates pasted in ``synth`` of the time and unlabelled lettering in ``distractors`` of the time."""
+    synthetic plates pasted in ``synth`` of the time, unlabelled lettering in ``distractors`` of the time and
+    unlabelled signs (:func:`~anpr_edge.training.signs.sign`) in ``signs`` of the time."""
     tile, plates = cut(image, boxes, rng, size, mined)
     if rng.random() < synth:
         for _ in range(rng.choice((1, 1, 2, 3))):
@@ -404,6 +410,9 @@ def make_tile(
     if distractors and rng.random() < distractors:
         for _ in range(rng.choice((1, 1, 2))):
             distract(tile, rng, [pl.box for pl in plates])
+    if signs and rng.random() < signs:
+        for _ in range(rng.choice((1, 1, 2))):
+            distract(tile, rng, [pl.box for pl in plates], sign(rng))
     if rng.random() < 0.1:
         rain(tile, rng)
     if rng.random() < 0.3:
@@ -435,6 +444,7 @@ def write_split(
     synth: float,
     distractors: float = 0.0,
     first: int = 0,
+    signs: float = 0.0,
 ) -> int:
     """Tiles of every photo, ``per_image`` each, into ``images/<split>`` and ``labels/<split>``, numbered from
     ``first`` (a second call into the same split starts after the first call's tiles); returns how many."""
@@ -451,7 +461,7 @@ def write_split(
             tuple((b[0] * w, b[1] * h, b[2] * w, b[3] * h) for b in photo.boxes) if photo.normalised else photo.boxes
         )
         for _ in range(per_image):
-            tile, plates = make_tile(image, boxes, rng, size, synth, distractors, photo.mined)
+            tile, plates = make_tile(image, boxes, rng, size, synth, distractors, photo.mined, signs)
             name = f"{split}_{first + n:06d}"
             cv2.imwrite(str(out / "images" / split / f"{name}.jpg"), tile, [cv2.IMWRITE_JPEG_QUALITY, 92])
             lines = label_lines(plates, size)
@@ -496,6 +506,7 @@ def build(
     seed: int,
     distractors: float = 0.0,
     mine_with: Path | None = None,
+    signs: float = 0.0,
 ) -> None:
     """The whole dataset: ``data.yaml`` with ``kpt_shape: [4, 3]`` and a left-right ``flip_idx``; with
     ``mine_with`` (a models folder) also ``mined.csv`` (:func:`mine_photos`)."""
@@ -518,8 +529,8 @@ def build(
             len(found) - taught,
         )
     dev = real_dev_photos(real_dev, trained=True) if (real_dev / "labels.csv").exists() else []
-    n_train = write_split(out, "train", train_photos, per_image, rng, size, 0.5, distractors)
-    n_train += write_split(out, "train", dev * 4, per_image, rng, size, 0.5, distractors, first=n_train)
+    n_train = write_split(out, "train", train_photos, per_image, rng, size, 0.5, distractors, signs=signs)
+    n_train += write_split(out, "train", dev * 4, per_image, rng, size, 0.5, distractors, n_train, signs)
     n_val_written = write_split(out, "val", val_photos, 2, random.Random(seed + 1000), size, synth=1.0)
     val_labels_only_synthetic(out)
     (out / "data.yaml").write_text(
@@ -543,6 +554,9 @@ def parser() -> argparse.ArgumentParser:
         "--distractors", type=float, default=0.0, help="fraction of training tiles with unlabelled lettering"
     )
     p.add_argument(
+        "--signs", type=float, default=0.0, help="fraction of training tiles with unlabelled signs and shop boards"
+    )
+    p.add_argument(
         "--mine-with",
         type=Path,
         help="a models folder (plate_detector + plate_ocr): its false boxes on the real-train photos become "
@@ -557,7 +571,7 @@ def main(argv: list[str] | None = None) -> None:
     for needed in ("plate_detector.xml", "plate_ocr.xml"):
         if a.mine_with is not None and not (a.mine_with / needed).exists():
             raise SystemExit(f"--mine-with {a.mine_with}: no {needed} there (a detector and the reader beside it)")
-    build(a.out, a.real_train, a.real_dev, a.per_image, a.val, a.size, a.seed, a.distractors, a.mine_with)
+    build(a.out, a.real_train, a.real_dev, a.per_image, a.val, a.size, a.seed, a.distractors, a.mine_with, a.signs)
 
 
 if __name__ == "__main__":

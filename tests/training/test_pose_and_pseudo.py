@@ -56,17 +56,39 @@ def test_a_pseudo_label_needs_agreement_the_template_and_sure_characters(
     assert judge(reads, 0.9).label == label
 
 
-def test_lettering_is_pasted_beside_the_plates_never_on_them() -> None:
+@pytest.mark.parametrize("kind", ["lettering", "sign"])
+def test_distractors_are_pasted_beside_the_plates_never_on_them(kind: str) -> None:
     from anpr_edge.training.pose_scenes import distract
+    from anpr_edge.training.signs import sign
 
     rng = random.Random(5)
     placed = 0
     for _ in range(20):
         tile = np.full((320, 320, 3), 114, np.uint8)
-        distract(tile, rng, [(0.0, 0.0, 320.0, 160.0)])  # the top half holds a plate
+        patch = sign(rng) if kind == "sign" else None
+        distract(tile, rng, [(0.0, 0.0, 320.0, 160.0)], patch)  # the top half holds a plate
         assert (tile[:160] == 114).all()  # nothing drawn over the plate
         placed += int((tile[160:] != 114).any())  # the lettering went below it (when a spot was found)
     assert placed >= 15
+
+
+@pytest.mark.parametrize("fonts", ["system", "none"])
+def test_a_sign_is_an_opaque_board_with_text_on_it(fonts: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from anpr_edge.training import signs
+
+    if fonts == "none":  # a machine without a Cyrillic TrueType font: Latin text in stroke fonts
+        monkeypatch.setattr(signs, "SIGN_FONTS", ())
+    elif not signs.sign_fonts():
+        pytest.skip("no Cyrillic TrueType font among the system fonts (fonts-dejavu)")
+    rng = random.Random(3)
+    for _ in range(30):
+        board = signs.sign(rng)
+        assert board.ndim == 3 and board.shape[2] == 4 and board.dtype == np.uint8
+        assert board.shape[0] >= 30 and board.shape[1] >= 30
+        opaque = board[:, :, 3] == 255
+        assert opaque.mean() > 0.6  # a board (or an octagon), not loose letters
+        colours = board[opaque][:, :3].astype(int)
+        assert np.ptp(colours.sum(axis=1)) > 200  # text that stands out from its board
 
 
 @pytest.mark.parametrize(
