@@ -15,7 +15,8 @@ pose dataset (``kpt_shape: [4, 3]``) of ``size``-pixel tiles cut at many scales,
   names in stroke fonts, chrome or dark, sometimes in an oval; photographers' watermarks with a year), with
   no label, so the detector learns that text alone is not a plate.
 * with ``--signs F``: in a fraction F of the tiles, signs, shop boards and advertisements
-  (:mod:`anpr_edge.training.signs`: dark or light text on a flat board, СТОП octagons), with no label.
+  (:mod:`anpr_edge.training.signs`: dark or light text on a flat board, СТОП octagons), with no label,
+  ``--sign-min-width`` (15) to 250 px wide.
 * with ``--mine-with MODELS``: the false boxes of that models folder's detector on the real-train training
   photos (IoU under 0.3 with every labelled plate, listed in ``mined.csv``). Half the tiles of a photo that
   has one are cut at its scale, most of them around it, unlabelled, so the detector learns what it mistook
@@ -71,6 +72,17 @@ class Photo:
     boxes: tuple[Box, ...]
     normalised: bool = False
     mined: tuple[MinedBox, ...] = ()  # a detector's false boxes, in pixels (:func:`mine_photos`)
+
+
+@dataclass(frozen=True, slots=True)
+class SignMix:
+    """How many training tiles get unlabelled signs, and how small a sign can be (px at the tile's scale)."""
+
+    fraction: float = 0.0
+    min_width: float = 15.0
+
+
+NO_SIGNS = SignMix()
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,12 +253,14 @@ def lettering(rng: random.Random) -> np.ndarray:
     return img
 
 
-def distract(tile: np.ndarray, rng: random.Random, taken: list[Box], patch: np.ndarray | None = None) -> None:
-    """Paste ``patch`` (BGRA; by default :func:`lettering`) 15-250 px wide into ``tile`` where it overlaps no plate
-    of ``taken`` (no label)."""
+def distract(
+    tile: np.ndarray, rng: random.Random, taken: list[Box], patch: np.ndarray | None = None, min_width: float = 15.0
+) -> None:
+    """Paste ``patch`` (BGRA; by default :func:`lettering`) ``min_width``-250 px wide into ``tile`` where it overlaps
+    no plate of ``taken`` (no label)."""
     patch = lettering(rng) if patch is None else patch
     size = tile.shape[0]
-    width = math.exp(rng.uniform(math.log(15), math.log(250)))
+    width = math.exp(rng.uniform(math.log(min_width), math.log(250)))
     patch = cv2.resize(patch, None, fx=width / patch.shape[1], fy=width / patch.shape[1], interpolation=cv2.INTER_AREA)
     ph, pw = patch.shape[:2]
     if pw >= size or ph >= size or ph < 3:
@@ -396,11 +410,11 @@ def make_tile(
     synth: float,
     distractors: float = 0.0,
     mined: tuple[MinedBox, ...] = (),
-    signs: float = 0.0,
+    signs: SignMix = NO_SIGNS,
 ) -> tuple[np.ndarray, list[Plate]]:
     """One training tile: a cut of a real photo (around a mined false box half the time when it has one), with
     synthetic plates pasted in ``synth`` of the time, unlabelled lettering in ``distractors`` of the time and
-    unlabelled signs (:func:`~anpr_edge.training.signs.sign`) in ``signs`` of the time."""
+    unlabelled signs (:func:`~anpr_edge.training.signs.sign`) in ``signs.fraction`` of the time."""
     tile, plates = cut(image, boxes, rng, size, mined)
     if rng.random() < synth:
         for _ in range(rng.choice((1, 1, 2, 3))):
@@ -410,9 +424,9 @@ def make_tile(
     if distractors and rng.random() < distractors:
         for _ in range(rng.choice((1, 1, 2))):
             distract(tile, rng, [pl.box for pl in plates])
-    if signs and rng.random() < signs:
+    if signs.fraction and rng.random() < signs.fraction:
         for _ in range(rng.choice((1, 1, 2))):
-            distract(tile, rng, [pl.box for pl in plates], sign(rng))
+            distract(tile, rng, [pl.box for pl in plates], sign(rng), signs.min_width)
     if rng.random() < 0.1:
         rain(tile, rng)
     if rng.random() < 0.3:
@@ -444,7 +458,7 @@ def write_split(
     synth: float,
     distractors: float = 0.0,
     first: int = 0,
-    signs: float = 0.0,
+    signs: SignMix = NO_SIGNS,
 ) -> int:
     """Tiles of every photo, ``per_image`` each, into ``images/<split>`` and ``labels/<split>``, numbered from
     ``first`` (a second call into the same split starts after the first call's tiles); returns how many."""
@@ -506,7 +520,7 @@ def build(
     seed: int,
     distractors: float = 0.0,
     mine_with: Path | None = None,
-    signs: float = 0.0,
+    signs: SignMix = NO_SIGNS,
 ) -> None:
     """The whole dataset: ``data.yaml`` with ``kpt_shape: [4, 3]`` and a left-right ``flip_idx``; with
     ``mine_with`` (a models folder) also ``mined.csv`` (:func:`mine_photos`)."""
@@ -557,6 +571,12 @@ def parser() -> argparse.ArgumentParser:
         "--signs", type=float, default=0.0, help="fraction of training tiles with unlabelled signs and shop boards"
     )
     p.add_argument(
+        "--sign-min-width",
+        type=float,
+        default=15.0,
+        help="narrowest sign pasted, px at the tile's scale (the widest is 250)",
+    )
+    p.add_argument(
         "--mine-with",
         type=Path,
         help="a models folder (plate_detector + plate_ocr): its false boxes on the real-train photos become "
@@ -571,7 +591,8 @@ def main(argv: list[str] | None = None) -> None:
     for needed in ("plate_detector.xml", "plate_ocr.xml"):
         if a.mine_with is not None and not (a.mine_with / needed).exists():
             raise SystemExit(f"--mine-with {a.mine_with}: no {needed} there (a detector and the reader beside it)")
-    build(a.out, a.real_train, a.real_dev, a.per_image, a.val, a.size, a.seed, a.distractors, a.mine_with, a.signs)
+    signs = SignMix(a.signs, a.sign_min_width)
+    build(a.out, a.real_train, a.real_dev, a.per_image, a.val, a.size, a.seed, a.distractors, a.mine_with, signs)
 
 
 if __name__ == "__main__":
