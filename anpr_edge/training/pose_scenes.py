@@ -591,6 +591,11 @@ def main(argv: list[str] | None = None) -> None:
     for needed in ("plate_detector.xml", "plate_ocr.xml"):
         if a.mine_with is not None and not (a.mine_with / needed).exists():
             raise SystemExit(f"--mine-with {a.mine_with}: no {needed} there (a detector and the reader beside it)")
+    for flag, share in (("--distractors", a.distractors), ("--signs", a.signs)):
+        if not 0.0 <= share <= 1.0:
+            raise SystemExit(f"{flag} {share:g}: a fraction of the tiles, from 0 to 1")
+    if not 1.0 <= a.sign_min_width < 250.0:
+        raise SystemExit(f"--sign-min-width {a.sign_min_width:g}: from 1 to under 250 px (the widest sign)")
     signs = SignMix(a.signs, a.sign_min_width)
     build(a.out, a.real_train, a.real_dev, a.per_image, a.val, a.size, a.seed, a.distractors, a.mine_with, signs)
 

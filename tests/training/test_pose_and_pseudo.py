@@ -248,3 +248,20 @@ def test_heldout_says_in_one_line_what_is_missing(tmp_path: Path, args: list[str
     with pytest.raises(SystemExit) as exc:
         main(argv + [a.format(tmp=tmp_path) for a in args])
     assert says in str(exc.value) and "\n" not in str(exc.value)
+
+
+@pytest.mark.parametrize(
+    ("argv", "says"),
+    [
+        (["--signs", "1.5"], "--signs 1.5: a fraction"),
+        (["--distractors", "-0.1"], "--distractors -0.1: a fraction"),
+        (["--sign-min-width", "0"], "--sign-min-width 0: from 1"),
+    ],
+)
+def test_pose_scenes_refuses_shares_and_widths_out_of_range(argv: list[str], says: str, tmp_path: Path) -> None:
+    from anpr_edge.training import pose_scenes
+
+    with pytest.raises(SystemExit) as stop:
+        pose_scenes.main(["--out", str(tmp_path / "tiles"), *argv])
+    assert str(stop.value).startswith(says)
+    assert not (tmp_path / "tiles").exists()
