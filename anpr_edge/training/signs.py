@@ -3,9 +3,9 @@
 A camera at a gate sees more lettering than plates: road signs (СТОП), lane and gate boards, shop signs and
 advertisements with phone numbers. Dark letters on a light rectangle are what a plate detector mistakes most
 easily for a plate. :func:`sign` draws such a board as an unlabelled distractor for the detector's training
-tiles (``pose_scenes --signs F``): Russian words, phone numbers, opening hours and prices in a sans-serif font, on
-white, yellow, blue or green boards of any aspect, one to three lines, sometimes framed; or a red octagon with
-СТОП. None of them has a plate's layout (a letter, three digits, two letters and a region field).
+tiles (``pose_scenes --signs F``): Russian words, phone numbers, opening hours and prices in a system font, on
+white, yellow, blue, green or black boards of any aspect, one to three lines, sometimes framed; or a red octagon
+with СТОП. None of them has a plate's layout (a letter, three digits, two letters and a region field).
 
 Training code only: needs Pillow. A Cyrillic TrueType font is looked for among the system fonts; without one
 the boards carry Latin text in OpenCV's stroke fonts.
