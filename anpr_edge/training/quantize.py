@@ -135,7 +135,6 @@ def accuracy_controlled(
     core = ov.Core()
     model = core.read_model(str(xml))
     check = BoxAgreement.of(core.compile_model(model, "CPU", {"INFERENCE_PRECISION_HINT": "f32"}), photos, conf)
-    scope = nncf.IgnoredScope(names=ignored, validate=False) if ignored else None
     q = nncf.quantize_with_accuracy_control(
         model,
         nncf.Dataset(samples),
@@ -143,10 +142,7 @@ def accuracy_controlled(
         check,
         max_drop=max_drop,
         drop_type=nncf.DropType.ABSOLUTE,
-        preset=nncf.QuantizationPreset.MIXED,
-        subset_size=len(samples),
-        ignored_scope=scope,
-        fast_bias_correction=fast_bias,
+        **nncf_options(len(samples), ignored, fast_bias),
     )
     ov.save_model(q, str(out), compress_to_fp16=False)
     logger.info("%s: accuracy-controlled, %d validation photos → %s", xml.name, len(photos), out)
@@ -181,20 +177,24 @@ def require_nncf() -> None:
         raise AnprError("quantize needs nncf, which the training environment has (docs/training.md, 'The detector')")
 
 
+def nncf_options(samples: int, ignored: list[str], fast_bias: bool) -> dict[str, Any]:
+    """The options both ways of quantizing give NNCF: mixed preset, every sample, ``ignored`` ops in float."""
+    import nncf
+
+    return {
+        "preset": nncf.QuantizationPreset.MIXED,
+        "subset_size": samples,
+        "ignored_scope": nncf.IgnoredScope(names=ignored, validate=False) if ignored else None,
+        "fast_bias_correction": fast_bias,
+    }
+
+
 def quantize(xml: Path, samples: list[np.ndarray], ignored: list[str], out: Path, fast_bias: bool = True) -> Path:
     import nncf
     import openvino as ov
 
     model = ov.Core().read_model(str(xml))
-    scope = nncf.IgnoredScope(names=ignored, validate=False) if ignored else None
-    q = nncf.quantize(
-        model,
-        nncf.Dataset(samples),
-        preset=nncf.QuantizationPreset.MIXED,
-        subset_size=len(samples),
-        ignored_scope=scope,
-        fast_bias_correction=fast_bias,
-    )
+    q = nncf.quantize(model, nncf.Dataset(samples), **nncf_options(len(samples), ignored, fast_bias))
     ov.save_model(q, str(out), compress_to_fp16=False)
     logger.info("%s: %d calibration samples, %d ops kept in float → %s", xml.name, len(samples), len(ignored), out)
     return out
