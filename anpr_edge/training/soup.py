@@ -1,18 +1,22 @@
-"""Average the weights of two readers of one architecture (a fine-tuned reader and the one it grew from).
+"""Average the weights of two networks of one architecture (a fine-tuned one and the one it grew from).
 
     python -m anpr_edge.training.soup --checkpoint work/ocr/best.pt --checkpoint models/checkpoints/plate_ocr_crnn.pt \
         --weight 0.5 --out work/soup.pt
 
-Every weight and batch-norm statistic of the result is ``weight × first + (1 − weight) × second``; integer
-buffers (batch-norm's batch counters) are the first's. The metadata (alphabet, crop, real-dev split, epoch) is
-the first checkpoint's, with ``soup`` naming both and the weight. The result is a checkpoint like any other:
-``export_ocr`` exports it. The two must share the alphabet and every tensor's name and shape, or nothing is
-written and one line says what differs.
+Readers (``train_ocr`` checkpoints) and detectors (ultralytics checkpoints, the training environment) alike:
+every weight and batch-norm statistic of the result is ``weight × first + (1 − weight) × second``, computed in
+float32 and stored in the first's precision; integer buffers (batch-norm's batch counters) are the first's. The
+metadata (alphabet, crop, real-dev split, epoch; a detector's training arguments) is the first checkpoint's, with
+``soup`` naming both and the weight. A detector's averaged network is the one ultralytics would load (its EMA
+where the checkpoint has one). The result is a checkpoint like any other: ``export_ocr`` or ``export_detector``
+exports it. The two must share the alphabet and every tensor's name and shape, or nothing is written and one
+line says what differs.
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import logging
 import sys
 from pathlib import Path
@@ -33,7 +37,7 @@ def average(first: dict[str, Any], second: dict[str, Any], weight: float) -> dic
         raise SoupError(f"--weight must be 0-1, got {weight}")
     if first.get("alphabet") != second.get("alphabet"):
         raise SoupError(f"the alphabets differ: {first.get('alphabet')!r} and {second.get('alphabet')!r}")
-    a, b = first["model"], second["model"]
+    a, b = weights(first), weights(second)
     if a.keys() != b.keys():
         names = sorted(set(a) ^ set(b))
         raise SoupError(f"the networks differ: {len(names)} tensors in one only, e.g. {names[0]}")
@@ -42,8 +46,33 @@ def average(first: dict[str, Any], second: dict[str, Any], weight: float) -> dic
         tb = b[name]
         if ta.shape != tb.shape:
             raise SoupError(f"{name}: shapes differ, {tuple(ta.shape)} and {tuple(tb.shape)}")
-        mixed[name] = ta.clone() if not ta.is_floating_point() else weight * ta + (1.0 - weight) * tb.to(ta.dtype)
-    return {**first, "model": mixed}
+        mix = weight * ta.float() + (1.0 - weight) * tb.float()
+        mixed[name] = ta.clone() if not ta.is_floating_point() else mix.to(ta.dtype)
+    return with_weights(first, mixed)
+
+
+def network(state: dict[str, Any]) -> Any:
+    """What a checkpoint's weights live in: a detector's module (its EMA first, as ultralytics loads it) or a
+    reader's ``model`` state dict."""
+    ema = state.get("ema")
+    return ema if isinstance(ema, torch.nn.Module) else state.get("model")
+
+
+def weights(state: dict[str, Any]) -> dict[str, torch.Tensor]:
+    """The checkpoint's tensors by name."""
+    net = network(state)
+    return dict(net.state_dict()) if isinstance(net, torch.nn.Module) else dict(net)
+
+
+def with_weights(state: dict[str, Any], mixed: dict[str, torch.Tensor]) -> dict[str, Any]:
+    """``state`` with ``mixed`` as its weights: a detector gets a copy of its module holding them (and no EMA,
+    so that the averaged network is the one loaded)."""
+    net = network(state)
+    if not isinstance(net, torch.nn.Module):
+        return {**state, "model": mixed}
+    module = copy.deepcopy(net)
+    module.load_state_dict(mixed)
+    return {**state, "model": module, "ema": None}
 
 
 def load(path: Path) -> dict[str, Any]:
@@ -54,8 +83,8 @@ def load(path: Path) -> dict[str, Any]:
         state = torch.load(path, map_location="cpu", weights_only=False)
     except Exception as exc:  # any unreadable file gets the same one line
         raise SoupError(f"{path}: not a checkpoint ({type(exc).__name__}: {exc})") from None
-    if not isinstance(state, dict) or not isinstance(state.get("model"), dict):
-        raise SoupError(f"{path}: not a reader checkpoint (no 'model' weights)")
+    if not isinstance(state, dict) or not isinstance(network(state), dict | torch.nn.Module):
+        raise SoupError(f"{path}: not a reader or detector checkpoint (no 'model' weights)")
     return state
 
 

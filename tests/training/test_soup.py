@@ -1,7 +1,8 @@
-"""Averaging two readers' weights (``python -m anpr_edge.training.soup``)."""
+"""Averaging two networks' weights (``python -m anpr_edge.training.soup``): readers and detectors."""
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 from typing import Any
 
@@ -80,3 +81,26 @@ def test_the_tool_writes_a_soup_or_says_in_one_line_why_not(tmp_path: Path, caps
         err = capsys.readouterr().err
         assert err.startswith("soup: ") and message in err and err.count("\n") == 1
     assert not (tmp_path / "x.pt").exists()
+
+
+def detector_checkpoint(seed: int, with_ema: bool) -> dict[str, Any]:
+    """An ultralytics-style checkpoint: the network as a module in half precision, its EMA beside it or not."""
+    torch.manual_seed(seed)
+    net = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.BatchNorm2d(4))
+    net.train()
+    net(torch.randn(2, 3, 8, 8))
+    ema = copy.deepcopy(net).half() if with_ema else None
+    if ema is not None:
+        torch.nn.init.constant_(ema[0].weight, float(seed))  # the EMA differs from the raw network
+    return {"model": net.half(), "ema": ema, "train_args": {"seed": seed}}
+
+
+def test_detectors_are_averaged_as_ultralytics_loads_them() -> None:
+    a, b = detector_checkpoint(1, with_ema=True), detector_checkpoint(2, with_ema=False)
+    soup = average(a, b, 0.25)
+    assert soup["ema"] is None and soup["train_args"] == {"seed": 1}
+    assert isinstance(soup["model"], torch.nn.Module) and soup["model"][0].weight.dtype == torch.float16
+    want = 0.25 * a["ema"][0].weight.float() + 0.75 * b["model"][0].weight.float()  # a's EMA, b's network
+    assert torch.allclose(soup["model"][0].weight.float(), want, atol=1e-3)
+    assert torch.equal(soup["model"][1].num_batches_tracked, a["ema"][1].num_batches_tracked)
+    assert torch.equal(a["ema"][0].weight, torch.ones_like(a["ema"][0].weight))  # the first is left as it was
