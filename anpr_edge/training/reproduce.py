@@ -138,12 +138,13 @@ def _train(out: Path, data: str, name: str, *extra: str) -> Step:
     return Step("train_detector", argv, "detector", done=runs / name / "done", marks_done=True)
 
 
-def _export(out: Path, run: str, data: str, stem: Path, size: tuple[int, int] = (512, 288)) -> Step:
-    """Stage 2 shipped (and mined stage 3) at 640x384; stage 3 ships at 512x288."""
+def _export(out: Path, run: str, data: str, stem: Path, size: tuple[int, int] = (512, 288), conf: str = "0.5") -> Step:
+    """Stage 2 shipped (and mined stage 3) at 640x384; stage 3 ships at 512x288. ``conf``: the operating point
+    written to the model's metadata."""
     weights = out / "det_runs" / run / "weights" / "last.pt"
     argv = ("--weights", str(weights), "--data", str(out / data / "data.yaml"), "--no-int8", "--out", str(stem))
     size_argv = ("--width", str(size[0]), "--height", str(size[1]))
-    return Step("export_detector", (*argv, *size_argv, "--conf", "0.5"), "detector", done=stem.with_suffix(".xml"))
+    return Step("export_detector", (*argv, *size_argv, "--conf", conf), "detector", done=stem.with_suffix(".xml"))
 
 
 def detector_steps(out: Path) -> list[Step]:
@@ -196,7 +197,7 @@ def corner_steps(out: Path, stage3: Path = Path("models/checkpoints/plate_yolo11
     corners; no camera-dev), 12 epochs of yolo11n-pose from the shipped detector's weights on one thread (D),
     then D continued whole on new tiles with unlabelled lettering for 1.3 hours on two threads (E, 23 epochs
     here), then E on fresh tiles with the corner loss weighted twice for 1.3 hours on one thread (F, 18 epochs
-    here), exported at :data:`CORNER_INPUT` into ``OUT/camera_models``; and its corner model (synthetic
+    here), exported at :data:`CORNER_INPUT` into ``OUT/camera_models`` at conf 0.55; and its corner model (synthetic
     plates on the photos of E's training split, 24 epochs on two threads, ``train_corners``). Each tile set
     holds 3,616 tiles; the shipped runs saw 3,328 (their 288 real-dev tiles replaced as many real-train ones,
     models/README.md)."""
@@ -219,7 +220,8 @@ def corner_steps(out: Path, stage3: Path = Path("models/checkpoints/plate_yolo11
         _train(out, "pose_data2", "plate_pose_e", *recipe2),
         Step("pose_scenes", tiles3, "ocr", done=data3 / "data.yaml"),
         _train(out, "pose_data3", "plate_pose_f", *recipe3, "--pose-weight", "24"),
-        _export(out, "plate_pose_f", "pose_data3", out / "camera_models" / "plate_detector", CORNER_INPUT),
+        # conf 0.55: the highest threshold that loses none of the held-out real-train plates (preregistration.md)
+        _export(out, "plate_pose_f", "pose_data3", out / "camera_models" / "plate_detector", CORNER_INPUT, "0.55"),
         Step("train_corners", ("gen", "--out", str(cdata), "--seed", "1"), "ocr", done=cdata / "train.npz"),
         Step(
             "train_corners",

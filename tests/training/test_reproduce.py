@@ -38,6 +38,7 @@ def test_every_step_of_the_recipe_parses_with_its_module(tmp_path: Path) -> None
     export = corners[6]
     assert str(tmp_path / "camera_models" / "plate_detector") in export.argv
     assert str(tmp_path / "det_runs" / "plate_pose_f" / "weights" / "last.pt") in export.argv
+    assert export.argv[export.argv.index("--conf") + 1] == "0.55"  # the shipped operating point (model card)
     assert [c.argv[0] for c in corners[7:]] == ["gen", "train", "export"]
     assert str(tmp_path / "camera_models" / "plate_corners") in corners[9].argv
     # stage 3 starts from stage 2's weights and mines with stage 2's export
