@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from anpr_edge.core.plates import DIGITS, LETTERS
+from anpr_edge.core.plates import DIGITS, LETTERS, UNREAD
 from anpr_edge.errors import ModelLoadError
 
 SCHEMA = "anpr-edge/model/1"
@@ -63,7 +63,10 @@ class DetectorSpec:
 
 @dataclass(frozen=True, slots=True)
 class OcrSpec:
-    """CTC OCR: ``(N, 1, H, W)`` grey ``(x - mean) / std``, output probabilities ``(N, T, 1 + alphabet)``."""
+    """CTC OCR: ``(N, 1, H, W)`` grey ``(x - mean) / std``, output probabilities ``(N, T, 1 + alphabet)``.
+
+    The alphabet is plate characters and, for a reader trained to say so, ``UNREAD``: a character it cannot
+    read. That class is never written as a plate character; the mass it takes makes the character ``#``."""
 
     input_width: int
     input_height: int
@@ -84,9 +87,11 @@ class OcrSpec:
         if self.input_width <= 0 or self.input_height <= 0:
             raise ModelLoadError(f"{where}: input size must be positive")
         check_precision(where, self.cpu_precision)
-        bad = set(self.alphabet) - set(DIGITS + LETTERS)
-        if bad or len(set(self.alphabet)) != len(self.alphabet) or not self.alphabet:
-            raise ModelLoadError(f"{where}: alphabet {self.alphabet!r} must be distinct plate characters")
+        bad = set(self.alphabet) - set(DIGITS + LETTERS + UNREAD)
+        if bad or len(set(self.alphabet)) != len(self.alphabet) or not self.alphabet.strip(UNREAD):
+            raise ModelLoadError(
+                f"{where}: alphabet {self.alphabet!r} must be distinct plate characters (and {UNREAD!r} for unreadable)"
+            )
         if self.blank != 0:
             raise ModelLoadError(f"{where}: blank must be class 0, got {self.blank}")
         if self.std <= 0:

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Sequence
 
 import cv2
 import numpy as np
 
-from anpr_edge.training.render import render_plate
+from anpr_edge.training.render import char_boxes, render_plate
 
 
 def style_plate(img: np.ndarray, rng: random.Random) -> np.ndarray:
@@ -173,11 +174,46 @@ def dusk(img: np.ndarray, rng: random.Random) -> np.ndarray:
     return np.clip(out * rng.uniform(1.0, 2.0), 0, 255).astype(np.uint8)
 
 
+#: How a character is made unreadable (:func:`smudge`).
+SMUDGES = ("mud", "snow", "smear", "worn", "bar")
+
+
+def smudge(plate: np.ndarray, box: tuple[float, float, float, float], rng: random.Random) -> np.ndarray:
+    """``plate`` (BGR uint8) with the character in ``box`` made unreadable: covered by mud or snow, smeared
+    into a blob, its paint worn off, or hidden behind a bar; the neighbours keep most of their ink."""
+    x1, y1, x2, y2 = box
+    w, h = x2 - x1, y2 - y1
+    out = plate.astype(np.float32)
+    mask = np.zeros(plate.shape[:2], np.float32)
+    cx, cy = (x1 + x2) / 2 + rng.uniform(-0.1, 0.1) * w, (y1 + y2) / 2 + rng.uniform(-0.1, 0.1) * h
+    kind = rng.choice(SMUDGES)
+    if kind == "bar":  # a gate bar, a tow hook or a cable in front of the plate
+        half = rng.uniform(0.38, 0.55) * w
+        cv2.rectangle(mask, (round(cx - half), 0), (round(cx + half), plate.shape[0]), 1.0, -1)
+    else:
+        axes = (round(rng.uniform(0.55, 0.75) * w), round(rng.uniform(0.5, 0.65) * h))
+        cv2.ellipse(mask, (round(cx), round(cy)), axes, rng.uniform(-20, 20), 0, 360, 1.0, -1)
+    mask = cv2.GaussianBlur(mask, (0, 0), max(0.6, 0.06 * w))[:, :, None] * rng.uniform(0.9, 1.0)
+    if kind == "smear":  # the glyph spread into a grey blob (a wet smear, a local defocus)
+        cover = cv2.GaussianBlur(out, (0, 0), max(1.0, rng.uniform(0.3, 0.45) * w))
+    elif kind == "worn":  # the field's own paint, a faint ghost of the ink left
+        cover = np.broadcast_to(np.median(out.reshape(-1, 3), axis=0) * rng.uniform(0.85, 1.0), out.shape)
+    else:
+        tone = rng.uniform(30, 110) if kind in ("mud", "bar") else rng.uniform(190, 250)
+        noise = np.random.default_rng(rng.randrange(2**31)).normal(0, rng.uniform(3, 15), out.shape[:2])[:, :, None]
+        cover = tone + noise + np.array([rng.uniform(-12, 12) for _ in range(3)], np.float32)
+    return np.clip(out * (1 - mask) + cover * mask, 0, 255).astype(np.uint8)
+
+
 def plate_in_scene(
-    text: str, rng: random.Random, plate_px: int = 520, wide_roll: float = 0.0
+    text: str, rng: random.Random, plate_px: int = 520, wide_roll: float = 0.0, unread: Sequence[int] = ()
 ) -> tuple[np.ndarray, np.ndarray]:
-    """A styled plate warped onto a background; returns (BGR image, plate corners in it)."""
+    """A styled plate warped onto a background; returns (BGR image, plate corners in it). The characters at
+    the positions ``unread`` are made unreadable (:func:`smudge`)."""
     plate = style_plate(render_plate(text, px_per_mm=plate_px / 520.0).image, rng)
+    boxes = char_boxes(text, plate_px / 520.0) if unread else []
+    for i in unread:
+        plate = smudge(plate, boxes[i], rng)
     ph, pw = plate.shape[:2]
     if rng.random() < 0.5:  # dark plate frame around the plate
         f = rng.randint(2, max(3, ph // 8))
@@ -223,17 +259,19 @@ def ocr_training_crop(
     wide_roll: float = 0.0,
     plate_width: tuple[float, float] = PLATE_WIDTH,
     dusk_share: float = 0.0,
+    unread: Sequence[int] = (),
 ) -> tuple[np.ndarray, tuple[float, float, float, float], np.ndarray]:
     """A degraded scene around one plate, its (jittered) detector-like box and its exact corners (TL, TR, BR,
     BL; 4 x 2), at camera resolution.
 
     The plate is rendered large, warped (``wide_roll``: :func:`perspective_quad`), lit, then shrunk to a
     random camera resolution (plate width in ``plate_width`` px, log-uniform) where blur, noise and JPEG
-    happen, as in a real frame; ``dusk_share`` of them first get the :func:`dusk` look there.
+    happen, as in a real frame; ``dusk_share`` of them first get the :func:`dusk` look there. The characters
+    at the positions ``unread`` are made unreadable (:func:`smudge`).
     """
     target_w = math.exp(rng.uniform(math.log(plate_width[0]), math.log(plate_width[1])))
     # Render at about twice the final size: enough detail to shrink from, cheap to warp.
-    scene, corners = plate_in_scene(text, rng, int(min(520, max(200, 2.2 * target_w))), wide_roll)
+    scene, corners = plate_in_scene(text, rng, int(min(520, max(200, 2.2 * target_w))), wide_roll, unread)
     scene = photometric(scene, rng)
     quad_w = float(corners[:, 0].max() - corners[:, 0].min())
     scale = target_w / max(quad_w, 1.0)

@@ -61,7 +61,7 @@ def export_openvino(onnx_path: Path, xml_path: Path, fp16: bool) -> None:
 
 
 def check_parity(
-    model: torch.nn.Module, onnx_path: Path, xml_path: Path, x: np.ndarray, tol: float
+    model: torch.nn.Module, onnx_path: Path, xml_path: Path, x: np.ndarray, tol: float, alphabet: str = ALPHABET
 ) -> dict[str, float]:
     """Compare the three runtimes on ``x``; raise :class:`ParityError` on a mismatch."""
     import onnxruntime as ort
@@ -78,7 +78,7 @@ def check_parity(
         if diffs[name] > tol:
             raise ParityError(f"{name} differs from torch by {diffs[name]:.2e} > {tol:.0e}")
         for i, (a, b) in enumerate(zip(ref, out, strict=True)):
-            ta, tb = ctc_greedy_decode(a, ALPHABET).text, ctc_greedy_decode(b, ALPHABET).text
+            ta, tb = ctc_greedy_decode(a, alphabet).text, ctc_greedy_decode(b, alphabet).text
             if ta != tb:
                 raise ParityError(f"{name} decodes sample {i} as {tb!r}, torch as {ta!r}")
     return diffs
@@ -94,7 +94,8 @@ def export(
     real_dev: Path | None = None,
 ) -> dict[str, float]:
     state = torch.load(checkpoint, map_location="cpu", weights_only=False)
-    crnn = CRNN(len(ALPHABET) + 1)
+    alphabet = state.get("alphabet", ALPHABET)  # a reader trained with unreadable characters has UNREAD too
+    crnn = CRNN(len(alphabet) + 1)
     crnn.load_state_dict(state["model"])
     model = CRNNWithSoftmax(crnn).eval()
     spec = CropSpec(**state.get("crop_spec", {}))  # checkpoints from before crop_spec cut plain crops
@@ -107,9 +108,9 @@ def export(
     export_openvino(onnx_path, xml_path, fp16)
     crops = np.stack([synthetic_sample(10**9 + i, spec).image for i in range(samples)])
     x = ((crops.astype(np.float32) - MEAN) / STD)[:, None]
-    diffs = check_parity(model, onnx_path, xml_path, x, tol)
+    diffs = check_parity(model, onnx_path, xml_path, x, tol, alphabet)
     level = {"deskew": spec.deskew, "deskew_rise": spec.deskew_rise, "rectified": spec.rectified}
-    meta = OcrSpec(spec.width, spec.height, ALPHABET, MEAN, STD, 0, spec.margin_x, spec.margin_y, **level)
+    meta = OcrSpec(spec.width, spec.height, alphabet, MEAN, STD, 0, spec.margin_x, spec.margin_y, **level)
     write_spec(
         out,
         meta,

@@ -16,6 +16,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from anpr_edge.core.plates import DIGITS, LETTERS, UNREAD
 from anpr_edge.core.results import Detection
 from anpr_edge.inference.corners import CornerModel
 from anpr_edge.inference.ocr_core import crop_plate, jitter_box, skew_angle
@@ -85,6 +86,8 @@ class LabelledCrop:
 
 
 SCENE_FILE = "synthetic.json"
+#: The characters a reader reads (its classes, the CTC blank aside).
+READ_ALPHABET = DIGITS + LETTERS
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +97,12 @@ class Synthesis:
     wide_roll: float = 0.0  # share of plates rolled uniformly up to 18 degrees (augment.perspective_quad)
     plate_width: tuple[float, float] = PLATE_WIDTH  # plate width at camera resolution, px, log-uniform
     dusk: float = 0.0  # share of plates given the dusk look (augment.dusk)
+    unreadable: float = 0.0  # share of plates with one or two characters made unreadable, labelled UNREAD
+
+    @property
+    def alphabet(self) -> str:
+        """The reader's classes (the CTC blank aside): with unreadable characters, ``UNREAD`` is one."""
+        return READ_ALPHABET + UNREAD if self.unreadable else READ_ALPHABET
 
     def problem(self) -> str | None:
         """What is wrong with these settings, in the words of ``train_ocr gen``'s options, or None."""
@@ -104,13 +113,16 @@ class Synthesis:
             return f"--plate-width {lo:g} {hi:g}: must be MIN < MAX within 16-520 px"
         if not 0.0 <= self.dusk <= 1.0:
             return f"--dusk {self.dusk:g}: must be a share, 0-1"
+        if not 0.0 <= self.unreadable <= 1.0:
+            return f"--unreadable {self.unreadable:g}: must be a share, 0-1"
         return None
 
     def describe(self) -> str:
         """These settings as the ``train_ocr gen`` options that make them."""
         lo, hi = self.plate_width
         dusk = f" --dusk {self.dusk:g}" if self.dusk else ""
-        return f"--wide-roll {self.wide_roll:g} --plate-width {lo:g} {hi:g}{dusk}"
+        unreadable = f" --unreadable {self.unreadable:g}" if self.unreadable else ""
+        return f"--wide-roll {self.wide_roll:g} --plate-width {lo:g} {hi:g}{dusk}{unreadable}"
 
 
 def save_synthesis(data_dir: Path, synthesis: Synthesis) -> None:
@@ -126,15 +138,30 @@ def load_synthesis(data_dir: Path) -> Synthesis:
     default = Synthesis()
     lo, hi = held.get("plate_width", default.plate_width)
     return Synthesis(
-        float(held.get("wide_roll", default.wide_roll)), (float(lo), float(hi)), float(held.get("dusk", default.dusk))
+        float(held.get("wide_roll", default.wide_roll)),
+        (float(lo), float(hi)),
+        float(held.get("dusk", default.dusk)),
+        float(held.get("unreadable", default.unreadable)),
     )
+
+
+def unreadable_positions(text: str, share: float, rng: random.Random) -> tuple[int, ...]:
+    """For a share ``share`` of plates, one character (two on a third of them) to make unreadable; none
+    otherwise. With ``share`` 0 nothing is drawn, so folders made without it keep their pixels."""
+    if not share or rng.random() >= share:
+        return ()
+    return tuple(sorted(rng.sample(range(len(text)), 2 if rng.random() < 1 / 3 else 1)))
 
 
 def synthetic_sample(seed: int, spec: CropSpec, synthesis: Synthesis = Synthesis()) -> LabelledCrop:
     """The synthetic sample number ``seed``: same seed, same pixels."""
     rng = random.Random(seed)
     text = random_plate(rng)
-    scene, box, corners = ocr_training_crop(text, rng, synthesis.wide_roll, synthesis.plate_width, synthesis.dusk)
+    unread = unreadable_positions(text, synthesis.unreadable, rng)
+    scene, box, corners = ocr_training_crop(
+        text, rng, synthesis.wide_roll, synthesis.plate_width, synthesis.dusk, unread
+    )
+    text = "".join(UNREAD if i in unread else c for i, c in enumerate(text))
     if not spec.rectified:  # no draws here otherwise: box-crop folders stay reproducible
         return LabelledCrop(spec.cut(scene, box), text)
     width = float(np.linalg.norm(corners[1] - corners[0]))

@@ -86,6 +86,26 @@ def _paste(canvas: np.ndarray, mask: np.ndarray, x0: float, y0: float, w: float,
     region[:] = (region * (1.0 - g)).astype(canvas.dtype)
 
 
+def char_boxes(text: str, px_per_mm: float = 2.0) -> list[tuple[float, float, float, float]]:
+    """Where :func:`render_plate` draws each character of ``text``: ``(x1, y1, x2, y2)`` in plate pixels."""
+    if len(text) not in (8, 9):
+        raise ValueError(f"plate text must have 8 or 9 characters, got {text!r}")
+    s = px_per_mm
+    boxes = []
+    for cx, kind in zip(MAIN_CENTRES, "LDDDLL", strict=True):
+        gh, gw = MAIN_HEIGHT[kind], MAIN_WIDTH[kind]
+        boxes.append(((cx - gw / 2) * s, (MAIN_BOTTOM - gh) * s, (cx + gw / 2) * s, MAIN_BOTTOM * s))
+    n = len(text) - 6
+    field_w = PLATE_W_MM - SEPARATOR_X - 6.0
+    rw = 36.0 if n == 2 else 33.0
+    gap = 4.0 if n == 2 else 2.0
+    x = SEPARATOR_X + (field_w - (n * rw + (n - 1) * gap)) / 2 + 1.5
+    for _ in range(n):
+        boxes.append((x * s, REGION_TOP * s, (x + rw) * s, (REGION_TOP + REGION_HEIGHT) * s))
+        x += rw + gap
+    return boxes
+
+
 def render_plate(
     text: str,
     px_per_mm: float = 2.0,
@@ -112,18 +132,8 @@ def render_plate(
         max(1, round(1.5 * s)),
     )
     canvas = img.astype(np.float32)
-    for ch, cx, kind in zip(text[:6], MAIN_CENTRES, "LDDDLL", strict=True):
-        gh, gw = MAIN_HEIGHT[kind], MAIN_WIDTH[kind]
-        _paste(canvas, glyphs[ch], (cx - gw / 2) * s, (MAIN_BOTTOM - gh) * s, gw * s, gh * s)
-    region = text[6:]
-    field_w = PLATE_W_MM - SEPARATOR_X - 6.0
-    rw = 36.0 if len(region) == 2 else 33.0
-    gap = 4.0 if len(region) == 2 else 2.0
-    total = len(region) * rw + (len(region) - 1) * gap
-    x = SEPARATOR_X + (field_w - total) / 2 + 1.5
-    for ch in region:
-        _paste(canvas, glyphs[ch], x * s, REGION_TOP * s, rw * s, REGION_HEIGHT * s)
-        x += rw + gap
+    for ch, (x1, y1, x2, y2) in zip(text, char_boxes(text, s), strict=True):
+        _paste(canvas, glyphs[ch], x1, y1, x2 - x1, y2 - y1)
     # "RUS" and the flag under the region.
     x = SEPARATOR_X + 12.0
     for ch in "RUS":

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from anpr_edge.core.plates import DIGITS, LETTERS, constrain
+from anpr_edge.core.plates import UNREAD, constrain
 from anpr_edge.inference.contract import metadata_path
 from anpr_edge.inference.corners import CornerModel
 from anpr_edge.inference.ocr_core import ctc_greedy_decode
@@ -29,6 +29,7 @@ from anpr_edge.tools.labels import TRAINED_FRACTION, holdout
 from anpr_edge.tools.metrics import OcrScore
 from anpr_edge.training.crnn import CRNN
 from anpr_edge.training.ocr_data import (
+    READ_ALPHABET,
     SMALL_SHOT_WIDTH,
     CropSpec,
     LabelledCrop,
@@ -49,15 +50,15 @@ from anpr_edge.training.ocr_data import (
 
 logger = logging.getLogger("anpr_edge.training.train_ocr")
 
-ALPHABET = DIGITS + LETTERS
+ALPHABET = READ_ALPHABET
 MEAN, STD = 127.5, 127.5
 VAL_SEED = 999
 #: Share of real training crops that ``--real-crops camera`` re-shoots (:func:`camera_variant`).
 CAMERA_SHARE = 0.5
 
 
-def encode(texts: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
-    idx = [ALPHABET.index(c) + 1 for t in texts for c in t]
+def encode(texts: list[str], alphabet: str = ALPHABET) -> tuple[torch.Tensor, torch.Tensor]:
+    idx = [alphabet.index(c) + 1 for t in texts for c in t]
     return torch.tensor(idx, dtype=torch.long), torch.tensor([len(t) for t in texts], dtype=torch.long)
 
 
@@ -66,16 +67,19 @@ def to_batch(images: np.ndarray) -> torch.Tensor:
 
 
 @torch.no_grad()
-def score(model: CRNN, crops: list[LabelledCrop], by: str = "quality") -> dict[str, OcrScore]:
+def score(model: CRNN, crops: list[LabelledCrop], by: str = "quality", alphabet: str = ALPHABET) -> dict[str, OcrScore]:
+    """Exact and per-character accuracy of ``model``'s reads of ``crops``, by ``by`` (a crop attribute; "" =
+    all together). Plates are fitted to the template; a position read as ``UNREAD`` stays ``UNREAD``."""
     model.eval()
     out: dict[str, OcrScore] = {}
     for i in range(0, len(crops), 256):
         part = crops[i : i + 256]
         probs = torch.softmax(model(to_batch(np.stack([c.image for c in part]))), -1).numpy()
         for c, p in zip(part, probs, strict=True):
-            dec = ctc_greedy_decode(p, ALPHABET)
+            dec = ctc_greedy_decode(p, alphabet)
             if len(dec.text) in (8, 9):
-                text, chars = constrain(dec.probs, ALPHABET, 0.0, 0.0)
+                text, chars = constrain(dec.probs, alphabet, 0.0, 0.0)
+                text = "".join(UNREAD if d == UNREAD else t for d, t in zip(dec.text, text, strict=True))
             else:
                 text, chars = dec.text, tuple((ch, p_) for ch, p_ in zip(dec.text, dec.char_probs, strict=True))
             key = getattr(c, by) if by else "all"
@@ -97,7 +101,7 @@ def chunk_paths(data_dir: Path) -> list[Path]:
 def cmd_gen(args: argparse.Namespace) -> None:
     if not 0.0 <= args.deskew_rise <= 1.0 or (args.deskew_rise != 1.0 and not args.deskew):
         raise SystemExit(f"--deskew-rise {args.deskew_rise}: must be 0-1, and only with --deskew")
-    synthesis = Synthesis(args.wide_roll, (args.plate_width[0], args.plate_width[1]), args.dusk)
+    synthesis = Synthesis(args.wide_roll, (args.plate_width[0], args.plate_width[1]), args.dusk, args.unreadable)
     if problem := synthesis.problem():
         raise SystemExit(problem)
     if args.rectified and args.deskew:
@@ -128,7 +132,8 @@ def cmd_train(args: argparse.Namespace) -> None:
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     args.out.mkdir(parents=True, exist_ok=True)
-    model = CRNN(len(ALPHABET) + 1)
+    alphabet = load_synthesis(args.data_dir).alphabet
+    model = CRNN(len(alphabet) + 1)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
     ctc = nn.CTCLoss(blank=0, zero_infinity=True)
     start_epoch, best = 0, -1.0
@@ -140,8 +145,8 @@ def cmd_train(args: argparse.Namespace) -> None:
         start_epoch, best = state["epoch"] + 1, state["best"]
         logger.info("resumed from %s at epoch %d", last, start_epoch)
     elif args.init:
-        model.load_state_dict(torch.load(args.init, map_location="cpu", weights_only=False)["model"])
-        logger.info("fine-tuning from %s", args.init)
+        model.load_state_dict(init_weights(args.init, alphabet))
+        logger.info("fine-tuning from %s (classes %s)", args.init, alphabet)
     spec = load_spec(args.data_dir)
     if spec.rectified and args.real_dev and not metadata_path(args.corner_model).is_file():
         raise SystemExit(
@@ -200,7 +205,7 @@ def cmd_train(args: argparse.Namespace) -> None:
                 batch_txt = batch_txt + [real_train[i].text for i in pick]
             x = to_batch(batch_imgs)
             logp = model(x).log_softmax(-1).permute(1, 0, 2)  # T, N, C
-            targets, lengths = encode(batch_txt)
+            targets, lengths = encode(batch_txt, alphabet)
             in_len = torch.full((x.shape[0],), logp.shape[0], dtype=torch.long)
             loss = ctc(logp, targets, in_len, lengths)
             opt.zero_grad()
@@ -208,8 +213,8 @@ def cmd_train(args: argparse.Namespace) -> None:
             nn.utils.clip_grad_norm_(model.parameters(), 5.0)
             opt.step()
             loss_sum += float(loss.detach())
-        syn = score(model, val, by="")["all"]
-        real_scores = score(model, real) if real else {}
+        syn = score(model, val, by="", alphabet=alphabet)["all"]
+        real_scores = score(model, real, alphabet=alphabet) if real else {}
         row = {
             "epoch": epoch,
             "loss": round(loss_sum / args.steps, 4),
@@ -237,7 +242,7 @@ def cmd_train(args: argparse.Namespace) -> None:
                 {
                     "model": model.state_dict(),
                     "epoch": epoch,
-                    "alphabet": ALPHABET,
+                    "alphabet": alphabet,
                     "crop_spec": asdict(spec),
                     "real_split": real_split,
                 },
@@ -255,6 +260,24 @@ def cmd_train(args: argparse.Namespace) -> None:
             last,
         )
         plot_metrics(metrics_path, args.out / "metrics.png")
+
+
+def init_weights(path: Path, alphabet: str) -> dict[str, torch.Tensor]:
+    """The weights of the checkpoint at ``path`` for a reader of ``alphabet``. A checkpoint whose classes
+    are the start of ``alphabet`` (a reader without ``UNREAD``, fine-tuned to have it) gets the new classes'
+    rows added to its head: zero weights and the lowest bias it has, so that it starts reading as before."""
+    state = torch.load(path, map_location="cpu", weights_only=False)
+    weights: dict[str, torch.Tensor] = dict(state["model"])
+    held = state.get("alphabet", ALPHABET)
+    if held == alphabet:
+        return weights
+    if not alphabet.startswith(held):
+        raise SystemExit(f"--init {path}: its classes {held!r} are not the start of this data's {alphabet!r}")
+    w, b = weights["head.weight"], weights["head.bias"]
+    new = len(alphabet) - len(held)
+    weights["head.weight"] = torch.cat([w, torch.zeros((new, *w.shape[1:]), dtype=w.dtype)])
+    weights["head.bias"] = torch.cat([b, torch.full((new,), float(b.min()), dtype=b.dtype)])
+    return weights
 
 
 def _load_extra(paths: list[Path]) -> tuple[np.ndarray, list[str]]:
@@ -389,6 +412,13 @@ def parser() -> argparse.ArgumentParser:
         default=0.0,
         help="share (0-1) of plates seen at dusk from a moving camera: dim, low contrast, a colour cast, motion "
         "blur, gain noise",
+    )
+    g.add_argument(
+        "--unreadable",
+        type=float,
+        default=0.0,
+        help="share (0-1) of plates with one or two characters made unreadable (mud, snow, a smear, worn paint, a "
+        f"bar in front), labelled {UNREAD!r}: the reader learns a class for a character it cannot read",
     )
     t = sub.add_parser("train", help="train (resumes from OUT/last.pt)")
     t.add_argument("--data-dir", type=Path, default=Path("work/ocr_data"))
