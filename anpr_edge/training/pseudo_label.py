@@ -59,8 +59,11 @@ def load_reader(path: Path) -> Any:
 
     from anpr_edge.training.crnn import CRNN
 
+    state = torch.load(path, map_location="cpu", weights_only=False)
+    if state.get("alphabet", ALPHABET) != ALPHABET:
+        raise SystemExit(f"--reader {path}: reads {state['alphabet']!r}; the rule compares readers of {ALPHABET!r}")
     model = CRNN(len(ALPHABET) + 1)
-    model.load_state_dict(torch.load(path, map_location="cpu", weights_only=False)["model"])
+    model.load_state_dict(state["model"])
     return model.eval()
 
 
