@@ -3,7 +3,8 @@
 #   scripts/setup.sh           runtime only: the daemon, the tools, the demo (no torch; about 450 MB)
 #   scripts/setup.sh --test    plus lint/type/test tools, CPU torch for the OCR training tests, and the
 #                              system packages the tests start (Mosquitto, ffmpeg, GStreamer's RTSP server)
-#   scripts/setup.sh --train   plus the OCR training extras (CPU torch, onnx, matplotlib)
+#                              and a Cyrillic font (fonts-dejavu-core)
+#   scripts/setup.sh --train   plus the OCR training extras (CPU torch, onnx, matplotlib) and the Cyrillic font
 #   scripts/setup.sh --paddle  plus the second reader's model (RapidOCR's PP-OCR; anpr-edge eval --engine)
 # Runtime packages are pinned by constraints.txt (what install.sh and the wheelhouse use). System packages
 # are installed only when run as root on Debian/Ubuntu; otherwise install those named above yourself.
@@ -23,10 +24,10 @@ paddle=0
 case "$mode" in
   --test)
     packages="libsystemd-dev pkg-config mosquitto mosquitto-clients ffmpeg openssl python3-gi gir1.2-gst-rtsp-server-1.0 \
-gstreamer1.0-plugins-good gstreamer1.0-plugins-bad"
+gstreamer1.0-plugins-good gstreamer1.0-plugins-bad fonts-dejavu-core"
     extras="dev,train"
     paddle=1 ;;
-  --train) extras="train" ;;
+  --train) packages="fonts-dejavu-core"; extras="train" ;;  # Cyrillic boards (training/signs.py)
   --paddle) paddle=1 ;;
 esac
 
