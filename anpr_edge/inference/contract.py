@@ -66,7 +66,8 @@ class OcrSpec:
     """CTC OCR: ``(N, 1, H, W)`` grey ``(x - mean) / std``, output probabilities ``(N, T, 1 + alphabet)``.
 
     The alphabet is plate characters and, for a reader trained to say so, ``UNREAD``: a character it cannot
-    read. That class is never written as a plate character; the mass it takes makes the character ``#``."""
+    read. That class is never written as a plate character; the mass it takes lowers the probability of the
+    character read there, which at a threshold of 0.5 or more is then written ``#`` whenever ``UNREAD`` leads."""
 
     input_width: int
     input_height: int

@@ -22,6 +22,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from anpr_edge.core.plates import DIGITS, LETTERS
 from anpr_edge.core.results import Detection
 from anpr_edge.inference.contract import metadata_path
 from anpr_edge.inference.corners import CornerModel
@@ -62,13 +63,15 @@ def raw_outputs(
 
 
 def aligned(outputs: list[np.ndarray], labels: list[str], alphabet: str, t: float) -> Chars:
-    """The positions of reads as long as their label, at temperature ``t``."""
+    """The positions of reads as long as their label, at temperature ``t``. Only plate characters can be
+    read: a reader's class for an unreadable character (``UNREAD``) keeps its mass but is never the answer."""
+    plate = np.array([ch in DIGITS + LETTERS for ch in alphabet])
     rows, truth = [], []
     for out, label in zip(outputs, labels, strict=True):
         read = ctc_greedy_decode(temper(out, t), alphabet)
         if len(read.text) != len(label):
             continue
-        rows.append(read.probs)
+        rows.append(np.where(plate, read.probs, 0.0))
         truth += [alphabet.index(c) for c in label]
     if not rows:
         return Chars(np.zeros((0, len(alphabet))), np.zeros(0, int))

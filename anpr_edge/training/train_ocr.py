@@ -140,6 +140,8 @@ def cmd_train(args: argparse.Namespace) -> None:
     last = args.out / "last.pt"
     if last.exists():
         state = torch.load(last, map_location="cpu", weights_only=False)
+        if state.get("alphabet", ALPHABET) != alphabet:
+            raise SystemExit(f"{last} reads {state.get('alphabet', ALPHABET)!r}, {args.data_dir}'s crops {alphabet!r}")
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["opt"])
         start_epoch, best = state["epoch"] + 1, state["best"]
@@ -154,6 +156,8 @@ def cmd_train(args: argparse.Namespace) -> None:
             f"{args.corner_model}.json)"
         )
     extra_imgs, extra_txt = _load_extra(args.extra)
+    if stray := sorted({c for t in extra_txt for c in t} - set(alphabet)):
+        raise SystemExit(f"--extra: labels with {''.join(stray)!r}, which {args.data_dir}'s reader does not read")
     logger.info("crops: %s", spec)
     val_images, val_texts = load_npz(args.data_dir / "val.npz")
     val = [LabelledCrop(im, t) for im, t in zip(val_images, val_texts, strict=True)]
@@ -254,6 +258,7 @@ def cmd_train(args: argparse.Namespace) -> None:
                 "opt": opt.state_dict(),
                 "epoch": epoch,
                 "best": best,
+                "alphabet": alphabet,
                 "crop_spec": asdict(spec),
                 "real_split": real_split,
             },
@@ -265,7 +270,8 @@ def cmd_train(args: argparse.Namespace) -> None:
 def init_weights(path: Path, alphabet: str) -> dict[str, torch.Tensor]:
     """The weights of the checkpoint at ``path`` for a reader of ``alphabet``. A checkpoint whose classes
     are the start of ``alphabet`` (a reader without ``UNREAD``, fine-tuned to have it) gets the new classes'
-    rows added to its head: zero weights and the lowest bias it has, so that it starts reading as before."""
+    rows added to its head: zero weights and the lowest bias it has, so that it starts reading nearly as before
+    (its classes' scores unchanged, the new one as unlikely as its least likely class)."""
     state = torch.load(path, map_location="cpu", weights_only=False)
     weights: dict[str, torch.Tensor] = dict(state["model"])
     held = state.get("alphabet", ALPHABET)

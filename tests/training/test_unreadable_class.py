@@ -67,8 +67,7 @@ def test_unreadable_plates_are_labelled_and_older_folders_keep_their_pixels() ->
     spec, plain = CropSpec(rectified=True), Synthesis(plate_width=(40.0, 385.0))
     texts = [synthetic_sample(s, spec, Synthesis(plate_width=(40.0, 385.0), unreadable=1.0)).text for s in range(30)]
     assert all(1 <= t.count(UNREAD) <= 2 for t in texts)
-    a, b = synthetic_sample(5, spec, plain), synthetic_sample(5, spec, Synthesis(plate_width=(40.0, 385.0)))
-    assert UNREAD not in a.text and np.array_equal(a.image, b.image)
+    assert all(UNREAD not in synthetic_sample(s, spec, plain).text for s in range(30))
     assert Synthesis(unreadable=0.3).alphabet == READ + UNREAD and plain.alphabet == READ
     assert Synthesis(unreadable=0.3).describe().endswith("--unreadable 0.3")
     assert Synthesis(unreadable=1.5).problem() == "--unreadable 1.5: must be a share, 0-1"
