@@ -37,6 +37,9 @@ def average(first: dict[str, Any], second: dict[str, Any], weight: float) -> dic
         raise SoupError(f"--weight must be 0-1, got {weight}")
     if first.get("alphabet") != second.get("alphabet"):
         raise SoupError(f"the alphabets differ: {first.get('alphabet')!r} and {second.get('alphabet')!r}")
+    names = [getattr(network(c), "names", None) for c in (first, second)]
+    if names[0] != names[1]:
+        raise SoupError(f"the detectors' classes differ: {names[0]!r} and {names[1]!r}")
     a, b = weights(first), weights(second)
     if a.keys() != b.keys():
         names = sorted(set(a) ^ set(b))
@@ -81,7 +84,9 @@ def load(path: Path) -> dict[str, Any]:
         raise SoupError(f"{path}: no such file")
     try:
         state = torch.load(path, map_location="cpu", weights_only=False)
-    except Exception as exc:  # any unreadable file gets the same one line
+    except ModuleNotFoundError as exc:  # a detector's checkpoint pickles ultralytics' classes
+        raise SoupError(f"{path}: needs {exc.name} to load (detectors: the training environment)") from None
+    except Exception as exc:  # any other unreadable file gets the same one line
         raise SoupError(f"{path}: not a checkpoint ({type(exc).__name__}: {exc})") from None
     if not isinstance(state, dict) or not isinstance(network(state), dict | torch.nn.Module):
         raise SoupError(f"{path}: not a reader or detector checkpoint (no 'model' weights)")

@@ -104,3 +104,6 @@ def test_detectors_are_averaged_as_ultralytics_loads_them() -> None:
     assert torch.allclose(soup["model"][0].weight.float(), want, atol=1e-3)
     assert torch.equal(soup["model"][1].num_batches_tracked, a["ema"][1].num_batches_tracked)
     assert torch.equal(a["ema"][0].weight, torch.ones_like(a["ema"][0].weight))  # the first is left as it was
+    a["ema"].names, b["model"].names = {0: "plate"}, {0: "car"}
+    with pytest.raises(SoupError, match="the detectors' classes differ"):
+        average(a, b, 0.5)

@@ -151,3 +151,24 @@ def test_pseudo_labels_refuse_a_reader_of_other_classes_in_one_line(tmp_path: Pa
     torch.save({"model": CRNN(len(READ) + 2).state_dict(), "alphabet": READ + UNREAD}, ckpt)
     with pytest.raises(SystemExit, match=r"unread\.pt: reads .*#'; the rule compares readers of"):
         load_reader(ckpt)
+
+
+def test_training_on_unreadable_plates_keeps_the_class_and_refuses_mixed_runs(tmp_path: Path) -> None:
+    torch = pytest.importorskip("torch")
+    from anpr_edge.training.train_ocr import main
+
+    small = ["--chunks", "1", "--chunk-size", "8", "--val-size", "4"]
+    unread, plain, out = tmp_path / "unread", tmp_path / "plain", tmp_path / "run"
+    main(["gen", "--data-dir", str(unread), *small, "--unreadable", "0.5"])
+    main(["gen", "--data-dir", str(plain), *small])
+    run = ["train", "--out", str(out), "--epochs", "1", "--steps", "2", "--batch", "4", "--real-dev", str(tmp_path)]
+    main([*run, "--data-dir", str(unread)])
+    for name in ("best.pt", "last.pt"):
+        state = torch.load(out / name, map_location="cpu", weights_only=False)
+        assert state["alphabet"] == READ + UNREAD and state["model"]["head.bias"].shape == (len(READ) + 2,)
+    with pytest.raises(SystemExit, match=r"last\.pt reads '.*#', .*plain's crops '0123456789ABEKMHOPCTYX'$"):
+        main([*run, "--data-dir", str(plain)])  # resuming a run with another alphabet
+    extra = tmp_path / "extra.npz"
+    np.savez(extra, images=np.zeros((1, 32, 128), np.uint8), texts=np.array(["A12#BC77"]))
+    with pytest.raises(SystemExit, match=r"--extra: labels with '#', which .*plain's reader does not read"):
+        main(["train", "--out", str(tmp_path / "run2"), "--data-dir", str(plain), "--extra", str(extra)])
