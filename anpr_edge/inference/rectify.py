@@ -36,6 +36,12 @@ def as_corners(points: np.ndarray) -> Corners:
     return (p[0], p[1], p[2], p[3])
 
 
+def corner_box(corners: Corners) -> Box:
+    """The box around a plate's corners: tight where a detector's box may be loose or cut."""
+    q = _quad(corners)
+    return float(q[:, 0].min()), float(q[:, 1].min()), float(q[:, 0].max()), float(q[:, 1].max())
+
+
 def plate_aspect(corners: Corners) -> float:
     """Mean edge width over mean edge height of the plate the corners outline."""
     q = _quad(corners)

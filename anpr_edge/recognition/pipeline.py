@@ -23,7 +23,7 @@ from anpr_edge.core.plates import UNREAD
 from anpr_edge.core.results import Detection, FrameResult, PlateEvent, PlateRead, TrackView
 from anpr_edge.inference.models import Models
 from anpr_edge.inference.ocr import crop_kind
-from anpr_edge.inference.rectify import TWO_ROW_ASPECT, plate_aspect
+from anpr_edge.inference.rectify import TWO_ROW_ASPECT, corner_box, plate_aspect
 from anpr_edge.recognition.events import EventConfig, EventGate
 from anpr_edge.recognition.motion import MotionGate
 from anpr_edge.recognition.settings import RecognitionSettings
@@ -90,6 +90,22 @@ def corners_if(rectify: bool, dets: list[Detection]) -> list[Detection]:
     return dets if rectify else [Detection(d.box, d.score) for d in dets]
 
 
+def boxed_by_corners(dets: list[Detection]) -> list[Detection]:
+    """What a reader of box crops reads of detections a corner model gave corners: each with plausible corners
+    boxed by them (:func:`~anpr_edge.inference.rectify.corner_box`: tight where the detector's box is loose or
+    cuts the plate), the others by their own box; no corners either way."""
+    return [
+        Detection(corner_box(d.corners) if d.corners is not None and crop_kind(d) == "corners" else d.box, d.score)
+        for d in dets
+    ]
+
+
+def needs_corners(s: RecognitionSettings, models: Models) -> bool:
+    """Whether plates read get corners first: to be warped level from them, or, for a reader of box crops, to
+    be boxed by them when the models folder has a corner model."""
+    return rectifies(s, models) or models.corners is not None
+
+
 def is_two_row(d: Detection) -> bool:
     """Whether the plate is square (type 1A, motorcycle, trailer), by its plausible corners. A box alone does not
     tell: a single-row plate rolled 15-20 degrees has a box as square as a type 1A plate's."""
@@ -129,9 +145,12 @@ class CameraPipeline:
     ) -> None:
         self.camera, self.models, self.settings = camera, models, settings
         self.rectify = rectifies(settings, models)
+        self.corners = needs_corners(settings, models)
         if self.rectify:
             source = "the corner model" if models.corners is not None else "the detector"
             logger.info("camera %s: plates read warped level from their corners (%s)", camera, source)
+        elif self.corners:
+            logger.info("camera %s: plates read from the box around their corners (the corner model)", camera)
         self.roi = np.array(roi, np.float32).reshape(-1, 1, 2) if roi else None
         self.tracker = Tracker(TrackerConfig(settings.match_iou, settings.max_misses))
         self.gate = EventGate(event_config(settings), camera, models.ocr.spec.alphabet, settings.thresholds, new_id)
@@ -194,7 +213,9 @@ class CameraPipeline:
         """One crop per plate per frame (square plates are not read); its variant cycles frame by frame,
         so the tracker's vote over frames does what the ``ocr_variants`` vote does on a single image.
         Plates cut by the frame edge are tracked but not read: a half plate reads as a wrong plate.
-        With ``rectify`` and a corner model, the plates read get their corners from it first."""
+        With a corner model, the plates read get their corners from it first: a reader of rectified crops reads
+        them warped level, a reader of box crops the box around them (:func:`boxed_by_corners`); the tracker
+        keeps the detector's box."""
         s, ocr = self.settings, self.models.ocr
         dets = list(found)
         reads: list[PlateRead | None] = [None] * len(dets)
@@ -203,7 +224,7 @@ class CameraPipeline:
         if self.frame_index % s.ocr_every_n:
             return dets, reads, crops
         readable = self._unsettled(dets, [i for i, d in enumerate(dets) if not touches_edge(d.box, w, h)])
-        if self.rectify:
+        if self.corners:
             for i, d in zip(readable, self.models.with_corners(frame, [dets[i] for i in readable]), strict=True):
                 dets[i] = d
         for i in [i for i in readable if is_two_row(dets[i])]:
@@ -213,10 +234,12 @@ class CameraPipeline:
         if not chosen:
             return dets, reads, crops
         k = self.ocr_rounds % s.ocr_variants
-        cut = ocr.variant_crops(frame, [dets[i] for i in chosen], k)
-        for i, crop, r in zip(chosen, cut, ocr.read_crops(cut, [dets[i] for i in chosen], s.thresholds), strict=True):
+        to_read = [dets[i] for i in chosen]
+        to_read = to_read if self.rectify else boxed_by_corners(to_read)
+        cut = ocr.variant_crops(frame, to_read, k)
+        for i, d, crop, r in zip(chosen, to_read, cut, ocr.read_crops(cut, to_read, s.thresholds), strict=True):
             reads[i], crops[i] = r, crop
-            self.crop_kinds[crop_kind(dets[i])] += 1
+            self.crop_kinds[crop_kind(d)] += 1
         self.ocr_rounds += 1
         return dets, reads, crops
 
@@ -296,13 +319,13 @@ class CameraPipeline:
 def read_detections(
     models: Models, frame: np.ndarray, dets: list[Detection], s: RecognitionSettings
 ) -> list[PlateRead]:
-    """Read each detection of a still image with every crop variant voted (square plates: unread). With
-    ``rectify`` and a corner model, each plate gets its corners from it first."""
-    dets = models.with_corners(frame, dets) if rectifies(s, models) else dets
+    """Read each detection of a still image with every crop variant voted (square plates: unread). With a corner
+    model, each plate gets its corners from it first, and is read as :meth:`CameraPipeline._read` reads it."""
+    rectify = rectifies(s, models)
+    dets = models.with_corners(frame, dets) if needs_corners(s, models) else dets
     square = [is_two_row(d) for d in dets]
-    reads = iter(
-        models.ocr(frame, [d for d, sq in zip(dets, square, strict=True) if not sq], s.thresholds, s.ocr_variants)
-    )
+    to_read = [d for d, sq in zip(dets, square, strict=True) if not sq]
+    reads = iter(models.ocr(frame, to_read if rectify else boxed_by_corners(to_read), s.thresholds, s.ocr_variants))
     classes = len(models.ocr.spec.alphabet)
     return [unread_two_row(d, classes) if sq else next(reads) for d, sq in zip(dets, square, strict=True)]
 
