@@ -37,9 +37,9 @@ def average(first: dict[str, Any], second: dict[str, Any], weight: float) -> dic
         raise SoupError(f"--weight must be 0-1, got {weight}")
     if first.get("alphabet") != second.get("alphabet"):
         raise SoupError(f"the alphabets differ: {first.get('alphabet')!r} and {second.get('alphabet')!r}")
-    names = [getattr(network(c), "names", None) for c in (first, second)]
-    if names[0] != names[1]:
-        raise SoupError(f"the detectors' classes differ: {names[0]!r} and {names[1]!r}")
+    classes = [getattr(network(c), "names", None) for c in (first, second)]  # a detector's class names
+    if classes[0] != classes[1]:
+        raise SoupError(f"the detectors' classes differ: {classes[0]!r} and {classes[1]!r}")
     a, b = weights(first), weights(second)
     if a.keys() != b.keys():
         names = sorted(set(a) ^ set(b))
