@@ -197,8 +197,9 @@ def corner_steps(out: Path, stage3: Path = Path("models/checkpoints/plate_yolo11
     corners; no camera-dev), 12 epochs of yolo11n-pose from the shipped detector's weights on one thread (D),
     then D continued whole on new tiles with unlabelled lettering for 1.3 hours on two threads (E, 23 epochs
     here), then E on fresh tiles with the corner loss weighted twice for 1.3 hours on one thread (F, 18 epochs
-    here), exported at :data:`CORNER_INPUT` into ``OUT/camera_models`` at conf 0.55; and its corner model (synthetic
-    plates on the photos of E's training split, 24 epochs on two threads, ``train_corners``). Each tile set
+    here), exported at :data:`CORNER_INPUT` into ``OUT/camera_models`` at conf 0.55; its corner model (synthetic
+    plates on the photos of E's training split, 24 epochs on two threads, ``train_corners``); and its reader
+    (:func:`camera_reader_steps`). Each tile set
     holds 3,616 tiles; the shipped runs saw 3,328 (their 288 real-dev tiles replaced as many real-train ones,
     models/README.md)."""
     data, data2, data3 = out / "pose_data", out / "pose_data2", out / "pose_data3"
@@ -231,6 +232,28 @@ def corner_steps(out: Path, stage3: Path = Path("models/checkpoints/plate_yolo11
             marks_done=True,
         ),
         Step("train_corners", ("export", "--checkpoint", str(cruns / "best.pt"), "--out", str(cstem)), "ocr"),
+        *camera_reader_steps(out),
+    ]
+
+
+#: The camera folder's reader: stage 3 (:data:`SHIPPED_OCR`'s checkpoint) averaged half and half with stage 4b,
+#: the reader fine-tuned from it on plates seen at dusk (docs/preregistration.md, "D4W").
+CAMERA_READER_PARTS = (
+    Path("models/checkpoints/plate_ocr_crnn_dusk_candidate.pt"),
+    Path("models/checkpoints/plate_ocr_crnn.pt"),
+)
+
+
+def camera_reader_steps(out: Path) -> list[Step]:
+    """The camera folder's reader (:data:`CAMERA_READER_PARTS` averaged), exported in FP32 beside the camera
+    detector and its corner model, then its temperature fitted (``calibrate --write``). ``models.precision:
+    auto`` reads it in bf16 where the CPU has it, as measured (models/README.md)."""
+    soup, folder = out / "camera_reader.pt", out / "camera_models"
+    parts = [arg for part in CAMERA_READER_PARTS for arg in ("--checkpoint", str(part))]
+    return [
+        Step("soup", (*parts, "--weight", "0.5", "--out", str(soup)), "ocr", done=soup),
+        Step("export_ocr", ("--checkpoint", str(soup), "--out", str(folder / "plate_ocr"), "--fp32"), "ocr"),
+        Step("calibrate", ("--models", str(folder), "--write"), "ocr"),
     ]
 
 

@@ -28,7 +28,7 @@ def test_every_step_of_the_recipe_parses_with_its_module(tmp_path: Path) -> None
     check_recipe(corners)
     assert [s.module for s in corners] == ["pose_scenes", "train_detector"] * 3 + ["export_detector"] + [
         "train_corners"
-    ] * 3
+    ] * 3 + ["soup", "export_ocr", "calibrate"]
     assert "--pose" in corners[1].argv and "--distractors" in corners[2].argv
     # E continues D's weights, F continues E's: each run starts from the one before's last weights
     assert str(tmp_path / "det_runs" / "plate_pose" / "weights" / "last.pt") in corners[3].argv
@@ -39,8 +39,11 @@ def test_every_step_of_the_recipe_parses_with_its_module(tmp_path: Path) -> None
     assert str(tmp_path / "camera_models" / "plate_detector") in export.argv
     assert str(tmp_path / "det_runs" / "plate_pose_f" / "weights" / "last.pt") in export.argv
     assert export.argv[export.argv.index("--conf") + 1] == "0.55"  # the shipped operating point (model card)
-    assert [c.argv[0] for c in corners[7:]] == ["gen", "train", "export"]
+    assert [c.argv[0] for c in corners[7:10]] == ["gen", "train", "export"]
     assert str(tmp_path / "camera_models" / "plate_corners") in corners[9].argv
+    soup, export_reader, calibrate = corners[10:]  # the camera reader: stage 3 and 4b averaged, then calibrated
+    assert "models/checkpoints/plate_ocr_crnn.pt" in soup.argv and str(tmp_path / "camera_reader.pt") in soup.argv
+    assert str(tmp_path / "camera_models" / "plate_ocr") in export_reader.argv and "--write" in calibrate.argv
     # stage 3 starts from stage 2's weights and mines with stage 2's export
     ft3 = next(s for s in steps if "plate_yolo11n_ft3" in s.argv and s.module == "train_detector")
     assert str(tmp_path / "det_runs" / "plate_yolo11n_ft2" / "weights" / "last.pt") in ft3.argv
