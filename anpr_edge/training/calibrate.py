@@ -22,7 +22,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from anpr_edge.core.plates import DIGITS, LETTERS
+from anpr_edge.core.plates import class_masks
 from anpr_edge.core.results import Detection
 from anpr_edge.inference.contract import metadata_path
 from anpr_edge.inference.corners import CornerModel
@@ -65,7 +65,8 @@ def raw_outputs(
 def aligned(outputs: list[np.ndarray], labels: list[str], alphabet: str, t: float) -> Chars:
     """The positions of reads as long as their label, at temperature ``t``. Only plate characters can be
     read: a reader's class for an unreadable character (``UNREAD``) keeps its mass but is never the answer."""
-    plate = np.array([ch in DIGITS + LETTERS for ch in alphabet])
+    masks = class_masks(alphabet)
+    plate = masks["L"] | masks["D"]
     rows, truth = [], []
     for out, label in zip(outputs, labels, strict=True):
         read = ctc_greedy_decode(temper(out, t), alphabet)

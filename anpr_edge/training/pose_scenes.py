@@ -74,12 +74,16 @@ class Photo:
     mined: tuple[MinedBox, ...] = ()  # a detector's false boxes, in pixels (:func:`mine_photos`)
 
 
+#: How wide (px at the tile's scale) unlabelled lettering and signs are pasted: from the first to the second.
+DISTRACTOR_WIDTH = (15.0, 250.0)
+
+
 @dataclass(frozen=True, slots=True)
 class SignMix:
     """How many training tiles get unlabelled signs, and how small a sign can be (px at the tile's scale)."""
 
     fraction: float = 0.0
-    min_width: float = 15.0
+    min_width: float = DISTRACTOR_WIDTH[0]
 
 
 NO_SIGNS = SignMix()
@@ -254,13 +258,17 @@ def lettering(rng: random.Random) -> np.ndarray:
 
 
 def distract(
-    tile: np.ndarray, rng: random.Random, taken: list[Box], patch: np.ndarray | None = None, min_width: float = 15.0
+    tile: np.ndarray,
+    rng: random.Random,
+    taken: list[Box],
+    patch: np.ndarray | None = None,
+    min_width: float = DISTRACTOR_WIDTH[0],
 ) -> None:
-    """Paste ``patch`` (BGRA; by default :func:`lettering`) ``min_width``-250 px wide into ``tile`` where it overlaps
-    no plate of ``taken`` (no label)."""
+    """Paste ``patch`` (BGRA; by default :func:`lettering`) ``min_width`` to :data:`DISTRACTOR_WIDTH`'s widest px
+    wide into ``tile`` where it overlaps no plate of ``taken`` (no label)."""
     patch = lettering(rng) if patch is None else patch
     size = tile.shape[0]
-    width = math.exp(rng.uniform(math.log(min_width), math.log(250)))
+    width = math.exp(rng.uniform(math.log(min_width), math.log(DISTRACTOR_WIDTH[1])))
     patch = cv2.resize(patch, None, fx=width / patch.shape[1], fy=width / patch.shape[1], interpolation=cv2.INTER_AREA)
     ph, pw = patch.shape[:2]
     if pw >= size or ph >= size or ph < 3:
@@ -573,8 +581,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--sign-min-width",
         type=float,
-        default=15.0,
-        help="narrowest sign pasted, px at the tile's scale (the widest is 250)",
+        default=DISTRACTOR_WIDTH[0],
+        help=f"narrowest sign pasted, px at the tile's scale (the widest is {DISTRACTOR_WIDTH[1]:g})",
     )
     p.add_argument(
         "--mine-with",
@@ -594,8 +602,10 @@ def main(argv: list[str] | None = None) -> None:
     for flag, share in (("--distractors", a.distractors), ("--signs", a.signs)):
         if not 0.0 <= share <= 1.0:
             raise SystemExit(f"{flag} {share:g}: a fraction of the tiles, from 0 to 1")
-    if not 1.0 <= a.sign_min_width < 250.0:
-        raise SystemExit(f"--sign-min-width {a.sign_min_width:g}: from 1 to under 250 px (the widest sign)")
+    if not 1.0 <= a.sign_min_width < DISTRACTOR_WIDTH[1]:
+        raise SystemExit(
+            f"--sign-min-width {a.sign_min_width:g}: from 1 to under {DISTRACTOR_WIDTH[1]:g} px (the widest sign)"
+        )
     signs = SignMix(a.signs, a.sign_min_width)
     build(a.out, a.real_train, a.real_dev, a.per_image, a.val, a.size, a.seed, a.distractors, a.mine_with, signs)
 

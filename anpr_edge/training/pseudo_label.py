@@ -26,14 +26,14 @@ from typing import Any
 import cv2
 import numpy as np
 
-from anpr_edge.core.plates import DIGITS, LETTERS, is_valid
+from anpr_edge.core.plates import is_valid
 from anpr_edge.inference.ocr_core import ctc_greedy_decode
 from anpr_edge.tools.labels import read_labels, trained_on
-from anpr_edge.training.ocr_data import CropSpec
+from anpr_edge.training.ocr_data import READ_ALPHABET, CropSpec
 
 logger = logging.getLogger("anpr_edge.training.pseudo_label")
 
-ALPHABET = DIGITS + LETTERS
+ALPHABET = READ_ALPHABET
 CROP_FOLDERS = ("k4gl7p/crops", "beeline")
 
 
