@@ -146,6 +146,28 @@ def constrain(
     return "".join(text), tuple(chars)
 
 
+def second_opinion(
+    first: np.ndarray, second: np.ndarray, alphabet: str, sure_letters: float, sure_digits: float
+) -> np.ndarray:
+    """A plate's per-position probabilities from a first read and a second reader's read of the same plate.
+
+    The second reader is heard at a position only where its best allowed character (:func:`constrain`) passes
+    its own ``sure_letters`` (``sure_digits``): there the two reads are averaged when their best characters
+    agree, and the position becomes no evidence (every class equally likely) when they differ. Everywhere else,
+    and wherever the reads differ in length, the first read stands.
+    """
+    if first.shape != second.shape:
+        return first
+    _, ours = constrain(first, alphabet, 0.0, 0.0)
+    _, theirs = constrain(second, alphabet, 0.0, 0.0)
+    out = first.copy()
+    for i, ((a, _), (b, p)) in enumerate(zip(ours, theirs, strict=True)):
+        if p < (sure_letters if b in LETTERS else sure_digits):
+            continue
+        out[i] = (first[i] + second[i]) / 2.0 if a == b else 1.0 / len(alphabet)
+    return out
+
+
 def trim_tail(probs: np.ndarray, alphabet: str, thr_digits: float) -> np.ndarray:
     """``probs`` without faint marks read after the plate's last character (a bolt, the frame edge).
 

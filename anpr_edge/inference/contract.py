@@ -83,11 +83,18 @@ class OcrSpec:
     temperature: float = 1.0  # confidence calibration (ocr_core.temper), fitted by training.calibrate
     rectified: bool = False  # trained on plates warped level from their corners: read so unless told otherwise
     cpu_precision: str = "f32"  # what ``models.precision: auto`` runs on the CPU, chosen by measurement
+    #: As a second reader (``plate_ocr_second``): the least probability at which its letter (digit) is heard
+    #: (:func:`~anpr_edge.core.plates.second_opinion`). A first reader ignores them.
+    sure_letters: float = 0.0
+    sure_digits: float = 0.0
 
     def validate(self, where: str) -> None:
         if self.input_width <= 0 or self.input_height <= 0:
             raise ModelLoadError(f"{where}: input size must be positive")
         check_precision(where, self.cpu_precision)
+        for name, sure in (("sure_letters", self.sure_letters), ("sure_digits", self.sure_digits)):
+            if isinstance(sure, bool) or not isinstance(sure, int | float) or not 0.0 <= sure < 1.0:
+                raise ModelLoadError(f"{where}: {name} must be at least 0 and under 1, got {sure!r}")
         bad = set(self.alphabet) - set(DIGITS + LETTERS + UNREAD)
         if bad or len(set(self.alphabet)) != len(self.alphabet) or not self.alphabet.strip(UNREAD):
             raise ModelLoadError(

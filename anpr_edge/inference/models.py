@@ -1,5 +1,5 @@
 """The compiled models, loaded once and shared by every camera: detector, reader, the detector's second look,
-and a corner model where the models folder has one."""
+and, where the models folder has them, a corner model and a second reader."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import numpy as np
 
 from anpr_edge.core.results import Detection
 from anpr_edge.errors import ModelLoadError
+from anpr_edge.inference.contract import metadata_path
 from anpr_edge.inference.corners import CornerModel
 from anpr_edge.inference.detector import PlateDetector
 from anpr_edge.inference.ocr import CharThresholds, CropReader, PlateOCR
@@ -41,6 +42,31 @@ def load_reader(
     return PlateOCR.load(stem, device, CharThresholds(), cache_dir, hint, precision)
 
 
+#: The second reader beside the reader: it reads again, warped level from their corners, the plates the reader
+#: left unsure (:mod:`~anpr_edge.recognition.second_opinion`).
+SECOND_READER = "plate_ocr_second"
+
+
+def load_second_reader(
+    ocr: Path, first: Reader, device: str, cache_dir: Path | None, hint: str, precision: str = "auto"
+) -> PlateOCR | None:
+    """The second reader beside ``ocr`` (:data:`SECOND_READER`), or ``None`` where the folder has none. It reads
+    rectified crops in the first reader's alphabet (their reads are averaged class by class). It has no int8
+    copy: at ``precision: int8`` it reads at its card's float choice (it reads few crops: unsure plates only)."""
+    stem = ocr.with_name(SECOND_READER)
+    if not metadata_path(stem).is_file():
+        return None
+    at = "auto" if precision == "int8" else precision
+    reader = PlateOCR.load(stem, device, CharThresholds(), cache_dir, hint, at)
+    if not reader.spec.rectified:
+        raise ModelLoadError(f"{stem}: a second reader reads plates warped level from their corners (rectified: true)")
+    if reader.spec.alphabet != first.spec.alphabet:
+        raise ModelLoadError(
+            f"{stem}: alphabet {reader.spec.alphabet!r} differs from the reader's {first.spec.alphabet!r}"
+        )
+    return reader
+
+
 @dataclass(frozen=True, slots=True)
 class Models:
     """The compiled models, loaded once and shared by every camera."""
@@ -49,6 +75,7 @@ class Models:
     ocr: Reader
     verifier: Verifier | None = None  # the detector at the second look's input (None: fixed-size model)
     corners: CornerModel | None = None  # plate_corners beside the detector (None: the folder has none)
+    second: PlateOCR | None = None  # plate_ocr_second beside the reader (None: the folder has none)
 
     @classmethod
     def load(
@@ -70,19 +97,24 @@ class Models:
         second on 2 cores, docs/benchmarks.md).
 
         A corner model (``plate_corners`` beside the detector, :mod:`~anpr_edge.inference.corners`) is loaded
-        when the folder has one."""
+        when the folder has one, and so is a second reader (:func:`load_second_reader`; ours only)."""
         cv2.setNumThreads(1)
+        found = PlateDetector.load(detector, device, None, 0.5, cache_dir, detector_input, hint, precision)
+        reader = load_reader(engine, ocr, device, cache_dir, hint, precision)
         models = cls(
-            PlateDetector.load(detector, device, None, 0.5, cache_dir, detector_input, hint, precision),
-            load_reader(engine, ocr, device, cache_dir, hint, precision),
+            found,
+            reader,
             Verifier.load(detector, device, cache_dir, hint, precision),
             CornerModel.beside(detector, device, cache_dir, hint, precision),
+            load_second_reader(ocr, reader, device, cache_dir, hint, precision) if engine == "crnn" else None,
         )
-        if models.ocr.spec.rectified and models.corners is None and not models.detector.spec.keypoints:
-            raise ModelLoadError(
-                f"{ocr}: this reader reads plates warped from their corners, and nothing beside {detector} finds "
-                "corners: add a corner model (plate_corners) or a detector with corners to the folder"
-            )
+        no_corners = models.corners is None and not models.detector.spec.keypoints
+        for stem, rectified in ((ocr, models.ocr.spec.rectified), (ocr.with_name(SECOND_READER), models.second)):
+            if rectified and no_corners:
+                raise ModelLoadError(
+                    f"{stem}: this reader reads plates warped from their corners, and nothing beside {detector} "
+                    "finds corners: add a corner model (plate_corners) or a detector with corners to the folder"
+                )
         return models
 
     def with_corners(self, frame: np.ndarray, detections: list[Detection]) -> list[Detection]:

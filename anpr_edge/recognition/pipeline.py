@@ -26,6 +26,7 @@ from anpr_edge.inference.ocr import crop_kind
 from anpr_edge.inference.rectify import TWO_ROW_ASPECT, corner_box, plate_aspect
 from anpr_edge.recognition.events import EventConfig, EventGate
 from anpr_edge.recognition.motion import MotionGate
+from anpr_edge.recognition.second_opinion import with_second_opinions
 from anpr_edge.recognition.settings import RecognitionSettings
 from anpr_edge.recognition.tracking import Tracker, TrackerConfig
 
@@ -131,6 +132,7 @@ class PipelineStats:
     two_row: int  # square plates seen (reported unread)
     updates: int  # event updates sent (a better read of a pass already reported)
     suppressed: int  # ready tracks that joined an earlier pass with nothing better to say
+    second_reads: int  # unsure reads read again by the models folder's second reader
 
 
 class CameraPipeline:
@@ -164,6 +166,7 @@ class CameraPipeline:
         self.crop_kinds = {"corners": 0, "box": 0, "fallback": 0}
         self.two_row = 0
         self.settled_skips = 0  # plate crops not read: their track was settled (settings.settled_every)
+        self.second_reads = 0  # unsure reads read again by the second reader (second_opinion)
         self.best_frames: dict[int, np.ndarray] = {}  # track id -> the frame of its most sure read
         self._fault_width = fault_frame_width()
 
@@ -171,7 +174,14 @@ class CameraPipeline:
         k = self.crop_kinds
         g = self.gate
         return PipelineStats(
-            self.frame_index, self.idle_frames, k["corners"], k["fallback"], self.two_row, g.updates, g.suppressed
+            self.frame_index,
+            self.idle_frames,
+            k["corners"],
+            k["fallback"],
+            self.two_row,
+            g.updates,
+            g.suppressed,
+            self.second_reads,
         )
 
     def _timed(self, stage: str, start: float) -> float:
@@ -215,7 +225,8 @@ class CameraPipeline:
         Plates cut by the frame edge are tracked but not read: a half plate reads as a wrong plate.
         With a corner model, the plates read get their corners from it first: a reader of rectified crops reads
         them warped level, a reader of box crops the box around them (:func:`boxed_by_corners`); the tracker
-        keeps the detector's box."""
+        keeps the detector's box. An unsure read gets the folder's second reader's opinion
+        (:mod:`~anpr_edge.recognition.second_opinion`)."""
         s, ocr = self.settings, self.models.ocr
         dets = list(found)
         reads: list[PlateRead | None] = [None] * len(dets)
@@ -240,6 +251,8 @@ class CameraPipeline:
         for i, d, crop, r in zip(chosen, to_read, cut, ocr.read_crops(cut, to_read, s.thresholds), strict=True):
             reads[i], crops[i] = r, crop
             self.crop_kinds[crop_kind(d)] += 1
+        reads, again = with_second_opinions(self.models, frame, dets, reads, s.thresholds, s.ocr_variants, k)
+        self.second_reads += again
         self.ocr_rounds += 1
         return dets, reads, crops
 
@@ -320,12 +333,15 @@ def read_detections(
     models: Models, frame: np.ndarray, dets: list[Detection], s: RecognitionSettings
 ) -> list[PlateRead]:
     """Read each detection of a still image with every crop variant voted (square plates: unread). With a corner
-    model, each plate gets its corners from it first, and is read as :meth:`CameraPipeline._read` reads it."""
+    model, each plate gets its corners from it first, and is read as :meth:`CameraPipeline._read` reads it, a
+    second opinion included."""
     rectify = rectifies(s, models)
     dets = models.with_corners(frame, dets) if needs_corners(s, models) else dets
     square = [is_two_row(d) for d in dets]
     to_read = [d for d, sq in zip(dets, square, strict=True) if not sq]
-    reads = iter(models.ocr(frame, to_read if rectify else boxed_by_corners(to_read), s.thresholds, s.ocr_variants))
+    first = models.ocr(frame, to_read if rectify else boxed_by_corners(to_read), s.thresholds, s.ocr_variants)
+    merged, _ = with_second_opinions(models, frame, to_read, first, s.thresholds, s.ocr_variants)
+    reads = iter(r for r in merged if r is not None)  # every plate read: none is None
     classes = len(models.ocr.spec.alphabet)
     return [unread_two_row(d, classes) if sq else next(reads) for d, sq in zip(dets, square, strict=True)]
 

@@ -140,14 +140,14 @@ def run_bench(
     times = StageTimes()
     frame_ms: list[float] = []  # waiting for the decoder + the whole pipeline, per measured frame
     pipe = CameraPipeline("bench", models, settings, timings=None)
-    events = updates = idle_start = skips_start = 0
+    events = updates = idle_start = skips_start = second_start = 0
     wall_start = 0.0
     shape: tuple[int, ...] = ()
     with contextlib.closing(decoded_ahead(video, max_frames + warmup)) as frames:
         for n, (fr, waited) in enumerate(frames):
             if n == warmup:
                 pipe.timings, wall_start = times, time.perf_counter()
-                idle_start, skips_start = pipe.idle_frames, pipe.settled_skips
+                idle_start, skips_start, second_start = pipe.idle_frames, pipe.settled_skips, pipe.second_reads
             t1 = time.perf_counter()
             for e in pipe.run(fr.image, fr.t).events:
                 events, updates = events + (e.type == "new"), updates + (e.type == "update")
@@ -164,6 +164,7 @@ def run_bench(
         "frames": len(frame_ms),
         "idle_frames": pipe.idle_frames - idle_start,
         "reads_skipped_settled": pipe.settled_skips - skips_start,
+        "second_reads": pipe.second_reads - second_start,
         "events": events,
         "updates": updates,
         "detector_input": [models.detector.spec.input_width, models.detector.spec.input_height],
@@ -240,7 +241,8 @@ def format_costs(costs: dict[str, dict[str, float]], cpu: str) -> str:
 def format_table(r: dict[str, Any]) -> str:
     lines = [
         f"video {r['video']}  {r['frame_size'][0]}x{r['frame_size'][1]}  frames {r['frames']}"
-        f" (idle, no detector: {r['idle_frames']}; settled plates not read: {r['reads_skipped_settled']})"
+        f" (idle, no detector: {r['idle_frames']}; settled plates not read: {r['reads_skipped_settled']};"
+        f" unsure reads read again: {r['second_reads']})"
         f"  events {r['events']} (updates {r['updates']})",
         f"detector input {r['detector_input'][0]}x{r['detector_input'][1]}  devices {r['device']}",
         f"cpu {r['cpu']}  precision: detector {r['precision']['detector']}, reader {r['precision']['ocr']}",

@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from anpr_edge.core.results import Detection
+from anpr_edge.errors import ModelLoadError
 from anpr_edge.inference.contract import OcrSpec, metadata_path, write_spec
 from anpr_edge.inference.corners import CornerModel
 from anpr_edge.inference.ocr import CharThresholds, PlateOCR
@@ -92,13 +93,21 @@ def export(
     samples: int = 64,
     info: dict[str, Any] | None = None,
     real_dev: Path | None = None,
+    operating: dict[str, float] | None = None,
 ) -> dict[str, float]:
+    """``operating``: metadata fields of the reader's operating point (``temperature``; as a second reader,
+    ``sure_letters`` and ``sure_digits``) written as given; ``calibrate --write`` fits the temperature instead."""
     state = torch.load(checkpoint, map_location="cpu", weights_only=False)
     alphabet = state.get("alphabet", ALPHABET)  # a reader trained with unreadable characters has UNREAD too
     crnn = CRNN(len(alphabet) + 1)
     crnn.load_state_dict(state["model"])
     model = CRNNWithSoftmax(crnn).eval()
     spec = CropSpec(**state.get("crop_spec", {}))  # checkpoints from before crop_spec cut plain crops
+    level = {"deskew": spec.deskew, "deskew_rise": spec.deskew_rise, "rectified": spec.rectified}
+    meta = OcrSpec(
+        spec.width, spec.height, alphabet, MEAN, STD, 0, spec.margin_x, spec.margin_y, **level, **(operating or {})
+    )
+    meta.validate(str(out))  # a bad operating point fails before anything is written
     scored = real_dev is not None and (real_dev / "labels.csv").is_file()
     if spec.rectified and scored and not metadata_path(out.with_name("plate_corners")).is_file():
         raise SystemExit(f"{checkpoint} reads rectified crops: export it beside a corner model (plate_corners)")
@@ -109,8 +118,6 @@ def export(
     crops = np.stack([synthetic_sample(10**9 + i, spec).image for i in range(samples)])
     x = ((crops.astype(np.float32) - MEAN) / STD)[:, None]
     diffs = check_parity(model, onnx_path, xml_path, x, tol, alphabet)
-    level = {"deskew": spec.deskew, "deskew_rise": spec.deskew_rise, "rectified": spec.rectified}
-    meta = OcrSpec(spec.width, spec.height, alphabet, MEAN, STD, 0, spec.margin_x, spec.margin_y, **level)
     write_spec(
         out,
         meta,
@@ -164,17 +171,36 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--tol", type=float, default=2e-2, help="max |probability difference| allowed")
     p.add_argument("--fp32", action="store_true", help="keep FP32 weights in the IR")
     p.add_argument("--real-dev", type=Path, default=Path("../shared/real-dev"), help="scored into the model card")
+    p.add_argument("--temperature", type=float, help="the confidence calibration to write (default 1; see calibrate)")
+    p.add_argument(
+        "--sure",
+        type=float,
+        nargs=2,
+        metavar=("LETTERS", "DIGITS"),
+        help="as a second reader (plate_ocr_second): the least probability at which its letter and digit are heard",
+    )
     return p
+
+
+def operating_point(a: argparse.Namespace) -> dict[str, float]:
+    """The metadata fields ``--temperature`` and ``--sure`` ask for."""
+    point = {} if a.temperature is None else {"temperature": a.temperature}
+    if a.sure is not None:
+        point |= {"sure_letters": a.sure[0], "sure_digits": a.sure[1]}
+    return point
 
 
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     a = parser().parse_args(argv)
     try:
-        export(a.checkpoint, a.out, a.tol, not a.fp32, real_dev=a.real_dev)
+        export(a.checkpoint, a.out, a.tol, not a.fp32, real_dev=a.real_dev, operating=operating_point(a))
     except ParityError as exc:
         logger.error("export failed parity check: %s", exc)
         return 1
+    except ModelLoadError as exc:
+        logger.error("%s", exc)
+        return 2
     return 0
 
 

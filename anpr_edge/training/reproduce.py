@@ -244,16 +244,25 @@ CAMERA_READER_PARTS = (
 )
 
 
+#: The camera folder's second reader (``plate_ocr_second``): the rectified reader fine-tuned on plates seen at
+#: dusk (docs/preregistration.md, "Q6" and "SO3"), at Q4's temperature, heard where it passes Q6t's thresholds.
+SECOND_READER_CHECKPOINT = Path("models/checkpoints/plate_ocr_crnn_dusk_rectified_candidate.pt")
+SECOND_READER_POINT = ("--temperature", "0.95", "--sure", "0.8", "0.6")
+
+
 def camera_reader_steps(out: Path) -> list[Step]:
     """The camera folder's reader (:data:`CAMERA_READER_PARTS` averaged), exported in FP32 beside the camera
-    detector and its corner model, then its temperature fitted (``calibrate --write``). ``models.precision:
-    auto`` reads it in bf16 where the CPU has it, as measured (models/README.md)."""
+    detector and its corner model, then its temperature fitted (``calibrate --write``; ``models.precision:
+    auto`` reads it in bf16 where the CPU has it, as measured, models/README.md); then its second reader
+    (:data:`SECOND_READER_CHECKPOINT`) in FP32 at :data:`SECOND_READER_POINT`."""
     soup, folder = out / "camera_reader.pt", out / "camera_models"
     parts = [arg for part in CAMERA_READER_PARTS for arg in ("--checkpoint", str(part))]
+    second = ("--checkpoint", str(SECOND_READER_CHECKPOINT), "--out", str(folder / "plate_ocr_second"), "--fp32")
     return [
         Step("soup", (*parts, "--weight", "0.5", "--out", str(soup)), "ocr", done=soup),
         Step("export_ocr", ("--checkpoint", str(soup), "--out", str(folder / "plate_ocr"), "--fp32"), "ocr"),
         Step("calibrate", ("--models", str(folder), "--write"), "ocr"),
+        Step("export_ocr", (*second, *SECOND_READER_POINT), "ocr"),
     ]
 
 

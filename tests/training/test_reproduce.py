@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -28,7 +29,7 @@ def test_every_step_of_the_recipe_parses_with_its_module(tmp_path: Path) -> None
     check_recipe(corners)
     assert [s.module for s in corners] == ["pose_scenes", "train_detector"] * 3 + ["export_detector"] + [
         "train_corners"
-    ] * 3 + ["soup", "export_ocr", "calibrate"]
+    ] * 3 + ["soup", "export_ocr", "calibrate", "export_ocr"]
     assert "--pose" in corners[1].argv and "--distractors" in corners[2].argv
     # E continues D's weights, F continues E's: each run starts from the one before's last weights
     assert str(tmp_path / "det_runs" / "plate_pose" / "weights" / "last.pt") in corners[3].argv
@@ -41,9 +42,15 @@ def test_every_step_of_the_recipe_parses_with_its_module(tmp_path: Path) -> None
     assert export.argv[export.argv.index("--conf") + 1] == "0.55"  # the shipped operating point (model card)
     assert [c.argv[0] for c in corners[7:10]] == ["gen", "train", "export"]
     assert str(tmp_path / "camera_models" / "plate_corners") in corners[9].argv
-    soup, export_reader, calibrate = corners[10:]  # the camera reader: stage 3 and 4b averaged, then calibrated
+    soup, export_reader, calibrate, second = corners[10:]  # the camera reader: stage 3 and 4b averaged, calibrated
     assert "models/checkpoints/plate_ocr_crnn.pt" in soup.argv and str(tmp_path / "camera_reader.pt") in soup.argv
     assert str(tmp_path / "camera_models" / "plate_ocr") in export_reader.argv and "--write" in calibrate.argv
+    # then its second reader, at the shipped operating point (models/camera/plate_ocr_second.json)
+    assert str(tmp_path / "camera_models" / "plate_ocr_second") in second.argv
+    sure = second.argv[second.argv.index("--sure") + 1 :][:2]
+    shipped = json.loads((ROOT / "models" / "camera" / "plate_ocr_second.json").read_text())
+    assert [float(v) for v in sure] == [shipped["sure_letters"], shipped["sure_digits"]]
+    assert float(second.argv[second.argv.index("--temperature") + 1]) == shipped["temperature"]
     # stage 3 starts from stage 2's weights and mines with stage 2's export
     ft3 = next(s for s in steps if "plate_yolo11n_ft3" in s.argv and s.module == "train_detector")
     assert str(tmp_path / "det_runs" / "plate_yolo11n_ft2" / "weights" / "last.pt") in ft3.argv

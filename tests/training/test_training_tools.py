@@ -91,6 +91,26 @@ def test_ocr_export_parity_on_a_tiny_model(tmp_path: Path) -> None:
         assert f"- real-dev, images not trained on {fold}, labelled boxes, 1 crop per plate: plates 36" in card
 
 
+def test_ocr_export_writes_the_operating_point_asked_for(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("onnx")
+    from anpr_edge.inference.contract import OcrSpec, load_spec
+    from anpr_edge.training.crnn import CRNN
+    from anpr_edge.training.export_ocr import main
+    from anpr_edge.training.train_ocr import ALPHABET
+
+    torch.manual_seed(0)
+    ckpt = tmp_path / "tiny.pt"
+    torch.save({"model": CRNN(len(ALPHABET) + 1).state_dict(), "epoch": 0}, ckpt)
+    out, common = tmp_path / "m" / "plate_ocr_second", ["--checkpoint", str(ckpt), "--real-dev", str(tmp_path)]
+    assert main([*common, "--out", str(out), "--temperature", "0.95", "--sure", "0.8", "0.6"]) == 0
+    spec = load_spec(out, "plate_ocr")
+    assert isinstance(spec, OcrSpec) and (spec.temperature, spec.sure_letters, spec.sure_digits) == (0.95, 0.8, 0.6)
+    bad = tmp_path / "bad" / "plate_ocr"
+    assert main([*common, "--out", str(bad), "--sure", "1.5", "0.6"]) == 2
+    assert "sure_letters must be at least 0 and under 1, got 1.5" in caplog.text and not bad.parent.exists()
+
+
 def test_ocr_export_fails_on_parity_mismatch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     torch = pytest.importorskip("torch")
     from anpr_edge.training import export_ocr

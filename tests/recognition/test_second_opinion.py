@@ -1,0 +1,120 @@
+"""The second opinion on unsure reads: how two reads of a plate become one (hand-made probabilities), when the
+camera folder's second reader is asked (real OpenVINO runtime, shipped models), and how a folder with a
+second reader that cannot do its job is refused in one line."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from anpr_edge.core.plates import DIGITS, LETTERS, second_opinion
+from anpr_edge.errors import ModelLoadError
+from anpr_edge.inference.models import SECOND_READER, Models
+from anpr_edge.inference.ocr import CharThresholds
+from anpr_edge.recognition.pipeline import CameraPipeline, read_still
+from anpr_edge.recognition.settings import RecognitionSettings
+from tests.recognition.test_rectified_reading import CAMERA, turned_plate
+
+ALPHABET = DIGITS + LETTERS
+DEFAULT = CAMERA.parent
+
+
+def read_of(text: str, p: float) -> np.ndarray:
+    probs = np.full((len(text), len(ALPHABET)), (1 - p) / (len(ALPHABET) - 1), np.float32)
+    for i, c in enumerate(text):
+        probs[i, ALPHABET.index(c)] = p
+    return probs
+
+
+def test_the_second_reader_is_heard_only_where_it_is_sure() -> None:
+    first = read_of("A123BC77", 0.4)  # unsure everywhere
+    second = read_of("A123BC77", 0.9)
+    second[1] = read_of("7", 0.55)[0]  # a digit under its 0.6
+    second[4] = read_of("H", 0.95)[0]  # sure, and not what the first read (B)
+    out = second_opinion(first, second, ALPHABET, 0.8, 0.6)
+    np.testing.assert_allclose(out[0], (first[0] + second[0]) / 2)  # agree, sure: averaged
+    np.testing.assert_array_equal(out[1], first[1])  # not sure: the first read stands
+    np.testing.assert_allclose(out[4], np.full(len(ALPHABET), 1 / len(ALPHABET)))  # disagree: no evidence
+    text, _ = CharThresholds().read(out, ALPHABET)
+    assert text == "A#23#C77"
+
+
+def test_a_second_read_of_another_length_changes_nothing() -> None:
+    first = read_of("A123BC77", 0.4)
+    assert second_opinion(first, read_of("A123BC777", 0.99), ALPHABET, 0.8, 0.6) is first
+
+
+@pytest.fixture(scope="module")
+def camera() -> Models:
+    return Models.load(CAMERA / "plate_detector", CAMERA / "plate_ocr", "cpu")
+
+
+def test_the_camera_folder_has_a_second_reader_of_rectified_crops(camera: Models) -> None:
+    assert camera.second is not None and camera.second.spec.rectified
+    assert camera.second.spec.alphabet == camera.ocr.spec.alphabet
+    assert (camera.second.spec.sure_letters, camera.second.spec.sure_digits) == (0.8, 0.6)
+
+
+def test_only_unsure_reads_are_read_again(camera: Models) -> None:
+    frame = turned_plate()
+    without = dataclasses.replace(camera, second=None)
+    plain, plain_alone = (CameraPipeline("gate", m, RecognitionSettings(motion_threshold=0)) for m in (camera, without))
+    strict = RecognitionSettings(motion_threshold=0, char_conf_thr=0.999)  # every first read has a '#'
+    unsure, alone = (CameraPipeline("gate", m, strict) for m in (camera, without))
+    first_unsure = 0
+    for t in (0.0, 0.25, 0.5, 0.75):
+        plain.run(frame, t)
+        (first,) = plain_alone.run(frame, t).reads
+        assert first is not None
+        first_unsure += "#" in first.text
+        (again,) = unsure.run(frame, t).reads
+        (strict_first,) = alone.run(frame, t).reads
+        assert again is not None and strict_first is not None and "#" in strict_first.text
+        assert again.detection == strict_first.detection  # the first read's box, the merged probabilities
+    assert plain.stats().second_reads == first_unsure < 4  # plates read whole are not read again
+    assert unsure.stats().second_reads == 4 and alone.stats().second_reads == 0
+    (still,) = read_still(camera, frame, strict)
+    (plain_still,) = read_still(without, frame, strict)
+    assert still.detection == plain_still.detection  # a still is read again too: its probabilities merged
+    assert still.probs.shape == plain_still.probs.shape and not np.array_equal(still.probs, plain_still.probs)
+
+
+def folder_with(tmp_path: Path, change: dict[str, object], base: Path = CAMERA) -> Path:
+    """A copy of ``base`` (reader and detector: no int8 copies, no ONNX) with the camera folder's second reader,
+    its metadata changed by ``change``."""
+    folder = tmp_path / "models"
+    keep = ("plate_detector.xml", "plate_detector.bin", "plate_detector.json", "plate_ocr.xml", "plate_ocr.bin")
+    folder.mkdir()
+    for name in (*keep, "plate_ocr.json", "plate_corners.xml", "plate_corners.bin", "plate_corners.json"):
+        if (base / name).is_file():
+            shutil.copy(base / name, folder / name)
+    for suffix in (".xml", ".bin"):
+        shutil.copy(CAMERA / f"{SECOND_READER}{suffix}", folder / f"{SECOND_READER}{suffix}")
+    meta = json.loads((CAMERA / f"{SECOND_READER}.json").read_text())
+    (folder / f"{SECOND_READER}.json").write_text(json.dumps({**meta, **change}))
+    return folder
+
+
+@pytest.mark.parametrize(
+    ("change", "base", "said"),
+    [
+        ({"rectified": False}, CAMERA, "a second reader reads plates warped level from their corners"),
+        ({"alphabet": ALPHABET[::-1]}, CAMERA, "differs from the reader's"),
+        ({"sure_letters": 1.5}, CAMERA, "sure_letters must be at least 0 and under 1, got 1.5"),
+        ({}, DEFAULT, "nothing beside .* finds corners"),  # the default folder: no corner model, no keypoints
+    ],
+)
+def test_a_second_reader_that_cannot_do_its_job_is_refused(
+    tmp_path: Path, change: dict[str, object], base: Path, said: str
+) -> None:
+    folder = folder_with(tmp_path, change, base)
+    with pytest.raises(ModelLoadError, match=said) as caught:
+        Models.load(folder / "plate_detector", folder / "plate_ocr", "cpu")
+    assert "\n" not in str(caught.value) and SECOND_READER in str(caught.value)
+    (folder / f"{SECOND_READER}.json").unlink()
+    Models.load(folder / "plate_detector", folder / "plate_ocr", "cpu")  # without it, the folder loads
