@@ -66,6 +66,7 @@ CLI_RECOGNITION = (
     "ocr_every_n",
     "ocr_variants",
     "settled_every",
+    "detect_settled_every",
     "verify_zoom",
     "verify_conf",
     "motion_threshold",

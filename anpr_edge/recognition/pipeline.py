@@ -133,6 +133,7 @@ class PipelineStats:
     updates: int  # event updates sent (a better read of a pass already reported)
     suppressed: int  # ready tracks that joined an earlier pass with nothing better to say
     second_reads: int  # unsure reads read again by the models folder's second reader
+    coasted_frames: int  # frames the detector skipped: every plate followed was settled (detect_settled_every)
 
 
 class CameraPipeline:
@@ -167,6 +168,9 @@ class CameraPipeline:
         self.two_row = 0
         self.settled_skips = 0  # plate crops not read: their track was settled (settings.settled_every)
         self.second_reads = 0  # unsure reads read again by the second reader (second_opinion)
+        self.coasted_frames = 0  # frames the detector skipped: every plate followed was settled
+        self.since_detector = 0  # frames since the detector last ran
+        self.last_views: tuple[TrackView, ...] = ()  # the tracks seen on the detector's last frame
         self.best_frames: dict[int, np.ndarray] = {}  # track id -> the frame of its most sure read
         self._fault_width = fault_frame_width()
 
@@ -182,6 +186,7 @@ class CameraPipeline:
             g.updates,
             g.suppressed,
             self.second_reads,
+            self.coasted_frames,
         )
 
     def _timed(self, stage: str, start: float) -> float:
@@ -284,6 +289,9 @@ class CameraPipeline:
         if idle:
             self.idle_frames += 1
             return FrameResult(idle=True)
+        if self._coasting():
+            self.coasted_frames += 1
+            return FrameResult(tracks=self.last_views, idle=True)
         dets, t3 = self._detect(frame, t_checked)
         dets, reads, crops = self._read(frame, dets)
         t4 = self._timed("ocr", t3)
@@ -296,14 +304,26 @@ class CameraPipeline:
             self.best_frames.pop(tr.track_id, None)
         self._timed("tracking", t4)
         self.frame_index += 1
+        self.since_detector = 0
+        self.last_views = self._views(t, dets)
         return FrameResult(
             tuple(e for e, _ in events),
             tuple(f for _, f in events),
             tuple(dets),
             tuple(reads),
             tuple(crops),
-            self._views(t, dets),
+            self.last_views,
         )
+
+    def _coasting(self) -> bool:
+        """Whether this frame skips the detector: it ran fewer than ``detect_settled_every`` frames ago, and
+        every plate followed is settled and was found on that frame (the tracker knows them; the reader would
+        not read them anyway). Counts the frame towards the next detector run."""
+        self.since_detector += 1
+        tracks = self.tracker.tracks
+        if self.since_detector >= self.settings.detect_settled_every or not tracks:
+            return False
+        return all(tr.settled and tr.misses == 0 for tr in tracks)
 
     def _views(self, t: float, dets: list[Detection]) -> tuple[TrackView, ...]:
         """The tracks seen on this frame, with their voted plate so far (what ``--annotate`` draws)."""

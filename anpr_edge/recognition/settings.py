@@ -35,6 +35,14 @@ class RecognitionSettings(BaseModel):
         "that is read (ocr_every_n; 1: all of them); the reads between would repeat it, and every n-th still "
         "catches another car",
     )
+    detect_settled_every: int = Field(
+        1,
+        ge=1,
+        le=25,
+        description="while every plate followed is settled (last 3 reads the same complete plate) and was found "
+        "on the detector's last frame, the detector runs on every n-th frame only (1: every frame); a new car is "
+        "found up to n-1 frames later",
+    )
     verify_zoom: float = Field(
         5.0, ge=0, le=20, description="second look: each box re-detected in a crop this many box widths wide (0: off)"
     )

@@ -140,7 +140,7 @@ def run_bench(
     times = StageTimes()
     frame_ms: list[float] = []  # waiting for the decoder + the whole pipeline, per measured frame
     pipe = CameraPipeline("bench", models, settings, timings=None)
-    events = updates = idle_start = skips_start = second_start = 0
+    events = updates = idle_start = skips_start = second_start = coast_start = 0
     wall_start = 0.0
     shape: tuple[int, ...] = ()
     with contextlib.closing(decoded_ahead(video, max_frames + warmup)) as frames:
@@ -148,6 +148,7 @@ def run_bench(
             if n == warmup:
                 pipe.timings, wall_start = times, time.perf_counter()
                 idle_start, skips_start, second_start = pipe.idle_frames, pipe.settled_skips, pipe.second_reads
+                coast_start = pipe.coasted_frames
             t1 = time.perf_counter()
             for e in pipe.run(fr.image, fr.t).events:
                 events, updates = events + (e.type == "new"), updates + (e.type == "update")
@@ -163,6 +164,7 @@ def run_bench(
         "frame_size": [int(shape[1]), int(shape[0])] if shape else [],
         "frames": len(frame_ms),
         "idle_frames": pipe.idle_frames - idle_start,
+        "coasted_frames": pipe.coasted_frames - coast_start,
         "reads_skipped_settled": pipe.settled_skips - skips_start,
         "second_reads": pipe.second_reads - second_start,
         "events": events,
@@ -241,7 +243,8 @@ def format_costs(costs: dict[str, dict[str, float]], cpu: str) -> str:
 def format_table(r: dict[str, Any]) -> str:
     lines = [
         f"video {r['video']}  {r['frame_size'][0]}x{r['frame_size'][1]}  frames {r['frames']}"
-        f" (idle, no detector: {r['idle_frames']}; settled plates not read: {r['reads_skipped_settled']};"
+        f" (idle, no detector: {r['idle_frames']}; settled plates, no detector: {r['coasted_frames']};"
+        f" settled plates not read: {r['reads_skipped_settled']};"
         f" unsure reads read again: {r['second_reads']})"
         f"  events {r['events']} (updates {r['updates']})",
         f"detector input {r['detector_input'][0]}x{r['detector_input'][1]}  devices {r['device']}",

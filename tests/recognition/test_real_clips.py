@@ -166,18 +166,25 @@ def test_4_fps_moving_40_px_a_frame_keeps_one_track_and_whole_plates(models: Mod
     assert len({e.track_id for e in events}) == 1 and [e.plate for e in events if e.type == "new"] == [text]
 
 
+def standing_cars(path: Path) -> tuple[tuple[np.ndarray, Box, str], tuple[np.ndarray, Box, str]]:
+    """A clip of one car standing at the barrier for 14 frames, the next in the same spot for 10, then none for 8:
+    the two photos (image, plate box, plate)."""
+    first, second = photo("010.jpg"), photo("043.jpg")
+    spot = Shot((640.0, 420.0), 220.0)
+    frames = [frame_of(first[0], first[1], spot)[0]] * 14 + [frame_of(second[0], second[1], spot)[0]] * 10
+    out = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"mp4v"), FPS, SIZE)
+    for frame in [*frames, *[frame_of(first[0], first[1], Shot(None))[0]] * 8]:
+        out.write(frame)
+    out.release()
+    return first, second
+
+
 def test_a_settled_plate_is_read_every_4th_frame_and_the_next_car_in_its_box_is_caught(
     models: Models, tmp_path: Path
 ) -> None:
     """A car stands at the barrier: once its last 3 reads are the same plate, it is read every 4th frame
     only (``settled_every``); the next car stopping in the same spot is still read and reported."""
-    first, second = photo("010.jpg"), photo("043.jpg")
-    spot = Shot((640.0, 420.0), 220.0)
-    frames = [frame_of(first[0], first[1], spot)[0]] * 14 + [frame_of(second[0], second[1], spot)[0]] * 10
-    out = cv2.VideoWriter(str(tmp_path / "stand.mp4"), cv2.VideoWriter.fourcc(*"mp4v"), FPS, SIZE)
-    for frame in [*frames, *[frame_of(first[0], first[1], Shot(None))[0]] * 8]:
-        out.write(frame)
-    out.release()
+    first, second = standing_cars(tmp_path / "stand.mp4")
     pipe = CameraPipeline("gate", models, RecognitionSettings())
     read_on: list[int] = []
     new_on: dict[str, int] = {}  # plate -> frame its new event came on
@@ -196,3 +203,27 @@ def test_a_settled_plate_is_read_every_4th_frame_and_the_next_car_in_its_box_is_
     assert [e.plate for e in events if e.type == "new"] == [first[2], second[2]]
     # The second car (from frame 14) is read at frame 16 at the latest, then on every frame until its event.
     assert {16, 17, 18} <= set(read_on) and new_on[second[2]] <= 18, (read_on, new_on)
+
+
+def test_with_detect_settled_every_2_a_standing_car_is_looked_at_every_other_frame_and_nothing_is_lost(
+    models: Models, tmp_path: Path
+) -> None:
+    """``detect_settled_every: 2``: while the car standing at the barrier is settled, the detector skips every
+    other frame; the events are those of a detector on every frame, the next car's at most a frame later."""
+    first, second = standing_cars(tmp_path / "stand.mp4")
+    runs = {}
+    for every in (1, 2):
+        pipe = CameraPipeline("gate", models, RecognitionSettings(detect_settled_every=every))
+        events: list[PlateEvent] = []
+        new_at: dict[str, int] = {}  # plate -> the clip's frame its new event came on
+        t = 0.0
+        for i, fr in enumerate(VideoSource(tmp_path / "stand.mp4")):
+            t, found = fr.t, pipe.run(fr.image, fr.t).events
+            events += found
+            new_at.update({e.plate: i for e in found if e.type == "new"})
+        events += pipe.flush(t + 1.0).events
+        runs[every] = ([(e.type, e.plate, e.direction) for e in events], new_at, pipe.stats().coasted_frames)
+    (events_1, new_1, coasted_1), (events_2, new_2, coasted_2) = runs[1], runs[2]
+    assert events_2 == events_1 and [p for kind, p, _ in events_1 if kind == "new"] == [first[2], second[2]]
+    assert coasted_1 == 0 and coasted_2 >= 8  # the standing cars' frames, every other one
+    assert new_2[second[2]] <= new_1[second[2]] + 1
