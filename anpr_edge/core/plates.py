@@ -153,8 +153,8 @@ def second_opinion(
 
     The second reader is heard at a position only where its best allowed character (:func:`constrain`) passes
     its own ``sure_letters`` (``sure_digits``): there the two reads are averaged when their best characters
-    agree, and the position becomes no evidence (every class equally likely) when they differ. Everywhere else,
-    and wherever the reads differ in length, the first read stands.
+    agree, and the position becomes no evidence (every class equally likely: written ``#``) when they differ.
+    Everywhere else, and wherever the reads differ in length, the first read stands.
     """
     if first.shape != second.shape:
         return first

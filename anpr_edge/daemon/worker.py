@@ -104,7 +104,7 @@ class CameraWorker(threading.Thread):
         self.cam = cam
         self._frame_checked = False  # the ROI may have changed
         self._emit_all(self.pipeline.flush(time.time()))  # the old settings' tracks end here
-        self.idle_before += self.pipeline.idle_frames
+        self.idle_before += self.pipeline.frames_without_detector
         self.pipeline = CameraPipeline(cam.name, self.pipeline.models, settings, cam.roi, timings=self.timings)
         logger.info("camera %s: new recognition settings applied", cam.name)
 
@@ -171,7 +171,7 @@ class CameraWorker(threading.Thread):
             state=c.state,
             frames_in=c.frames_in,
             frames_out=self.frames_out,
-            idle=self.idle_before + self.pipeline.idle_frames,
+            idle=self.idle_before + self.pipeline.frames_without_detector,
             dropped=self.capture.mailbox.dropped + self.skipped + self.bad_frames,
             reconnects=c.reconnects,
             events=self.events,
@@ -185,7 +185,7 @@ class CameraWorker(threading.Thread):
             state=c.state,
             frames_in=c.frames_in,
             frames_processed=self.frames_out,
-            frames_idle=self.idle_before + self.pipeline.idle_frames,
+            frames_idle=self.idle_before + self.pipeline.frames_without_detector,
             frames_skipped=self.skipped,
             frames_dropped=self.capture.mailbox.dropped,
             reconnects=c.reconnects,

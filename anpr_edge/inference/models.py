@@ -59,7 +59,12 @@ def load_second_reader(
     at = "auto" if precision == "int8" else precision
     reader = PlateOCR.load(stem, device, CharThresholds(), cache_dir, hint, at)
     if not reader.spec.rectified:
-        raise ModelLoadError(f"{stem}: a second reader reads plates warped level from their corners (rectified: true)")
+        raise ModelLoadError(f"{stem}: rectified is false; a second reader must read rectified crops (rectified: true)")
+    if reader.spec.sure_letters <= 0.0 or reader.spec.sure_digits <= 0.0:
+        raise ModelLoadError(
+            f"{stem}: a second reader needs sure_letters and sure_digits above 0 (the probabilities at which it is "
+            f"heard), got {reader.spec.sure_letters} and {reader.spec.sure_digits}"
+        )
     if reader.spec.alphabet != first.spec.alphabet:
         raise ModelLoadError(
             f"{stem}: alphabet {reader.spec.alphabet!r} differs from the reader's {first.spec.alphabet!r}"
@@ -109,8 +114,9 @@ class Models:
             load_second_reader(ocr, reader, device, cache_dir, hint, precision) if engine == "crnn" else None,
         )
         no_corners = models.corners is None and not models.detector.spec.keypoints
-        for stem, rectified in ((ocr, models.ocr.spec.rectified), (ocr.with_name(SECOND_READER), models.second)):
-            if rectified and no_corners:
+        warped = ((ocr, models.ocr.spec.rectified), (ocr.with_name(SECOND_READER), models.second is not None))
+        for stem, reads_warped in warped:
+            if reads_warped and no_corners:
                 raise ModelLoadError(
                     f"{stem}: this reader reads plates warped from their corners, and nothing beside {detector} "
                     "finds corners: add a corner model (plate_corners) or a detector with corners to the folder"

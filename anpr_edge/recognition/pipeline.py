@@ -14,6 +14,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import cast
 
 import cv2
 import numpy as np
@@ -170,9 +171,15 @@ class CameraPipeline:
         self.second_reads = 0  # unsure reads read again by the second reader (second_opinion)
         self.coasted_frames = 0  # frames the detector skipped: every plate followed was settled
         self.since_detector = 0  # frames since the detector last ran
+        self.frames_looked = 0  # frames not idle: the detector ran, or skipped them for settled plates
         self.last_views: tuple[TrackView, ...] = ()  # the tracks seen on the detector's last frame
         self.best_frames: dict[int, np.ndarray] = {}  # track id -> the frame of its most sure read
         self._fault_width = fault_frame_width()
+
+    @property
+    def frames_without_detector(self) -> int:
+        """Frames the detector skipped: idle ones and, with ``detect_settled_every``, those of settled plates."""
+        return self.idle_frames + self.coasted_frames
 
     def stats(self) -> PipelineStats:
         k = self.crop_kinds
@@ -265,10 +272,9 @@ class CameraPipeline:
         """``chosen`` without the plates of settled tracks (:attr:`Track.settled`), except on every
         ``settled_every``-th OCR frame. A box is skipped only when every track it overlaps (``match_iou``) is
         settled and was seen on the last frame: a track that just lost its plate may be the next car's."""
-        s = self.settings
-        if (self.frame_index // s.ocr_every_n) % s.settled_every == 0:
+        if self._settled_read_due():
             return chosen
-        tracks = self.tracker.tracks
+        s, tracks = self.settings, self.tracker.tracks
 
         def settled(d: Detection) -> bool:
             near = [tr for tr in tracks if iou(d.box, tr.box) >= s.match_iou]
@@ -291,6 +297,7 @@ class CameraPipeline:
             return FrameResult(idle=True)
         if self._coasting():
             self.coasted_frames += 1
+            self.frames_looked += 1
             return FrameResult(tracks=self.last_views, idle=True)
         dets, t3 = self._detect(frame, t_checked)
         dets, reads, crops = self._read(frame, dets)
@@ -304,6 +311,7 @@ class CameraPipeline:
             self.best_frames.pop(tr.track_id, None)
         self._timed("tracking", t4)
         self.frame_index += 1
+        self.frames_looked += 1
         self.since_detector = 0
         self.last_views = self._views(t, dets)
         return FrameResult(
@@ -316,14 +324,21 @@ class CameraPipeline:
         )
 
     def _coasting(self) -> bool:
-        """Whether this frame skips the detector: it ran fewer than ``detect_settled_every`` frames ago, and
-        every plate followed is settled and was found on that frame (the tracker knows them; the reader would
-        not read them anyway). Counts the frame towards the next detector run."""
+        """Whether this frame skips the detector: it ran fewer than ``detect_settled_every`` frames ago, every
+        plate followed is settled and was found on that frame (the tracker knows them), and this is not a frame
+        on which settled plates are read (:meth:`_settled_read_due`: another car in their box is caught as
+        soon as without skipping). Counts the frame towards the next detector run."""
         self.since_detector += 1
         tracks = self.tracker.tracks
-        if self.since_detector >= self.settings.detect_settled_every or not tracks:
+        if self.since_detector >= self.settings.detect_settled_every or not tracks or self._settled_read_due():
             return False
         return all(tr.settled and tr.misses == 0 for tr in tracks)
+
+    def _settled_read_due(self) -> bool:
+        """Whether settled plates are read on this frame: every ``settled_every``-th frame looked at (idle ones
+        not counted, frames the detector skipped for settled plates counted)."""
+        s = self.settings
+        return (self.frames_looked // s.ocr_every_n) % s.settled_every == 0
 
     def _views(self, t: float, dets: list[Detection]) -> tuple[TrackView, ...]:
         """The tracks seen on this frame, with their voted plate so far (what ``--annotate`` draws)."""
@@ -361,7 +376,7 @@ def read_detections(
     to_read = [d for d, sq in zip(dets, square, strict=True) if not sq]
     first = models.ocr(frame, to_read if rectify else boxed_by_corners(to_read), s.thresholds, s.ocr_variants)
     merged, _ = with_second_opinions(models, frame, to_read, first, s.thresholds, s.ocr_variants)
-    reads = iter(r for r in merged if r is not None)  # every plate read: none is None
+    reads = iter(cast(list[PlateRead], merged))  # every plate was read: none is None
     classes = len(models.ocr.spec.alphabet)
     return [unread_two_row(d, classes) if sq else next(reads) for d, sq in zip(dets, square, strict=True)]
 

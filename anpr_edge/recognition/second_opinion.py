@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from anpr_edge.core.plates import UNREAD, second_opinion
+from anpr_edge.core.plates import UNREAD, second_opinion, trim_tail
 from anpr_edge.core.results import Detection, PlateRead
 from anpr_edge.inference.models import Models
 from anpr_edge.inference.ocr import CharThresholds, crop_kind
@@ -25,7 +25,8 @@ def merged(
     first: PlateRead, second: PlateRead, alphabet: str, thresholds: CharThresholds, sure: tuple[float, float]
 ) -> PlateRead:
     """One read of a plate from the first reader's and the second's (the first read's detection)."""
-    probs = second_opinion(first.probs, second.probs, alphabet, *sure)
+    # A ninth position left without evidence goes as a faint mark would, so the text and its rows stay paired.
+    probs = trim_tail(second_opinion(first.probs, second.probs, alphabet, *sure), alphabet, thresholds.digits)
     text, chars = thresholds.read(probs, alphabet)
     return PlateRead(text, chars, probs, first.detection, first.format)
 

@@ -85,6 +85,15 @@ def check_parity(
     return diffs
 
 
+def reader_metadata(spec: CropSpec, alphabet: str, operating: dict[str, float], out: Path) -> OcrSpec:
+    """The runtime's contract for a reader cut as ``spec``, at the operating point given; checked, so that a
+    bad operating point fails before anything is written."""
+    level = {"deskew": spec.deskew, "deskew_rise": spec.deskew_rise, "rectified": spec.rectified}
+    meta = OcrSpec(spec.width, spec.height, alphabet, MEAN, STD, 0, spec.margin_x, spec.margin_y, **level, **operating)
+    meta.validate(str(out))
+    return meta
+
+
 def export(
     checkpoint: Path,
     out: Path,
@@ -103,11 +112,7 @@ def export(
     crnn.load_state_dict(state["model"])
     model = CRNNWithSoftmax(crnn).eval()
     spec = CropSpec(**state.get("crop_spec", {}))  # checkpoints from before crop_spec cut plain crops
-    level = {"deskew": spec.deskew, "deskew_rise": spec.deskew_rise, "rectified": spec.rectified}
-    meta = OcrSpec(
-        spec.width, spec.height, alphabet, MEAN, STD, 0, spec.margin_x, spec.margin_y, **level, **(operating or {})
-    )
-    meta.validate(str(out))  # a bad operating point fails before anything is written
+    meta = reader_metadata(spec, alphabet, operating or {}, out)
     scored = real_dev is not None and (real_dev / "labels.csv").is_file()
     if spec.rectified and scored and not metadata_path(out.with_name("plate_corners")).is_file():
         raise SystemExit(f"{checkpoint} reads rectified crops: export it beside a corner model (plate_corners)")

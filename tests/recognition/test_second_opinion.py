@@ -13,10 +13,12 @@ import numpy as np
 import pytest
 
 from anpr_edge.core.plates import DIGITS, LETTERS, second_opinion
+from anpr_edge.core.results import Detection, PlateRead
 from anpr_edge.errors import ModelLoadError
 from anpr_edge.inference.models import SECOND_READER, Models
 from anpr_edge.inference.ocr import CharThresholds
 from anpr_edge.recognition.pipeline import CameraPipeline, read_still
+from anpr_edge.recognition.second_opinion import merged
 from anpr_edge.recognition.settings import RecognitionSettings
 from tests.recognition.test_rectified_reading import CAMERA, turned_plate
 
@@ -47,6 +49,17 @@ def test_the_second_reader_is_heard_only_where_it_is_sure() -> None:
 def test_a_second_read_of_another_length_changes_nothing() -> None:
     first = read_of("A123BC77", 0.4)
     assert second_opinion(first, read_of("A123BC777", 0.99), ALPHABET, 0.8, 0.6) is first
+
+
+def test_a_ninth_position_left_without_evidence_goes_and_the_read_stays_paired() -> None:
+    """Disagreeing on a ninth mark after a 2-digit region: the merged read is an 8-character plate
+    whose probabilities have 8 rows, as the tracker needs."""
+    first, second = read_of("A123BC455", 0.4), read_of("A123BC453", 0.9)  # no 3-digit region starts 45
+    detection = Detection((0.0, 0.0, 120.0, 30.0), 0.9)
+    unsure = PlateRead("#########", (("#", 0.4),) * 9, first, detection)
+    other = PlateRead("A123BC453", (("3", 0.9),) * 9, second, detection)
+    read = merged(unsure, other, ALPHABET, CharThresholds(), (0.8, 0.6))
+    assert read.text == "A123BC45" and read.probs.shape == (8, len(ALPHABET)) and len(read.chars) == 8
 
 
 @pytest.fixture(scope="module")
@@ -103,7 +116,8 @@ def folder_with(tmp_path: Path, change: dict[str, object], base: Path = CAMERA) 
 @pytest.mark.parametrize(
     ("change", "base", "said"),
     [
-        ({"rectified": False}, CAMERA, "a second reader reads plates warped level from their corners"),
+        ({"rectified": False}, CAMERA, "rectified is false; a second reader must read rectified crops"),
+        ({"sure_digits": 0.0}, CAMERA, "needs sure_letters and sure_digits above 0"),
         ({"alphabet": ALPHABET[::-1]}, CAMERA, "differs from the reader's"),
         ({"sure_letters": 1.5}, CAMERA, "sure_letters must be at least 0 and under 1, got 1.5"),
         ({}, DEFAULT, "nothing beside .* finds corners"),  # the default folder: no corner model, no keypoints
