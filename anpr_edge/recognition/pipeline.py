@@ -171,7 +171,6 @@ class CameraPipeline:
         self.second_reads = 0  # unsure reads read again by the second reader (second_opinion)
         self.coasted_frames = 0  # frames the detector skipped: every plate followed was settled
         self.since_detector = 0  # frames since the detector last ran
-        self.frames_looked = 0  # frames not idle: the detector ran, or skipped them for settled plates
         self.last_views: tuple[TrackView, ...] = ()  # the tracks seen on the detector's last frame
         self.best_frames: dict[int, np.ndarray] = {}  # track id -> the frame of its most sure read
         self._fault_width = fault_frame_width()
@@ -297,7 +296,6 @@ class CameraPipeline:
             return FrameResult(idle=True)
         if self._coasting():
             self.coasted_frames += 1
-            self.frames_looked += 1
             return FrameResult(tracks=self.last_views, idle=True)
         dets, t3 = self._detect(frame, t_checked)
         dets, reads, crops = self._read(frame, dets)
@@ -311,7 +309,6 @@ class CameraPipeline:
             self.best_frames.pop(tr.track_id, None)
         self._timed("tracking", t4)
         self.frame_index += 1
-        self.frames_looked += 1
         self.since_detector = 0
         self.last_views = self._views(t, dets)
         return FrameResult(
@@ -338,7 +335,8 @@ class CameraPipeline:
         """Whether settled plates are read on this frame: every ``settled_every``-th frame looked at (idle ones
         not counted, frames the detector skipped for settled plates counted)."""
         s = self.settings
-        return (self.frames_looked // s.ocr_every_n) % s.settled_every == 0
+        looked = self.frame_index + self.coasted_frames  # frames not idle: the detector ran, or skipped them
+        return (looked // s.ocr_every_n) % s.settled_every == 0
 
     def _views(self, t: float, dets: list[Detection]) -> tuple[TrackView, ...]:
         """The tracks seen on this frame, with their voted plate so far (what ``--annotate`` draws)."""

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from anpr_edge.core.plates import DIGITS, LETTERS, second_opinion
+from anpr_edge.core.plates import second_opinion
 from anpr_edge.core.results import Detection, PlateRead
 from anpr_edge.errors import ModelLoadError
 from anpr_edge.inference.models import SECOND_READER, Models
@@ -20,24 +20,17 @@ from anpr_edge.inference.ocr import CharThresholds
 from anpr_edge.recognition.pipeline import CameraPipeline, read_still
 from anpr_edge.recognition.second_opinion import merged
 from anpr_edge.recognition.settings import RecognitionSettings
+from tests.core.test_plates import ALPHABET, one_hot
 from tests.recognition.test_rectified_reading import CAMERA, turned_plate
 
-ALPHABET = DIGITS + LETTERS
 DEFAULT = CAMERA.parent
 
 
-def read_of(text: str, p: float) -> np.ndarray:
-    probs = np.full((len(text), len(ALPHABET)), (1 - p) / (len(ALPHABET) - 1), np.float32)
-    for i, c in enumerate(text):
-        probs[i, ALPHABET.index(c)] = p
-    return probs
-
-
 def test_the_second_reader_is_heard_only_where_it_is_sure() -> None:
-    first = read_of("A123BC77", 0.4)  # unsure everywhere
-    second = read_of("A123BC77", 0.9)
-    second[1] = read_of("7", 0.55)[0]  # a digit under its 0.6
-    second[4] = read_of("H", 0.95)[0]  # sure, and not what the first read (B)
+    first = one_hot("A123BC77", 0.4)  # unsure everywhere
+    second = one_hot("A123BC77", 0.9)
+    second[1] = one_hot("7", 0.55)[0]  # a digit under its 0.6
+    second[4] = one_hot("H", 0.95)[0]  # sure, and not what the first read (B)
     out = second_opinion(first, second, ALPHABET, 0.8, 0.6)
     np.testing.assert_allclose(out[0], (first[0] + second[0]) / 2)  # agree, sure: averaged
     np.testing.assert_array_equal(out[1], first[1])  # not sure: the first read stands
@@ -47,14 +40,14 @@ def test_the_second_reader_is_heard_only_where_it_is_sure() -> None:
 
 
 def test_a_second_read_of_another_length_changes_nothing() -> None:
-    first = read_of("A123BC77", 0.4)
-    assert second_opinion(first, read_of("A123BC777", 0.99), ALPHABET, 0.8, 0.6) is first
+    first = one_hot("A123BC77", 0.4)
+    assert second_opinion(first, one_hot("A123BC777", 0.99), ALPHABET, 0.8, 0.6) is first
 
 
 def test_a_ninth_position_left_without_evidence_goes_and_the_read_stays_paired() -> None:
     """Disagreeing on a ninth mark after a 2-digit region: the merged read is an 8-character plate
     whose probabilities have 8 rows, as the tracker needs."""
-    first, second = read_of("A123BC455", 0.4), read_of("A123BC453", 0.9)  # no 3-digit region starts 45
+    first, second = one_hot("A123BC455", 0.4), one_hot("A123BC453", 0.9)  # no 3-digit region starts 45
     detection = Detection((0.0, 0.0, 120.0, 30.0), 0.9)
     unsure = PlateRead("#########", (("#", 0.4),) * 9, first, detection)
     other = PlateRead("A123BC453", (("3", 0.9),) * 9, second, detection)
