@@ -154,10 +154,13 @@ def second_opinion(
     The second reader is heard at a position only where its best allowed character (:func:`constrain`) passes
     its own ``sure_letters`` (``sure_digits``): there the two reads are averaged when their best characters
     agree, and the position becomes no evidence (every class equally likely: written ``#``) when they differ.
-    Everywhere else, and wherever the reads differ in length, the first read stands.
+    Everywhere else the first read stands. Where the reads differ in length (positions cannot be paired), the
+    second read stands whole if it is a complete plate every character of which passes its thresholds, and
+    otherwise the first read does.
     """
     if first.shape != second.shape:
-        return first
+        text, _ = constrain(second, alphabet, sure_letters, sure_digits)
+        return second if is_valid(text) else first
     _, ours = constrain(first, alphabet, 0.0, 0.0)
     _, theirs = constrain(second, alphabet, 0.0, 0.0)
     out = first.copy()

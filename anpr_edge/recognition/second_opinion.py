@@ -1,7 +1,8 @@
 """A second opinion on unsure reads: where the models folder has a second reader (``plate_ocr_second``), a plate
 whose read has a ``#`` and plausible corners is read again by it, warped level from its corners, and the two
 reads become one (:func:`~anpr_edge.core.plates.second_opinion`: the second reader is heard only where it is
-sure, and a character the two readers disagree on is unread). Plates read whole are never read twice."""
+sure, a character the two readers disagree on is unread, and a second read of another length counts only whole
+and sure). Plates read whole are never read twice."""
 
 from __future__ import annotations
 

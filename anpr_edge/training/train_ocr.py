@@ -13,7 +13,7 @@ import logging
 import math
 import random
 import time
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import cv2
@@ -135,8 +135,48 @@ def cmd_train(args: argparse.Namespace) -> None:
     alphabet = load_synthesis(args.data_dir).alphabet
     model = CRNN(len(alphabet) + 1)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
-    ctc = nn.CTCLoss(blank=0, zero_infinity=True)
-    start_epoch, best = 0, -1.0
+    start_epoch, best = _resume(args, model, opt, alphabet)
+    spec = load_spec(args.data_dir)
+    if spec.rectified and args.real_dev and not metadata_path(args.corner_model).is_file():
+        raise SystemExit(
+            f"{args.data_dir} holds rectified crops: the real plates need --corner-model (not found: "
+            f"{args.corner_model}.json)"
+        )
+    extra = _load_extra(args.extra)
+    if stray := sorted({c for t in extra[1] for c in t} - set(alphabet)):
+        raise SystemExit(f"--extra: labels with {''.join(stray)!r}, which {args.data_dir}'s reader does not read")
+    logger.info("crops: %s", spec)
+    val_images, val_texts = load_npz(args.data_dir / "val.npz")
+    val = [LabelledCrop(im, t) for im, t in zip(val_images, val_texts, strict=True)]
+    real, real_train = _real_dev(args, spec)
+    mix = _Mix(alphabet, spec, extra, real_train)
+    # Recorded in the checkpoints, so that export scores the model on the real images it did not train on.
+    meta = {
+        "alphabet": alphabet,
+        "crop_spec": asdict(spec),
+        "real_split": {"fraction": args.real_train_fraction, "swapped": args.swap_real_split},
+    }
+    for epoch in range(start_epoch, args.epochs):
+        t0 = time.time()
+        loss, lr, chunks = _train_epoch(args, model, opt, epoch, mix)
+        syn = score(model, val, by="", alphabet=alphabet)["all"]
+        real_scores = score(model, real, alphabet=alphabet) if real else {}
+        row = _metrics_row(epoch, loss, lr, syn, real_scores, chunks, time.time() - t0)
+        _append_metrics(args.out / "metrics.csv", row)
+        logger.info("epoch %d %s", epoch, row)
+        if "high" in real_scores:
+            logger.info("real high: %s", real_scores["high"].summary())
+        if syn.exact_acc > best:
+            best = syn.exact_acc
+            torch.save({"model": model.state_dict(), "epoch": epoch, **meta}, args.out / "best.pt")
+        state = {"model": model.state_dict(), "opt": opt.state_dict(), "epoch": epoch, "best": best, **meta}
+        torch.save(state, args.out / "last.pt")
+        plot_metrics(args.out / "metrics.csv", args.out / "metrics.png")
+
+
+def _resume(args: argparse.Namespace, model: CRNN, opt: torch.optim.Optimizer, alphabet: str) -> tuple[int, float]:
+    """Load ``--out``'s ``last.pt`` (model, optimiser, epoch, best score) or ``--init``'s weights into ``model``;
+    the first epoch to train and the best synthetic exact score so far."""
     last = args.out / "last.pt"
     if last.exists():
         state = torch.load(last, map_location="cpu", weights_only=False)
@@ -144,127 +184,132 @@ def cmd_train(args: argparse.Namespace) -> None:
             raise SystemExit(f"{last} reads {state.get('alphabet', ALPHABET)!r}, {args.data_dir}'s crops {alphabet!r}")
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["opt"])
-        start_epoch, best = state["epoch"] + 1, state["best"]
-        logger.info("resumed from %s at epoch %d", last, start_epoch)
-    elif args.init:
+        logger.info("resumed from %s at epoch %d", last, state["epoch"] + 1)
+        return state["epoch"] + 1, state["best"]
+    if args.init:
         model.load_state_dict(init_weights(args.init, alphabet))
         logger.info("fine-tuning from %s (classes %s)", args.init, alphabet)
-    spec = load_spec(args.data_dir)
-    if spec.rectified and args.real_dev and not metadata_path(args.corner_model).is_file():
-        raise SystemExit(
-            f"{args.data_dir} holds rectified crops: the real plates need --corner-model (not found: "
-            f"{args.corner_model}.json)"
-        )
-    extra_imgs, extra_txt = _load_extra(args.extra)
-    if stray := sorted({c for t in extra_txt for c in t} - set(alphabet)):
-        raise SystemExit(f"--extra: labels with {''.join(stray)!r}, which {args.data_dir}'s reader does not read")
-    logger.info("crops: %s", spec)
-    val_images, val_texts = load_npz(args.data_dir / "val.npz")
-    val = [LabelledCrop(im, t) for im, t in zip(val_images, val_texts, strict=True)]
-    real: list[LabelledCrop] = []
-    real_train: list[RealPlate] = []
-    if args.real_dev and (args.real_dev / "labels.csv").exists():
-        plates = real_plates(args.real_dev)
-        if spec.rectified:  # a rectified reader reads the plates warped from the corners the corner model finds
-            plates = with_found_corners(plates, CornerModel.load(args.corner_model, "cpu", precision="f32"))
-        real_train, held_out = split_real(plates, args.real_train_fraction, args.swap_real_split)
-        real = [plate.crop(spec) for plate in held_out]
-        logger.info("real-dev crops: %d held out for validation, %d for training", len(real), len(real_train))
-    else:
+    return 0, -1.0
+
+
+def _real_dev(args: argparse.Namespace, spec: CropSpec) -> tuple[list[LabelledCrop], list[RealPlate]]:
+    """real-dev's held-out crops (validation) and its training plates, or none where it is absent."""
+    if not (args.real_dev and (args.real_dev / "labels.csv").exists()):
         logger.warning("real-dev not found at %s: validating on synthetic crops only", args.real_dev)
-    # Recorded in the checkpoints, so that export scores the model on the real images it did not train on.
-    real_split = {"fraction": args.real_train_fraction, "swapped": args.swap_real_split}
-    total_steps = args.epochs * args.steps
-    metrics_path = args.out / "metrics.csv"
-    new_file = not metrics_path.exists()
-    for epoch in range(start_epoch, args.epochs):
-        chunks = chunk_paths(args.data_dir)[-args.max_chunks :]
-        if not chunks:
-            raise SystemExit(f"no synthetic chunks in {args.data_dir}: run the gen sub-command first")
-        parts = [load_npz(p) for p in chunks]
-        images = np.concatenate([p[0] for p in parts])
-        texts = [t for p in parts for t in p[1]]
-        rng = np.random.default_rng(args.seed * 1000 + epoch)
-        model.train()
-        t0, loss_sum = time.time(), 0.0
-        for step in range(args.steps):
-            gstep = epoch * args.steps + step
-            lr = args.lr * 0.5 * (1 + math.cos(math.pi * min(gstep / total_steps, 1.0)))
-            if gstep < 300:
-                lr *= (gstep + 1) / 300
-            for g in opt.param_groups:
-                g["lr"] = lr
-            idx = rng.integers(0, len(images), args.batch)
-            batch_imgs, batch_txt = np.stack([_shift(images[i], rng) for i in idx]), [texts[i] for i in idx]
-            if len(extra_txt) and args.extra_per_batch:
-                pick = rng.integers(0, len(extra_txt), args.extra_per_batch)
-                shots = [_extra_crop(extra_imgs[i], args.extra_small, rng) for i in pick]
-                batch_imgs = np.concatenate([batch_imgs, np.stack(shots)])
-                batch_txt = batch_txt + [extra_txt[i] for i in pick]
-            if real_train and args.real_per_batch:
-                pick = rng.integers(0, len(real_train), args.real_per_batch)
-                # One crop then its light jitter, plate by plate (the stage-1 order of random draws).
-                extra = [_jitter(_real_crop(real_train[i], spec, args.real_crops, rng).image, rng) for i in pick]
-                batch_imgs = np.concatenate([batch_imgs, np.stack(extra)])
-                batch_txt = batch_txt + [real_train[i].text for i in pick]
-            x = to_batch(batch_imgs)
-            logp = model(x).log_softmax(-1).permute(1, 0, 2)  # T, N, C
-            targets, lengths = encode(batch_txt, alphabet)
-            in_len = torch.full((x.shape[0],), logp.shape[0], dtype=torch.long)
-            loss = ctc(logp, targets, in_len, lengths)
-            opt.zero_grad()
-            loss.backward()
-            nn.utils.clip_grad_norm_(model.parameters(), 5.0)
-            opt.step()
-            loss_sum += float(loss.detach())
-        syn = score(model, val, by="", alphabet=alphabet)["all"]
-        real_scores = score(model, real, alphabet=alphabet) if real else {}
-        row = {
-            "epoch": epoch,
-            "loss": round(loss_sum / args.steps, 4),
-            "lr": f"{lr:.2e}",
-            "syn_exact": round(syn.exact_acc, 4),
-            "syn_char": round(syn.char_acc, 4),
-            "real_high_exact": round(real_scores["high"].exact_acc, 4) if "high" in real_scores else "",
-            "real_high_char": round(real_scores["high"].char_acc, 4) if "high" in real_scores else "",
-            "real_low_exact": round(real_scores["low"].exact_acc, 4) if "low" in real_scores else "",
-            "chunks": len(chunks),
-            "seconds": round(time.time() - t0, 1),
-        }
-        with metrics_path.open("a", newline="") as fh:
-            w = csv.DictWriter(fh, fieldnames=list(row))
-            if new_file:
-                w.writeheader()
-                new_file = False
-            w.writerow(row)
-        logger.info("epoch %d %s", epoch, row)
-        if "high" in real_scores:
-            logger.info("real high: %s", real_scores["high"].summary())
-        if syn.exact_acc > best:
-            best = syn.exact_acc
-            torch.save(
-                {
-                    "model": model.state_dict(),
-                    "epoch": epoch,
-                    "alphabet": alphabet,
-                    "crop_spec": asdict(spec),
-                    "real_split": real_split,
-                },
-                args.out / "best.pt",
-            )
-        torch.save(
-            {
-                "model": model.state_dict(),
-                "opt": opt.state_dict(),
-                "epoch": epoch,
-                "best": best,
-                "alphabet": alphabet,
-                "crop_spec": asdict(spec),
-                "real_split": real_split,
-            },
-            last,
-        )
-        plot_metrics(metrics_path, args.out / "metrics.png")
+        return [], []
+    plates = real_plates(args.real_dev)
+    if spec.rectified:  # a rectified reader reads the plates warped from the corners the corner model finds
+        plates = with_found_corners(plates, CornerModel.load(args.corner_model, "cpu", precision="f32"))
+    real_train, held_out = split_real(plates, args.real_train_fraction, args.swap_real_split)
+    real = [plate.crop(spec) for plate in held_out]
+    logger.info("real-dev crops: %d held out for validation, %d for training", len(real), len(real_train))
+    return real, real_train
+
+
+@dataclass(frozen=True)
+class _Mix:
+    """What a training batch is made of besides the synthetic crops, and the reader's classes."""
+
+    alphabet: str
+    spec: CropSpec
+    extra: tuple[np.ndarray, list[str]]  # imported crops (``--extra``) and their labels
+    real_train: list[RealPlate]  # real-dev's training plates
+
+
+def _train_epoch(
+    args: argparse.Namespace, model: CRNN, opt: torch.optim.Optimizer, epoch: int, mix: _Mix
+) -> tuple[float, float, int]:
+    """One epoch of ``--steps`` steps on the newest ``--max-chunks`` synthetic chunks: the mean loss, the last
+    learning rate and how many chunks were used."""
+    chunks = chunk_paths(args.data_dir)[-args.max_chunks :]
+    if not chunks:
+        raise SystemExit(f"no synthetic chunks in {args.data_dir}: run the gen sub-command first")
+    parts = [load_npz(p) for p in chunks]
+    synthetic = (np.concatenate([p[0] for p in parts]), [t for p in parts for t in p[1]])
+    rng = np.random.default_rng(args.seed * 1000 + epoch)
+    ctc = nn.CTCLoss(blank=0, zero_infinity=True)
+    model.train()
+    loss_sum, lr, total_steps = 0.0, args.lr, args.epochs * args.steps
+    for step in range(args.steps):
+        gstep = epoch * args.steps + step
+        lr = args.lr * 0.5 * (1 + math.cos(math.pi * min(gstep / total_steps, 1.0)))
+        if gstep < 300:
+            lr *= (gstep + 1) / 300
+        for g in opt.param_groups:
+            g["lr"] = lr
+        images, texts = _batch(args, rng, synthetic, mix)
+        x = to_batch(images)
+        logp = model(x).log_softmax(-1).permute(1, 0, 2)  # T, N, C
+        targets, lengths = encode(texts, mix.alphabet)
+        loss = ctc(logp, targets, torch.full((x.shape[0],), logp.shape[0], dtype=torch.long), lengths)
+        opt.zero_grad()
+        loss.backward()
+        nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+        opt.step()
+        loss_sum += float(loss.detach())
+    return loss_sum / args.steps, lr, len(chunks)
+
+
+def _batch(
+    args: argparse.Namespace, rng: np.random.Generator, synthetic: tuple[np.ndarray, list[str]], mix: _Mix
+) -> tuple[np.ndarray, list[str]]:
+    """One training batch: ``--batch`` synthetic crops (:func:`_shift`), then ``--extra-per-batch`` imported
+    ones (:func:`_extra_crop`), then ``--real-per-batch`` real-dev plates (:func:`_real_crop`, :func:`_jitter`),
+    drawn from ``rng`` in that order."""
+    images, texts = synthetic
+    idx = rng.integers(0, len(images), args.batch)
+    batch_imgs, batch_txt = np.stack([_shift(images[i], rng) for i in idx]), [texts[i] for i in idx]
+    extra_imgs, extra_txt = mix.extra
+    if len(extra_txt) and args.extra_per_batch:
+        pick = rng.integers(0, len(extra_txt), args.extra_per_batch)
+        shots = [_extra_crop(extra_imgs[i], args.extra_small, rng) for i in pick]
+        batch_imgs = np.concatenate([batch_imgs, np.stack(shots)])
+        batch_txt = batch_txt + [extra_txt[i] for i in pick]
+    if mix.real_train and args.real_per_batch:
+        pick = rng.integers(0, len(mix.real_train), args.real_per_batch)
+        # One crop then its light jitter, plate by plate (the stage-1 order of random draws).
+        real = [_jitter(_real_crop(mix.real_train[i], mix.spec, args.real_crops, rng).image, rng) for i in pick]
+        batch_imgs = np.concatenate([batch_imgs, np.stack(real)])
+        batch_txt = batch_txt + [mix.real_train[i].text for i in pick]
+    return batch_imgs, batch_txt
+
+
+def _metrics_row(
+    epoch: int,
+    loss: float,
+    lr: float,
+    syn: OcrScore,
+    real: dict[str, OcrScore],
+    chunks: int,
+    seconds: float,
+) -> dict[str, object]:
+    """An epoch's row of ``metrics.csv``: loss, learning rate, synthetic and real-dev scores."""
+
+    def real_score(quality: str, value: str) -> object:
+        return round(getattr(real[quality], value), 4) if quality in real else ""
+
+    return {
+        "epoch": epoch,
+        "loss": round(loss, 4),
+        "lr": f"{lr:.2e}",
+        "syn_exact": round(syn.exact_acc, 4),
+        "syn_char": round(syn.char_acc, 4),
+        "real_high_exact": real_score("high", "exact_acc"),
+        "real_high_char": real_score("high", "char_acc"),
+        "real_low_exact": real_score("low", "exact_acc"),
+        "chunks": chunks,
+        "seconds": round(seconds, 1),
+    }
+
+
+def _append_metrics(path: Path, row: dict[str, object]) -> None:
+    """``row`` appended to the CSV at ``path`` (its header first where the file is new)."""
+    new_file = not path.exists()
+    with path.open("a", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(row))
+        if new_file:
+            w.writeheader()
+        w.writerow(row)
 
 
 def init_weights(path: Path, alphabet: str) -> dict[str, torch.Tensor]:

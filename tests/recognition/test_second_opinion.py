@@ -39,9 +39,14 @@ def test_the_second_reader_is_heard_only_where_it_is_sure() -> None:
     assert text == "A#23#C77"
 
 
-def test_a_second_read_of_another_length_changes_nothing() -> None:
+def test_a_second_read_of_another_length_stands_only_whole_and_sure() -> None:
     first = one_hot("A123BC77", 0.4)
-    assert second_opinion(first, one_hot("A123BC777", 0.99), ALPHABET, 0.8, 0.6) is first
+    whole = one_hot("A123BC178", 0.9)
+    assert second_opinion(first, whole, ALPHABET, 0.8, 0.6) is whole
+    unsure = whole.copy()
+    unsure[6] = one_hot("1", 0.55)[0]  # a digit under its 0.6
+    assert second_opinion(first, unsure, ALPHABET, 0.8, 0.6) is first
+    assert second_opinion(first, one_hot("A123BC1789", 0.99), ALPHABET, 0.8, 0.6) is first  # not a plate
 
 
 def test_a_ninth_position_left_without_evidence_goes_and_the_read_stays_paired() -> None:
