@@ -66,7 +66,7 @@ CLI_RECOGNITION = (
     "ocr_every_n",
     "ocr_variants",
     "settled_every",
-    "detect_settled_every",
+    "detect_settled_s",
     "verify_zoom",
     "verify_conf",
     "motion_threshold",

@@ -134,7 +134,7 @@ class PipelineStats:
     updates: int  # event updates sent (a better read of a pass already reported)
     suppressed: int  # ready tracks that joined an earlier pass with nothing better to say
     second_reads: int  # unsure reads read again by the models folder's second reader
-    coasted_frames: int  # frames the detector skipped: every plate followed was settled (detect_settled_every)
+    coasted_frames: int  # frames the detector skipped: every plate followed was settled (detect_settled_s)
 
 
 class CameraPipeline:
@@ -170,14 +170,14 @@ class CameraPipeline:
         self.settled_skips = 0  # plate crops not read: their track was settled (settings.settled_every)
         self.second_reads = 0  # unsure reads read again by the second reader (second_opinion)
         self.coasted_frames = 0  # frames the detector skipped: every plate followed was settled
-        self.since_detector = 0  # frames since the detector last ran
+        self.detector_t: float | None = None  # stream time of the detector's last run
         self.last_views: tuple[TrackView, ...] = ()  # the tracks seen on the detector's last frame
         self.best_frames: dict[int, np.ndarray] = {}  # track id -> the frame of its most sure read
         self._fault_width = fault_frame_width()
 
     @property
     def frames_without_detector(self) -> int:
-        """Frames the detector skipped: idle ones and, with ``detect_settled_every``, those of settled plates."""
+        """Frames the detector skipped: idle ones and (``detect_settled_s``) those of settled plates."""
         return self.idle_frames + self.coasted_frames
 
     def stats(self) -> PipelineStats:
@@ -294,7 +294,7 @@ class CameraPipeline:
         if idle:
             self.idle_frames += 1
             return FrameResult(idle=True)
-        if self._coasting():
+        if self._coasting(t):
             self.coasted_frames += 1
             return FrameResult(tracks=self.last_views, idle=True)
         dets, t3 = self._detect(frame, t_checked)
@@ -309,7 +309,7 @@ class CameraPipeline:
             self.best_frames.pop(tr.track_id, None)
         self._timed("tracking", t4)
         self.frame_index += 1
-        self.since_detector = 0
+        self.detector_t = t
         self.last_views = self._views(t, dets)
         return FrameResult(
             tuple(e for e, _ in events),
@@ -320,16 +320,15 @@ class CameraPipeline:
             self.last_views,
         )
 
-    def _coasting(self) -> bool:
-        """Whether this frame skips the detector: it ran fewer than ``detect_settled_every`` frames ago, every
-        plate followed is settled and was found on that frame (the tracker knows them), and this is not a frame
-        on which settled plates are read (:meth:`_settled_read_due`: another car in their box is caught as
-        soon as without skipping). Counts the frame towards the next detector run."""
-        self.since_detector += 1
-        tracks = self.tracker.tracks
-        if self.since_detector >= self.settings.detect_settled_every or not tracks or self._settled_read_due():
+    def _coasting(self, t: float) -> bool:
+        """Whether the frame at stream time ``t`` skips the detector: it ran less than ``detect_settled_s``
+        before, every plate followed is settled and was found on that frame (the tracker knows them), and this
+        is not a frame on which settled plates are read (:meth:`_settled_read_due`: another car in their box is
+        caught as soon as without skipping). A stream clock that went back never skips."""
+        last, tracks = self.detector_t, self.tracker.tracks
+        if last is None or not 0 <= t - last < self.settings.detect_settled_s or not tracks:
             return False
-        return all(tr.settled and tr.misses == 0 for tr in tracks)
+        return not self._settled_read_due() and all(tr.settled and tr.misses == 0 for tr in tracks)
 
     def _settled_read_due(self) -> bool:
         """Whether settled plates are read on this frame: every ``settled_every``-th frame looked at (idle ones

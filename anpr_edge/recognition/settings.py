@@ -35,13 +35,13 @@ class RecognitionSettings(BaseModel):
         "that is read (ocr_every_n; 1: all of them); the reads between would repeat it, and every n-th still "
         "catches another car",
     )
-    detect_settled_every: int = Field(
-        1,
-        ge=1,
-        le=25,
+    detect_settled_s: float = Field(
+        0.07,
+        ge=0,
+        le=1,
         description="while every plate followed is settled (last 3 reads the same complete plate) and was found "
-        "on the detector's last frame, the detector runs on every n-th frame only (1: every frame); a new car is "
-        "found up to n-1 frames later",
+        "on the detector's last frame, a frame less than this many seconds after the detector's last run skips it "
+        "(0.07: every other frame at 25 fps, every frame at 14 fps or less; 0: every frame)",
     )
     verify_zoom: float = Field(
         5.0, ge=0, le=20, description="second look: each box re-detected in a crop this many box widths wide (0: off)"

@@ -169,13 +169,13 @@ def test_4_fps_moving_40_px_a_frame_keeps_one_track_and_whole_plates(models: Mod
 Photo = tuple[np.ndarray, Box, str]  # image, plate box, plate
 
 
-def standing_cars(path: Path, first_frames: int = 14) -> tuple[Photo, Photo]:
+def standing_cars(path: Path, first_frames: int = 14, fps: float = FPS) -> tuple[Photo, Photo]:
     """A clip of one car standing at the barrier for ``first_frames`` frames, the next in the same spot for 10,
-    then none for 8: the two photos (image, plate box, plate)."""
+    then none for 8, at ``fps``: the two photos (image, plate box, plate)."""
     first, second = photo("010.jpg"), photo("043.jpg")
     spot = Shot((640.0, 420.0), 220.0)
     frames = [frame_of(first[0], first[1], spot)[0]] * first_frames + [frame_of(second[0], second[1], spot)[0]] * 10
-    out = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"mp4v"), FPS, SIZE)
+    out = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"mp4v"), fps, SIZE)
     for frame in [*frames, *[frame_of(first[0], first[1], Shot(None))[0]] * 8]:
         out.write(frame)
     out.release()
@@ -208,27 +208,51 @@ def test_a_settled_plate_is_read_every_4th_frame_and_the_next_car_in_its_box_is_
     assert {16, 17, 18} <= set(read_on) and new_on[second[2]] <= 18, (read_on, new_on)
 
 
-@pytest.mark.parametrize("swap", [13, 14, 15])
-def test_with_detect_settled_every_2_a_standing_car_is_looked_at_every_other_frame_and_nothing_is_lost(
-    models: Models, tmp_path: Path, swap: int
-) -> None:
-    """``detect_settled_every: 2``: while the car standing at the barrier is settled, the detector skips every
-    other frame; the events are those of a detector on every frame, the next car's (whichever frame it comes
-    on) at most a frame later."""
-    first, second = standing_cars(tmp_path / "stand.mp4", swap)
-    runs = {}
-    for every in (1, 2):
-        pipe = CameraPipeline("gate", models, RecognitionSettings(detect_settled_every=every))
+def standing_car_runs(
+    models: Models, clip: Path, skips: tuple[float, ...]
+) -> list[tuple[list[tuple[str, str, str | None]], dict[str, int], int]]:
+    """The standing-car clip through a pipeline with each ``detect_settled_s``: its events (type, plate,
+    direction), the clip's frame each plate's new event came on, and the frames the detector skipped."""
+    runs = []
+    for skip in skips:
+        pipe = CameraPipeline("gate", models, RecognitionSettings(detect_settled_s=skip))
         events: list[PlateEvent] = []
         new_at: dict[str, int] = {}  # plate -> the clip's frame its new event came on
         t = 0.0
-        for i, fr in enumerate(VideoSource(tmp_path / "stand.mp4")):
+        for i, fr in enumerate(VideoSource(clip)):
             t, found = fr.t, pipe.run(fr.image, fr.t).events
             events += found
             new_at.update({e.plate: i for e in found if e.type == "new"})
         events += pipe.flush(t + 1.0).events
-        runs[every] = ([(e.type, e.plate, e.direction) for e in events], new_at, pipe.stats().coasted_frames)
-    (events_1, new_1, coasted_1), (events_2, new_2, coasted_2) = runs[1], runs[2]
+        runs.append(([(e.type, e.plate, e.direction) for e in events], new_at, pipe.stats().coasted_frames))
+    return runs
+
+
+@pytest.mark.parametrize("swap", [13, 14, 15])
+def test_a_settled_scene_skips_the_detector_within_detect_settled_s_and_nothing_is_lost(
+    models: Models, tmp_path: Path, swap: int
+) -> None:
+    """``detect_settled_s: 0.3`` at 4 fps (frames 0.25 s apart): while the car standing at the barrier is
+    settled, the detector skips every other frame; the events are those of a detector on every frame, the next
+    car's (whichever frame it comes on) at most a frame later. The default (0.07 s) skips nothing at 4 fps."""
+    first, second = standing_cars(tmp_path / "stand.mp4", swap)
+    every, skipping, default = standing_car_runs(models, tmp_path / "stand.mp4", (0.0, 0.3, 0.07))
+    (events_1, new_1, coasted_1), (events_2, new_2, coasted_2) = every, skipping
     assert events_2 == events_1 and [p for kind, p, _ in events_1 if kind == "new"] == [first[2], second[2]]
     assert coasted_1 == 0 and coasted_2 >= 8  # the standing cars' frames, every other one
     assert new_2[second[2]] <= new_1[second[2]] + 1
+    assert default == every
+
+
+def test_at_25_fps_the_default_skips_the_detector_on_a_standing_car_and_nothing_is_lost(
+    models: Models, tmp_path: Path
+) -> None:
+    """At 25 fps the default ``detect_settled_s`` (0.07 s) looks at a settled scene on every other frame: the
+    same events as a detector on every frame, the next car's at most a frame later."""
+    first, second = standing_cars(tmp_path / "stand.mp4", 14, fps=25.0)
+    (events_0, new_0, coasted_0), (events_d, new_d, coasted_d) = standing_car_runs(
+        models, tmp_path / "stand.mp4", (0.0, RecognitionSettings().detect_settled_s)
+    )
+    assert events_d == events_0 and [p for kind, p, _ in events_0 if kind == "new"] == [first[2], second[2]]
+    assert coasted_0 == 0 and coasted_d >= 4
+    assert new_d[second[2]] <= new_0[second[2]] + 1
