@@ -10,13 +10,14 @@ anchors that expand to 10^9 values), or an alias that contains itself.
 
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from anpr_edge.config.schema import Config
 from anpr_edge.errors import ConfigError
@@ -83,8 +84,34 @@ def _validation_problems(exc: ValidationError, source: str, lines: dict[KeyPath,
     for err in exc.errors():
         loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and re.fullmatch(r"[a-z_]+\[.*\]|function-.*", p)))
         msg = err["msg"].replace("Extra inputs are not permitted", "unknown key")
+        if err["type"] == "extra_forbidden" and loc and (near := close_key(loc)):
+            msg += f" (did you mean {near}?)"
         msgs.append((line_of(lines, loc), f"{where(source, lines, loc)}: {format_key(loc)}: {msg}"))
     return [m for _, m in sorted(msgs, key=lambda lm: lm[0])]
+
+
+def close_key(loc: tuple[Any, ...]) -> str | None:
+    """The key most like the unknown one at ``loc`` (a typo, or a setting that was renamed) among those its
+    section takes, if one is close."""
+    near = difflib.get_close_matches(str(loc[-1]), sorted(keys_at(Config, loc[:-1])), n=1, cutoff=0.75)
+    return near[0] if near else None
+
+
+def keys_at(model: type[BaseModel], path: tuple[Any, ...]) -> set[str]:
+    """The keys the section at ``path`` (list indices and dict keys skipped) of ``model`` takes."""
+    if not path:
+        return set(model.model_fields)
+    f = model.model_fields.get(str(path[0]))
+    if f is None:  # a list index or a dict key: the same model one level down
+        return keys_at(model, path[1:])
+    return {k for sub in nested_models(f.annotation) for k in keys_at(sub, path[1:])}
+
+
+def nested_models(annotation: Any) -> list[type[BaseModel]]:
+    """The pydantic models an annotation holds (``X``, ``X | None``, ``list[X]``, ``dict[str, X]``)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return [m for arg in get_args(annotation) for m in nested_models(arg)]
 
 
 def compose(text: str, source: str) -> tuple[yaml.Node | None, yaml.SafeLoader]:
