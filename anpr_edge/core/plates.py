@@ -155,12 +155,14 @@ def second_opinion(
     its own ``sure_letters`` (``sure_digits``): there the two reads are averaged when their best characters
     agree, and the position becomes no evidence (every class equally likely: written ``#``) when they differ.
     Everywhere else the first read stands. Where the reads differ in length (positions cannot be paired), the
-    second read stands whole if it is a complete plate every character of which passes its thresholds, and
-    otherwise the first read does.
+    second read, less the faint marks past its end that its ``sure_digits`` drops (:func:`trim_tail`), stands
+    whole if it is a complete plate every character of which passes its thresholds; otherwise the first read
+    does.
     """
     if first.shape != second.shape:
-        text, _ = constrain(second, alphabet, sure_letters, sure_digits)
-        return second if is_valid(text) else first
+        whole = trim_tail(second, alphabet, sure_digits)
+        text, _ = constrain(whole, alphabet, sure_letters, sure_digits)
+        return whole if is_valid(text) else first
     _, ours = constrain(first, alphabet, 0.0, 0.0)
     _, theirs = constrain(second, alphabet, 0.0, 0.0)
     out = first.copy()

@@ -47,6 +47,10 @@ def test_a_second_read_of_another_length_stands_only_whole_and_sure() -> None:
     unsure[6] = one_hot("1", 0.55)[0]  # a digit under its 0.6
     assert second_opinion(first, unsure, ALPHABET, 0.8, 0.6) is first
     assert second_opinion(first, one_hot("A123BC1789", 0.99), ALPHABET, 0.8, 0.6) is first  # not a plate
+    faint = one_hot("A123BC456", 0.9)
+    faint[8] = one_hot("6", 0.55)[0]  # a ninth mark under 0.60 after a region no 3-digit code starts with
+    out = second_opinion(first, faint, ALPHABET, 0.8, 0.6)  # stands without it, also where 0.55 would be read
+    assert out.shape == (8, len(ALPHABET)) and CharThresholds().read(out, ALPHABET)[0] == "A123BC45"
 
 
 def test_a_ninth_position_left_without_evidence_goes_and_the_read_stays_paired() -> None:
