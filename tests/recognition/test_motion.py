@@ -102,6 +102,8 @@ def test_bench_reports_idle_frames(tmp_path: Path) -> None:
     measured = {k: resolve_precision("auto", v.get("cpu_precision", "f32"), "cpu") for k, v in cards.items()}
     assert "logical CPUs" in report["cpu"] and report["precision"] == measured  # precision auto: the cards' choice
     assert report["bare_loop"]["fps"] > 0 and report["bare_loop"]["frame_ms"]["p50"] > 0
+    looked, pure = report["detector_frame_ms"]["p50"], report["pure_detector_ms"]["p50"]
+    assert looked > 0 and report["overhead_ratio"] == pytest.approx(looked / pure)  # over frames it ran on
 
 
 @needs_models

@@ -256,3 +256,27 @@ def test_at_25_fps_the_default_skips_the_detector_on_a_standing_car_and_nothing_
     assert events_d == events_0 and [p for kind, p, _ in events_0 if kind == "new"] == [first[2], second[2]]
     assert coasted_0 == 0 and coasted_d >= 4
     assert new_d[second[2]] <= new_0[second[2]] + 1
+
+
+def test_the_detector_is_skipped_only_soon_after_its_last_look(models: Models, tmp_path: Path) -> None:
+    """A car standing at the barrier, frames 0.04 s apart: once its plate is settled the detector skips a frame
+    now and then, never two in a row with the default 0.07 s, never the first frame, never with
+    ``detect_settled_s: 0``, never a frame whose clock went back."""
+    standing_cars(tmp_path / "stand.mp4", 24)
+    frames = [fr.image for fr in VideoSource(tmp_path / "stand.mp4")][:20]
+    at_25 = [i * 0.04 for i in range(len(frames))]
+
+    def skipped(settings: RecognitionSettings, images: list[np.ndarray], times: list[float]) -> list[int]:
+        pipe, out = CameraPipeline("gate", models, settings), []
+        for i, (image, t) in enumerate(zip(images, times, strict=True)):
+            before = pipe.coasted_frames
+            pipe.run(image, t)
+            out += [i] * (pipe.coasted_frames - before)
+        return out
+
+    default = skipped(RecognitionSettings(), frames, at_25)
+    assert default and 0 not in default and not any(i + 1 in default for i in default), default
+    assert skipped(RecognitionSettings(detect_settled_s=0), frames, at_25) == []
+    k = default[-1]
+    back = [*at_25[:k], at_25[k - 1] - 0.01, *at_25[k + 1 :]]  # the stream clock goes back on that frame
+    assert k not in skipped(RecognitionSettings(), frames, back)
