@@ -71,18 +71,34 @@ def key_lines(node: yaml.Node, path: KeyPath = ()) -> dict[KeyPath, int]:
 
 
 def format_key(loc: tuple[Any, ...]) -> str:
-    """``("cameras", 0, "roi")`` → ``cameras[0].roi``."""
+    """``("cameras", 0, "roi")`` → ``cameras[0].roi``; a key that is not a plain name is quoted
+    (``'a\\nb'``), so the message stays on one line."""
     text = ""
     for part in loc:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+        name = str(part) if re.fullmatch(r"[\w-]+", str(part)) else repr(str(part))
+        text += f"[{part}]" if isinstance(part, int) else (f".{name}" if text else name)
     return text or "(top level)"
+
+
+#: Location parts pydantic adds for unions and validators (``list[str]``, ``function-after[...]``).
+VALIDATOR_PART = re.compile(r"[a-z_-]+\[.*\]|function-.*")
+
+
+def user_loc(loc: tuple[Any, ...], lines: dict[KeyPath, int]) -> tuple[Any, ...]:
+    """``loc`` without the parts pydantic adds; a key of the file that looks like one is kept."""
+    kept: tuple[Any, ...] = ()
+    for part in loc:
+        if isinstance(part, str) and VALIDATOR_PART.fullmatch(part) and (*kept, part) not in lines:
+            continue
+        kept = (*kept, part)
+    return kept
 
 
 def _validation_problems(exc: ValidationError, source: str, lines: dict[KeyPath, int]) -> list[str]:
     """One line per problem, in the order of the file's lines."""
     msgs: list[tuple[int, str]] = []
     for err in exc.errors():
-        loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and re.fullmatch(r"[a-z_]+\[.*\]|function-.*", p)))
+        loc = user_loc(tuple(err["loc"]), lines)
         msg = err["msg"].replace("Extra inputs are not permitted", "unknown key")
         if err["type"] == "extra_forbidden" and loc and (near := close_key(loc)):
             msg += f" (did you mean {near}?)"

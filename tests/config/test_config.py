@@ -67,6 +67,8 @@ BROKEN = [
     (GOOD + "    target_fsp: 10\n", "cameras[0].target_fsp: unknown key (did you mean target_fps?)", 5),
     (GOOD + "recognition: {detect_settled_every: 2}\n", "unknown key (did you mean detect_settled_s?)", 5),
     (GOOD + "outputs: {mqtt: {hots: x}}\n", "outputs.mqtt.hots: unknown key (did you mean host?)", 5),
+    (GOOD + '"cameras[0]": 1\n', "'cameras[0]': unknown key", 5),  # a key that looks like a location
+    (GOOD + '"ocr_every_m\\nx": 1\n', "'ocr_every_m\\nx': unknown key", 5),  # a newline in a key: one line still
     (GOOD + "recognition: {conf: 1.5}\n", "recognition.conf", 5),
     (GOOD + "recognition: {max_misses: -1}\n", "recognition.max_misses", 5),
     (GOOD + "recognition: {rectify: maybe}\n", "recognition.rectify", 5),
