@@ -157,8 +157,9 @@ def cmd_train(args: argparse.Namespace) -> None:
         "real_split": {"fraction": args.real_train_fraction, "swapped": args.swap_real_split},
     }
     for epoch in range(start_epoch, args.epochs):
-        t0 = time.time()
-        loss, lr, chunks = _train_epoch(args, model, opt, epoch, mix)
+        synthetic, chunks = _synthetic(args)
+        t0 = time.time()  # the epoch's training and scoring, not its loading (metrics.csv's seconds)
+        loss, lr = _train_epoch(args, model, opt, epoch, synthetic, mix)
         syn = score(model, val, by="", alphabet=alphabet)["all"]
         real_scores = score(model, real, alphabet=alphabet) if real else {}
         row = _metrics_row(epoch, loss, lr, syn, real_scores, chunks, time.time() - t0)
@@ -206,7 +207,7 @@ def _real_dev(args: argparse.Namespace, spec: CropSpec) -> tuple[list[LabelledCr
     return real, real_train
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _Mix:
     """What a training batch is made of besides the synthetic crops, and the reader's classes."""
 
@@ -216,16 +217,26 @@ class _Mix:
     real_train: list[RealPlate]  # real-dev's training plates
 
 
-def _train_epoch(
-    args: argparse.Namespace, model: CRNN, opt: torch.optim.Optimizer, epoch: int, mix: _Mix
-) -> tuple[float, float, int]:
-    """One epoch of ``--steps`` steps on the newest ``--max-chunks`` synthetic chunks: the mean loss, the last
-    learning rate and how many chunks were used."""
+def _synthetic(args: argparse.Namespace) -> tuple[tuple[np.ndarray, list[str]], int]:
+    """The newest ``--max-chunks`` synthetic chunks' crops and labels (read at each epoch: ``gen`` may have added
+    some), and how many chunks they are."""
     chunks = chunk_paths(args.data_dir)[-args.max_chunks :]
     if not chunks:
         raise SystemExit(f"no synthetic chunks in {args.data_dir}: run the gen sub-command first")
     parts = [load_npz(p) for p in chunks]
-    synthetic = (np.concatenate([p[0] for p in parts]), [t for p in parts for t in p[1]])
+    return (np.concatenate([p[0] for p in parts]), [t for p in parts for t in p[1]]), len(chunks)
+
+
+def _train_epoch(
+    args: argparse.Namespace,
+    model: CRNN,
+    opt: torch.optim.Optimizer,
+    epoch: int,
+    synthetic: tuple[np.ndarray, list[str]],
+    mix: _Mix,
+) -> tuple[float, float]:
+    """One epoch of ``--steps`` steps on ``synthetic`` crops mixed with ``mix``: the mean loss and the last
+    learning rate."""
     rng = np.random.default_rng(args.seed * 1000 + epoch)
     ctc = nn.CTCLoss(blank=0, zero_infinity=True)
     model.train()
@@ -247,7 +258,7 @@ def _train_epoch(
         nn.utils.clip_grad_norm_(model.parameters(), 5.0)
         opt.step()
         loss_sum += float(loss.detach())
-    return loss_sum / args.steps, lr, len(chunks)
+    return loss_sum / args.steps, lr
 
 
 def _batch(
