@@ -119,6 +119,26 @@ def cut_whole(files: list[Path], spec: CropSpec) -> tuple[list[Path], np.ndarray
     return kept, np.stack(crops) if crops else np.zeros((0, spec.height, spec.width), np.uint8)
 
 
+def cut_photo_plates(root: Path, spec: CropSpec, min_width: float) -> tuple[list[str], np.ndarray]:
+    """The plates of the k4gl7p photos as the reader sees a box around each (``name.jpg#k`` for the k-th box);
+    boxes under ``min_width`` px are left out (nothing a reader could be taught from)."""
+    from anpr_edge.training.pose_scenes import real_train_photos
+
+    names, crops = [], []
+    for photo in real_train_photos(root / "k4gl7p"):
+        img = cv2.imread(str(photo.path), cv2.IMREAD_GRAYSCALE)
+        if img is None:
+            logger.warning("%s: unreadable, skipped", photo.path)
+            continue
+        h, w = img.shape
+        for k, (x1, y1, x2, y2) in enumerate(photo.boxes):
+            box = (x1 * w, y1 * h, x2 * w, y2 * h)
+            if box[2] - box[0] >= min_width:
+                names.append(f"{photo.path}#{k}")
+                crops.append(spec.cut(img, box))
+    return names, np.stack(crops) if crops else np.zeros((0, spec.height, spec.width), np.uint8)
+
+
 def measure(readers: list[Any], real_dev: Path, min_prob: float, trained: bool) -> tuple[int, int, int]:
     """The rule on labelled real-dev plates (high and low) of one half: (plates, labels kept, wrong)."""
     spec = CropSpec()
@@ -133,7 +153,7 @@ def measure(readers: list[Any], real_dev: Path, min_prob: float, trained: bool) 
     return len(rows), len(kept), sum(a != b for a, b in kept)
 
 
-def write(out: Path, files: list[Path], crops: np.ndarray, verdicts: list[Verdict]) -> int:
+def write(out: Path, files: list[str], crops: np.ndarray, verdicts: list[Verdict]) -> int:
     """The kept crops as an ``.npz`` chunk, and a CSV of every crop's verdict beside it."""
     keep = [i for i, v in enumerate(verdicts) if v.label is not None]
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -153,6 +173,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--real-train", type=Path, default=Path("../shared/real-train"))
     p.add_argument("--out", type=Path, default=Path("work/pseudo/pseudo.npz"))
     p.add_argument("--min-prob", type=float, default=0.9, help="every character of every read at least this")
+    p.add_argument(
+        "--photos",
+        type=float,
+        metavar="MIN_WIDTH",
+        help="also the plates of real-train's k4gl7p photos, cut by their boxes, those at least MIN_WIDTH px wide",
+    )
     p.add_argument("--measure", type=Path, help="a labelled real-dev folder: report the rule's error there instead")
     p.add_argument("--trained-half", action="store_true", help="with --measure: the trained half of real-dev")
     return p
@@ -175,7 +201,11 @@ def main(argv: list[str] | None = None) -> None:
             f"({wrong / max(kept, 1):.1%} of labels) at min-prob {a.min_prob}"
         )
         return
-    files, crops = cut_whole(crop_files(a.real_train), CropSpec())
+    paths, crops = cut_whole(crop_files(a.real_train), CropSpec())
+    files = [str(f) for f in paths]
+    if a.photos is not None:
+        names, plates = cut_photo_plates(a.real_train, CropSpec(), a.photos)
+        files, crops = files + names, np.concatenate([crops, plates])
     verdicts = label_crops(readers, crops, a.min_prob)
     kept = write(a.out, files, crops, verdicts)
     logger.info("%d of %d crops labelled (%s)", kept, len(files), a.out)
