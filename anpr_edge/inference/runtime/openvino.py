@@ -6,7 +6,6 @@ load, and keeps one infer request per calling thread so cameras share one compil
 
 from __future__ import annotations
 
-import functools
 import logging
 import threading
 from pathlib import Path
@@ -39,15 +38,6 @@ def cpu_precision_config(device: str, precision: str = "f32") -> dict[str, objec
     if "CPU" in device.upper() or device.upper().startswith("AUTO"):
         return {"DEVICE_PROPERTIES": {"CPU": {"INFERENCE_PRECISION_HINT": precision}}}
     return {}
-
-
-@functools.cache
-def shared_core() -> object:
-    """One OpenVINO core for every model of the process: each core loads its own device plugins, and the CPU
-    plugin's thread pools and kernel caches are held per plugin."""
-    import openvino as ov
-
-    return ov.Core()
 
 
 def _dims(partial_shape: object) -> tuple[int | None, ...]:
@@ -102,7 +92,7 @@ class OpenVinoBackend:
         telemetry_opt_out()
         import openvino as ov
 
-        core = shared_core()
+        core = ov.Core()
         model = _read(core, path, input_shape, output_shape)
         precision = cpu_precision_config(device, cpu_precision)
         config: dict[str, object] = {"PERFORMANCE_HINT": hint, **precision}
