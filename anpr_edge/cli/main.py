@@ -63,6 +63,7 @@ CLI_RECOGNITION = (
     "iou",
     "match_iou",
     "max_misses",
+    "min_reads",
     "ocr_every_n",
     "ocr_variants",
     "settled_every",
