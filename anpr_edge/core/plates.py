@@ -147,14 +147,21 @@ def constrain(
 
 
 def second_opinion(
-    first: np.ndarray, second: np.ndarray, alphabet: str, sure_letters: float, sure_digits: float
+    first: np.ndarray,
+    second: np.ndarray,
+    alphabet: str,
+    sure_letters: float,
+    sure_digits: float,
+    unsure: tuple[float, float] = (0.0, 0.0),
 ) -> np.ndarray:
     """A plate's per-position probabilities from a first read and a second reader's read of the same plate.
 
     The second reader is heard at a position only where its best allowed character (:func:`constrain`) passes
     its own ``sure_letters`` (``sure_digits``): there the two reads are averaged when their best characters
     agree, and the position becomes no evidence (every class equally likely: written ``#``) when they differ.
-    Everywhere else the first read stands. Where the reads differ in length (positions cannot be paired), the
+    Where they differ, the first read's best character is under ``unsure`` (letters, digits: where it would be
+    written ``#``) and the second reader's character is the one the first read put second, the two are averaged
+    too. Everywhere else the first read stands. Where the reads differ in length (positions cannot be paired), the
     second read, less the faint marks past its end that its ``sure_digits`` drops (:func:`trim_tail`), stands
     whole if it is a complete plate every character of which passes its thresholds; otherwise the first read
     does.
@@ -169,8 +176,14 @@ def second_opinion(
     for i, ((a, _), (b, p)) in enumerate(zip(ours, theirs, strict=True)):
         if p < (sure_letters if b in LETTERS else sure_digits):
             continue
-        out[i] = (first[i] + second[i]) / 2.0 if a == b else 1.0 / len(alphabet)
+        agree = a == b or (_runner_up(first[i], alphabet, a) == b and ours[i][1] < unsure[a not in LETTERS])
+        out[i] = (first[i] + second[i]) / 2.0 if agree else 1.0 / len(alphabet)
     return out
+
+
+def _runner_up(row: np.ndarray, alphabet: str, best: str) -> str:
+    """The character of ``row`` most probable after ``best``."""
+    return next(alphabet[k] for k in np.argsort(row)[::-1] if alphabet[k] != best)
 
 
 def trim_tail(probs: np.ndarray, alphabet: str, thr_digits: float) -> np.ndarray:

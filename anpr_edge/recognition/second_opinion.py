@@ -1,8 +1,9 @@
 """A second opinion on unsure reads: where the models folder has a second reader (``plate_ocr_second``), a plate
 whose read has a ``#`` and plausible corners is read again by it, warped level from its corners, and the two
 reads become one (:func:`~anpr_edge.core.plates.second_opinion`: the second reader is heard only where it is
-sure, a character the two readers disagree on is unread, and a second read of another length counts only whole
-and sure). Plates read whole are never read twice."""
+sure, a character the two readers disagree on is unread unless the first reader was unsure of its own and put
+the second's next, and a second read of another length counts only whole and sure). Plates read whole are never
+read twice."""
 
 from __future__ import annotations
 
@@ -27,7 +28,9 @@ def merged(
 ) -> PlateRead:
     """One read of a plate from the first reader's and the second's (the first read's detection)."""
     # A ninth position left without evidence goes as a faint mark would, so the text and its rows stay paired.
-    probs = trim_tail(second_opinion(first.probs, second.probs, alphabet, *sure), alphabet, thresholds.digits)
+    unsure = (thresholds.letters, thresholds.digits)
+    probs = second_opinion(first.probs, second.probs, alphabet, *sure, unsure)
+    probs = trim_tail(probs, alphabet, thresholds.digits)
     text, chars = thresholds.read(probs, alphabet)
     return PlateRead(text, chars, probs, first.detection, first.format)
 

@@ -138,13 +138,16 @@ def _train(out: Path, data: str, name: str, *extra: str) -> Step:
     return Step("train_detector", argv, "detector", done=runs / name / "done", marks_done=True)
 
 
-def _export(out: Path, run: str, data: str, stem: Path, size: tuple[int, int] = (512, 288), conf: str = "0.5") -> Step:
+def _export(
+    out: Path, run: str, data: str, stem: Path, size: tuple[int, int] = (512, 288), conf: str = "0.5", *extra: str
+) -> Step:
     """Stage 2 shipped (and mined stage 3) at 640x384; stage 3 ships at 512x288. ``conf``: the operating point
-    written to the model's metadata."""
+    written to the model's metadata; ``extra``: more ``export_detector`` options."""
     weights = out / "det_runs" / run / "weights" / "last.pt"
     argv = ("--weights", str(weights), "--data", str(out / data / "data.yaml"), "--no-int8", "--out", str(stem))
     size_argv = ("--width", str(size[0]), "--height", str(size[1]))
-    return Step("export_detector", (*argv, *size_argv, "--conf", conf), "detector", done=stem.with_suffix(".xml"))
+    argv = (*argv, *size_argv, "--conf", conf, *extra)
+    return Step("export_detector", argv, "detector", done=stem.with_suffix(".xml"))
 
 
 def detector_steps(out: Path) -> list[Step]:
@@ -197,11 +200,10 @@ def corner_steps(out: Path, stage3: Path = Path("models/checkpoints/plate_yolo11
     corners; no camera-dev), 12 epochs of yolo11n-pose from the shipped detector's weights on one thread (D),
     then D continued whole on new tiles with unlabelled lettering for 1.3 hours on two threads (E, 23 epochs
     here), then E on fresh tiles with the corner loss weighted twice for 1.3 hours on one thread (F, 18 epochs
-    here), exported at :data:`CORNER_INPUT` into ``OUT/camera_models`` at conf 0.55; its corner model (synthetic
-    plates on the photos of E's training split, 24 epochs on two threads, ``train_corners``); and its reader
-    (:func:`camera_reader_steps`). Each tile set
-    holds 3,616 tiles; the shipped runs saw 3,328 (their 288 real-dev tiles replaced as many real-train ones,
-    models/README.md)."""
+    here), exported at :data:`CORNER_INPUT` into ``OUT/camera_models`` at conf 0.55 with FP16 weights; its corner
+    model (synthetic plates on the photos of E's training split, 24 epochs on two threads, ``train_corners``); and
+    its reader (:func:`camera_reader_steps`). Each tile set holds 3,616 tiles; the shipped runs saw 3,328 (their
+    288 real-dev tiles replaced as many real-train ones, models/README.md)."""
     data, data2, data3 = out / "pose_data", out / "pose_data2", out / "pose_data3"
     tiles = ("--out", str(data), "--per-image", "2", "--val", "300")
     tiles2 = ("--out", str(data2), "--per-image", "2", "--val", "300", "--seed", "1", "--distractors", "0.4")
@@ -212,6 +214,7 @@ def corner_steps(out: Path, stage3: Path = Path("models/checkpoints/plate_yolo11
     e = out / "det_runs" / "plate_pose_e" / "weights" / "last.pt"
     recipe3 = ("--pose", "--init", str(e), "--hours", "1.3", "--lr0", "0.0003", "--threads", "1", "--batch", "32")
     cdata, cruns, cstem = out / "corner_data", out / "corners", out / "camera_models" / "plate_corners"
+    camera_det = out / "camera_models" / "plate_detector"
     crecipe = ("--seed", "1", "--threads", "2", "--resume")
     cdone = cruns / "done"
     return [
@@ -222,7 +225,7 @@ def corner_steps(out: Path, stage3: Path = Path("models/checkpoints/plate_yolo11
         Step("pose_scenes", tiles3, "ocr", done=data3 / "data.yaml"),
         _train(out, "pose_data3", "plate_pose_f", *recipe3, "--pose-weight", "24"),
         # conf 0.55: the highest threshold that loses none of the held-out real-train plates (preregistration.md)
-        _export(out, "plate_pose_f", "pose_data3", out / "camera_models" / "plate_detector", CORNER_INPUT, "0.55"),
+        _export(out, "plate_pose_f", "pose_data3", camera_det, CORNER_INPUT, "0.55", "--fp16-weights"),
         Step("train_corners", ("gen", "--out", str(cdata), "--seed", "1"), "ocr", done=cdata / "train.npz"),
         Step(
             "train_corners",

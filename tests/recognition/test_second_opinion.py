@@ -39,6 +39,28 @@ def test_the_second_reader_is_heard_only_where_it_is_sure() -> None:
     assert text == "A#23#C77"
 
 
+def test_where_the_first_reader_is_unsure_its_runner_up_named_by_the_sure_second_is_heard() -> None:
+    """The first reader unsure at a digit (7 at 0.48, 1 second at 0.22) and the second sure of 1: averaged, 1 is
+    read; a sure second reader naming a character the first put nowhere near, or disagreeing where the first was
+    sure, leaves no evidence (``#``)."""
+    first = one_hot("A123BC77", 0.9)
+    first[6] = one_hot("7", 0.48)[0]
+    first[6, ALPHABET.index("1")] = 0.22
+    second = one_hot("A123BC17", 0.99)
+    out = second_opinion(first, second, ALPHABET, 0.8, 0.6, unsure=(0.5, 0.5))
+    np.testing.assert_allclose(out[6], (first[6] + second[6]) / 2)
+    assert CharThresholds().read(out, ALPHABET)[0] == "A123BC17"
+    assert CharThresholds().read(second_opinion(first, second, ALPHABET, 0.8, 0.6), ALPHABET)[0] == "A123BC#7"
+    elsewhere = one_hot("A123BC47", 0.99)  # 4: not the first reader's runner-up
+    assert CharThresholds().read(second_opinion(first, elsewhere, ALPHABET, 0.8, 0.6, (0.5, 0.5)), ALPHABET)[0] == (
+        "A123BC#7"
+    )
+    sure_first = one_hot("A123BC77", 0.9)
+    sure_first[6, ALPHABET.index("1")] = 0.05  # its runner-up, but the first reader was sure of 7
+    out = second_opinion(sure_first, second, ALPHABET, 0.8, 0.6, unsure=(0.5, 0.5))
+    assert CharThresholds().read(out, ALPHABET)[0] == "A123BC#7"
+
+
 def test_a_second_read_of_another_length_stands_only_whole_and_sure() -> None:
     first = one_hot("A123BC77", 0.4)
     whole = one_hot("A123BC178", 0.9)

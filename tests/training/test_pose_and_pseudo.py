@@ -265,3 +265,28 @@ def test_pose_scenes_refuses_shares_and_widths_out_of_range(argv: list[str], say
         pose_scenes.main(["--out", str(tmp_path / "tiles"), *argv])
     assert str(stop.value).startswith(says)
     assert not (tmp_path / "tiles").exists()
+
+
+def test_photo_plates_are_cut_by_their_boxes_and_narrow_ones_left_out(tmp_path: Path) -> None:
+    """``pseudo_label --photos``: each labelled box of a k4gl7p photo at least MIN_WIDTH px wide becomes a crop
+    named after its photo and box, cut as the reader cuts a box; a narrower box and a photo without a label give
+    none."""
+    import cv2
+
+    from anpr_edge.training.ocr_data import CropSpec
+    from anpr_edge.training.pseudo_label import cut_photo_plates
+
+    root = tmp_path / "real-train"
+    (root / "k4gl7p" / "images").mkdir(parents=True)
+    (root / "k4gl7p" / "labels").mkdir()
+    photo = np.full((400, 800, 3), 90, np.uint8)
+    photo[100:140, 100:300] = 255  # a white plate, 200 px wide
+    cv2.imwrite(str(root / "k4gl7p" / "images" / "car.jpg"), photo)
+    cv2.imwrite(str(root / "k4gl7p" / "images" / "empty.jpg"), photo)
+    wide = "0 0.25 0.3 0.25 0.1"  # x 100-300, y 100-140
+    narrow = "0 0.8 0.8 0.025 0.02"  # 20 px wide
+    (root / "k4gl7p" / "labels" / "car.txt").write_text(f"{wide}\n{narrow}\n")
+    names, crops = cut_photo_plates(root, CropSpec(), min_width=30)
+    assert [Path(n).name for n in names] == ["car.jpg#0"]
+    assert crops.shape == (1, CropSpec().height, CropSpec().width)
+    assert crops[0, 10:22, 20:108].mean() > 200  # the plate fills the crop's middle
