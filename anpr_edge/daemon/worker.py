@@ -47,7 +47,8 @@ class CameraWorker(threading.Thread):
             cam.name, cam.source, cam.loop, cam.stall_timeout_s, cam.reconnect_max_s, self.stop_event
         )
         self.timings = timings  # per-stage latency (the /metrics histograms)
-        self.pipeline = CameraPipeline(cam.name, models, settings, cam.roi, timings=timings)
+        keep = router.snapshots_on  # each plate's best frame, for its snapshot
+        self.pipeline = CameraPipeline(cam.name, models, settings, cam.roi, timings=timings, keep_frames=keep)
         self.started_at = time.monotonic()
         self.heartbeat = time.monotonic()
         self.frames_out = 0
@@ -105,7 +106,8 @@ class CameraWorker(threading.Thread):
         self._frame_checked = False  # the ROI may have changed
         self._emit_all(self.pipeline.flush(time.time()))  # the old settings' tracks end here
         self.idle_before += self.pipeline.frames_without_detector
-        self.pipeline = CameraPipeline(cam.name, self.pipeline.models, settings, cam.roi, timings=self.timings)
+        models, keep = self.pipeline.models, self.router.snapshots_on
+        self.pipeline = CameraPipeline(cam.name, models, settings, cam.roi, timings=self.timings, keep_frames=keep)
         logger.info("camera %s: new recognition settings applied", cam.name)
 
     def _process(self, frame: Any, t: float) -> None:

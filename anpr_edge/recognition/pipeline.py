@@ -146,8 +146,12 @@ class CameraPipeline:
         roi: Sequence[tuple[float, float]] | None = None,
         new_id: Callable[[], str] | None = None,
         timings: StageTimes | None = None,
+        keep_frames: bool = False,
     ) -> None:
+        """``keep_frames``: keep the frame of each track's most sure read for its events (the snapshot store's
+        picture; a 1080p frame is 5.9 MiB, so without snapshots none is kept and events carry no frame)."""
         self.camera, self.models, self.settings = camera, models, settings
+        self.keep_frames = keep_frames
         self.rectify = rectifies(settings, models)
         self.corners = needs_corners(settings, models)
         if self.rectify:
@@ -302,7 +306,7 @@ class CameraPipeline:
         t4 = self._timed("ocr", t3)
         ended = self.tracker.update(dets, reads, t)
         for tr in self.tracker.tracks:
-            if tr.improved:
+            if tr.improved and self.keep_frames:
                 self.best_frames[tr.track_id] = frame
         events = self._events(self.gate.update(self.tracker.tracks, ended, t, self.frame_size), frame)
         for tr in ended:
@@ -349,8 +353,11 @@ class CameraPipeline:
             views.append(TrackView(tr.track_id, tr.box, plate, det.corners if det else None))
         return tuple(views)
 
-    def _events(self, events: list[PlateEvent], frame: np.ndarray) -> list[tuple[PlateEvent, np.ndarray]]:
-        """Each event with the frame of its track's most sure read (the current frame if none is kept)."""
+    def _events(self, events: list[PlateEvent], frame: np.ndarray) -> list[tuple[PlateEvent, np.ndarray | None]]:
+        """Each event with the frame of its track's most sure read (the current frame if none is kept; None
+        without ``keep_frames``)."""
+        if not self.keep_frames:
+            return [(e, None) for e in events]
         return [(e, self.best_frames.get(e.track_id, frame)) for e in events]
 
     def flush(self, t: float) -> FrameResult:

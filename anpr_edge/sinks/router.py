@@ -61,6 +61,11 @@ class EventRouter:
         self.camera_state: CameraState | None = None  # retained per-camera MQTT topics (with MQTT)
         self.events = 0
 
+    @property
+    def snapshots_on(self) -> bool:
+        """Whether events' frames are saved (the pipelines keep each plate's best frame only then)."""
+        return self.snapshots is not None
+
     def csv_for(self, camera: str) -> CsvSink | None:
         c = self.cfg.outputs.csv
         if not c.enabled:

@@ -76,12 +76,12 @@ def read_cpu_description() -> str:
         return "unknown CPU (no /proc/cpuinfo)"
 
 
-def decoded_ahead(video: Path, limit: int, depth: int = 2) -> Generator[tuple[Frame, float]]:
+def decoded_ahead(video: Path, limit: int, depth: int = 1) -> Generator[tuple[Frame, float]]:
     """The clip's first ``limit`` frames, decoded on a thread of their own (as in the daemon, where a capture
     thread decodes), each with the milliseconds the caller waited for it (0 while the decoder keeps ahead).
-    Unlike the daemon's mailbox, which keeps the newest frame and drops the rest, this queue blocks: every
-    frame is measured. A decoding error is raised here. Use it closed (``contextlib.closing``): that stops
-    the thread."""
+    Like the daemon's mailbox, ``depth`` frames wait (one: a frame more would count in the RSS); unlike it,
+    this queue blocks instead of dropping the older frame: every frame is measured. A decoding error is raised
+    here. Use it closed (``contextlib.closing``): that stops the thread."""
     q: queue.Queue[Frame | Exception | None] = queue.Queue(maxsize=depth)
     stop = threading.Event()
 

@@ -280,3 +280,27 @@ def test_the_detector_is_skipped_only_soon_after_its_last_look(models: Models, t
     k = default[-1]
     back = [*at_25[:k], at_25[k - 1] - 0.01, *at_25[k + 1 :]]  # the stream clock goes back on that frame
     assert k not in skipped(RecognitionSettings(), frames, back)
+
+
+@pytest.mark.parametrize("keep", [True, False])
+def test_events_carry_their_best_reads_frame_only_where_frames_are_kept(
+    models: Models, tmp_path: Path, keep: bool
+) -> None:
+    """With ``keep_frames`` (the daemon's, where snapshots are saved) each event comes with a frame the car was
+    read in, not the empty frame it left behind; without, with none (no 1080p frame held per plate)."""
+    image, plate, _ = photo(PHOTOS[0])
+    write_clip(tmp_path / "in.mp4", image, plate, gap(0.5) + approach() + gap(2.0))
+    pipe = CameraPipeline("gate", models, RecognitionSettings(), keep_frames=keep)
+    shown: list[np.ndarray] = []
+    frames: list[np.ndarray | None] = []
+    for fr in VideoSource(tmp_path / "in.mp4"):
+        shown.append(fr.image)
+        result = pipe.run(fr.image, fr.t)
+        frames += result.event_frames
+    frames += pipe.flush(fr.t + 1.0).event_frames
+    assert frames  # the pass gave events
+    if not keep:
+        assert all(f is None for f in frames) and not pipe.best_frames
+        return
+    for f in frames:  # one of the clip's frames, with the car in it
+        assert f is not None and any(f is s for s in shown) and float(f.std()) > 10
