@@ -160,11 +160,11 @@ def second_opinion(
     its own ``sure_letters`` (``sure_digits``): there the two reads are averaged when their best characters
     agree, and the position becomes no evidence (every class equally likely: written ``#``) when they differ.
     Where they differ, the first read's best character is under ``unsure`` (letters, digits: where it would be
-    written ``#``) and the second reader's character is the one the first read put second, the two are averaged
-    too. Everywhere else the first read stands. Where the reads differ in length (positions cannot be paired), the
-    second read, less the faint marks past its end that its ``sure_digits`` drops (:func:`trim_tail`), stands
-    whole if it is a complete plate every character of which passes its thresholds; otherwise the first read
-    does.
+    written ``#``) and the second reader's character is the first read's runner-up there (:func:`_runner_up`),
+    the two are averaged too. Everywhere else the first read stands. Where the reads differ in length (positions
+    cannot be paired), the second read, less the faint marks past its end that its ``sure_digits`` drops
+    (:func:`trim_tail`), stands whole if it is a complete plate every character of which passes its thresholds;
+    otherwise the first read does.
     """
     if first.shape != second.shape:
         whole = trim_tail(second, alphabet, sure_digits)
@@ -173,17 +173,29 @@ def second_opinion(
     _, ours = constrain(first, alphabet, 0.0, 0.0)
     _, theirs = constrain(second, alphabet, 0.0, 0.0)
     out = first.copy()
-    for i, ((a, _), (b, p)) in enumerate(zip(ours, theirs, strict=True)):
+    masks, template = class_masks(alphabet), TEMPLATES.get(first.shape[0])
+    for i, ((a, pa), (b, p)) in enumerate(zip(ours, theirs, strict=True)):
         if p < (sure_letters if b in LETTERS else sure_digits):
             continue
-        agree = a == b or (_runner_up(first[i], alphabet, a) == b and ours[i][1] < unsure[a not in LETTERS])
+        allowed = masks[template[i]] if template else masks["L"] | masks["D"]
+        unsure_here = pa < (unsure[0] if a in LETTERS else unsure[1])
+        agree = a == b or (unsure_here and _runner_up(first[i], alphabet, a, allowed) == b)
         out[i] = (first[i] + second[i]) / 2.0 if agree else 1.0 / len(alphabet)
     return out
 
 
-def _runner_up(row: np.ndarray, alphabet: str, best: str) -> str:
-    """The character of ``row`` most probable after ``best``."""
-    return next(alphabet[k] for k in np.argsort(row)[::-1] if alphabet[k] != best)
+#: The least probability of a runner-up (:func:`_runner_up`): about twice what a class holds in a read that
+#: has no idea (1 / 22).
+RUNNER_UP_MIN = 0.10
+
+
+def _runner_up(row: np.ndarray, alphabet: str, best: str, allowed: np.ndarray) -> str | None:
+    """The character ``row`` puts second among the ``allowed`` classes, after ``best``, if it is one: it holds at
+    least :data:`RUNNER_UP_MIN` and more than every other class (a tie is no runner-up)."""
+    p = np.where(allowed, row, -1.0)
+    p[alphabet.index(best)] = -1.0
+    second, third = np.argsort(p)[::-1][:2]
+    return alphabet[second] if p[second] >= RUNNER_UP_MIN and p[second] > p[third] else None
 
 
 def trim_tail(probs: np.ndarray, alphabet: str, thr_digits: float) -> np.ndarray:

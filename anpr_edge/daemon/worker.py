@@ -125,7 +125,8 @@ class CameraWorker(threading.Thread):
         finally:
             self.busy_since = None
         self.frames_out += 1
-        self._last_frame = frame
+        if self.router.snapshots_on:  # the snapshot of an event whose best frame was not kept
+            self._last_frame = frame
         self._emit_all(result)
 
     def _skip(self, frame: Any, exc: Exception) -> None:

@@ -166,6 +166,17 @@ def write(out: Path, files: list[str], crops: np.ndarray, verdicts: list[Verdict
     return len(keep)
 
 
+def _width(text: str) -> float:
+    """An argparse type: a width in pixels, above 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a width in pixels, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a width above 0 px, got {text}")
+    return value
+
+
 def parser() -> argparse.ArgumentParser:
     """The command line."""
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -175,7 +186,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--min-prob", type=float, default=0.9, help="every character of every read at least this")
     p.add_argument(
         "--photos",
-        type=float,
+        type=_width,
         metavar="MIN_WIDTH",
         help="also the plates of real-train's k4gl7p photos, cut by their boxes, those at least MIN_WIDTH px wide",
     )

@@ -199,6 +199,11 @@ PROCESS_CASES = [
     Case("conf 7", lambda w: ["process", str(w / "v.mp4"), "--out", str(w / "o.csv"), *m(w), "--conf", "7"], "--conf"),
     Case("fps -1", lambda w: ["process", str(w / "v.mp4"), "--out", str(w / "o.csv"), *m(w), "--fps", "-1"], "--fps"),
     Case(
+        "min_reads 0",
+        lambda w: ["process", str(w / "v.mp4"), "--out", str(w / "o.csv"), *m(w), "--min_reads", "0"],
+        "--min_reads: input should be greater than or equal to 1",
+    ),
+    Case(
         "target_fps 0",
         lambda w: ["process", str(w / "v.mp4"), "--out", str(w / "o.csv"), *m(w), "--target_fps", "0"],
         "--target_fps must be positive",

@@ -39,26 +39,53 @@ def test_the_second_reader_is_heard_only_where_it_is_sure() -> None:
     assert text == "A#23#C77"
 
 
+def at(text: str, i: int, probs: dict[str, float], p: float = 0.9) -> np.ndarray:
+    """``one_hot(text, p)`` with position ``i`` holding ``probs`` and the rest of its mass spread evenly."""
+    out = one_hot(text, p)
+    rest = (1.0 - sum(probs.values())) / (len(ALPHABET) - len(probs))
+    out[i] = rest
+    for c, v in probs.items():
+        out[i, ALPHABET.index(c)] = v
+    return out
+
+
+def read_of(first: np.ndarray, second: np.ndarray, unsure: tuple[float, float] = (0.5, 0.5)) -> str:
+    return CharThresholds().read(second_opinion(first, second, ALPHABET, 0.8, 0.6, unsure), ALPHABET)[0]
+
+
 def test_where_the_first_reader_is_unsure_its_runner_up_named_by_the_sure_second_is_heard() -> None:
     """The first reader unsure at a digit (7 at 0.48, 1 second at 0.22) and the second sure of 1: averaged, 1 is
-    read; a sure second reader naming a character the first put nowhere near, or disagreeing where the first was
-    sure, leaves no evidence (``#``)."""
-    first = one_hot("A123BC77", 0.9)
-    first[6] = one_hot("7", 0.48)[0]
-    first[6, ALPHABET.index("1")] = 0.22
+    read, also through the runtime's merge; a sure second reader naming a character the first did not put second,
+    or disagreeing where the first was sure, leaves no evidence (``#``)."""
+    first = at("A123BC77", 6, {"7": 0.48, "1": 0.22})
     second = one_hot("A123BC17", 0.99)
     out = second_opinion(first, second, ALPHABET, 0.8, 0.6, unsure=(0.5, 0.5))
     np.testing.assert_allclose(out[6], (first[6] + second[6]) / 2)
-    assert CharThresholds().read(out, ALPHABET)[0] == "A123BC17"
-    assert CharThresholds().read(second_opinion(first, second, ALPHABET, 0.8, 0.6), ALPHABET)[0] == "A123BC#7"
-    elsewhere = one_hot("A123BC47", 0.99)  # 4: not the first reader's runner-up
-    assert CharThresholds().read(second_opinion(first, elsewhere, ALPHABET, 0.8, 0.6, (0.5, 0.5)), ALPHABET)[0] == (
-        "A123BC#7"
-    )
-    sure_first = one_hot("A123BC77", 0.9)
-    sure_first[6, ALPHABET.index("1")] = 0.05  # its runner-up, but the first reader was sure of 7
-    out = second_opinion(sure_first, second, ALPHABET, 0.8, 0.6, unsure=(0.5, 0.5))
-    assert CharThresholds().read(out, ALPHABET)[0] == "A123BC#7"
+    assert read_of(first, second) == "A123BC17"
+    assert read_of(first, second, (0.0, 0.0)) == "A123BC#7"  # no threshold given: SO3's merge
+    assert read_of(first, one_hot("A123BC47", 0.99)) == "A123BC#7"  # 4: not its runner-up
+    assert read_of(at("A123BC77", 6, {"7": 0.6, "1": 0.3}), second) == "A123BC#7"  # the first was sure of 7
+    detection = Detection((0.0, 0.0, 120.0, 30.0), 0.9)
+    unsure_read = PlateRead("A123BC#7", (("7", 0.48),) * 8, first, detection)
+    sure_read = PlateRead("A123BC17", (("1", 0.99),) * 8, second, detection)
+    assert merged(unsure_read, sure_read, ALPHABET, CharThresholds(), (0.8, 0.6)).text == "A123BC17"
+
+
+def test_unsure_is_judged_by_the_letter_or_digit_threshold_of_the_first_reads_character() -> None:
+    first = at("A123BC77", 4, {"B": 0.6, "H": 0.3})  # a letter's place, B at 0.6
+    second = one_hot("A123HC77", 0.95)
+    assert read_of(first, second, (0.7, 0.3)) == "A123HC77"  # letters unsure under 0.7: heard
+    assert read_of(first, second, (0.5, 0.9)) == "A123#C77"  # letters sure from 0.5: not
+
+
+def test_a_runner_up_is_one_of_the_classes_the_place_allows_and_more_than_noise() -> None:
+    """At a letter's place the first read's best letter is B (a digit 8 leads the row): its runner-up is the
+    next letter, H, not the digit; a runner-up under 0.10 or tied with a third class is none."""
+    second_h = one_hot("A123HC77", 0.95)
+    assert read_of(at("A123BC77", 4, {"8": 0.45, "B": 0.3, "H": 0.15}), second_h) == "A123HC77"
+    second_1 = one_hot("A123BC17", 0.99)
+    assert read_of(at("A123BC77", 6, {"7": 0.45, "1": 0.05}), second_1) == "A123BC#7"  # 0.05: noise
+    assert read_of(at("A123BC77", 6, {"7": 0.4, "1": 0.2, "4": 0.2}), second_1) == "A123BC#7"  # a tie
 
 
 def test_a_second_read_of_another_length_stands_only_whole_and_sure() -> None:
