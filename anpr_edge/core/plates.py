@@ -136,14 +136,18 @@ def constrain(
     text: list[str] = []
     chars: list[tuple[str, float]] = []
     for i, row in enumerate(probs):
-        allowed = masks[template[i]] if template else masks["L"] | masks["D"]
-        masked = np.where(allowed, row, -1.0)
+        masked = np.where(_allowed(masks, template, i), row, -1.0)
         k = int(np.argmax(masked))
         ch, p = alphabet[k], float(row[k])
         thr = thr_letters if ch in LETTERS else thr_digits
         text.append(ch if p >= thr else UNREAD)
         chars.append((ch, p))
     return "".join(text), tuple(chars)
+
+
+def _allowed(masks: dict[str, np.ndarray], template: str | None, i: int) -> np.ndarray:
+    """The classes the plate's template allows at position ``i`` (letters and digits where there is none)."""
+    return masks[template[i]] if template else masks["L"] | masks["D"]
 
 
 def second_opinion(
@@ -177,9 +181,8 @@ def second_opinion(
     for i, ((a, pa), (b, p)) in enumerate(zip(ours, theirs, strict=True)):
         if p < (sure_letters if b in LETTERS else sure_digits):
             continue
-        allowed = masks[template[i]] if template else masks["L"] | masks["D"]
         unsure_here = pa < (unsure[0] if a in LETTERS else unsure[1])
-        agree = a == b or (unsure_here and _runner_up(first[i], alphabet, a, allowed) == b)
+        agree = a == b or (unsure_here and _runner_up(first[i], alphabet, a, _allowed(masks, template, i)) == b)
         out[i] = (first[i] + second[i]) / 2.0 if agree else 1.0 / len(alphabet)
     return out
 

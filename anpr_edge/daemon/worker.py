@@ -47,8 +47,7 @@ class CameraWorker(threading.Thread):
             cam.name, cam.source, cam.loop, cam.stall_timeout_s, cam.reconnect_max_s, self.stop_event
         )
         self.timings = timings  # per-stage latency (the /metrics histograms)
-        keep = router.snapshots_on  # each plate's best frame, for its snapshot
-        self.pipeline = CameraPipeline(cam.name, models, settings, cam.roi, timings=timings, keep_frames=keep)
+        self.pipeline = self._pipeline(cam, settings, models)
         self.started_at = time.monotonic()
         self.heartbeat = time.monotonic()
         self.frames_out = 0
@@ -61,6 +60,11 @@ class CameraWorker(threading.Thread):
         self._frame_checked = False
         self.bad_frames = 0  # frames the pipeline could not take (skipped, counted as dropped)
         self.started_once = False
+
+    def _pipeline(self, cam: CameraConfig, settings: RecognitionSettings, models: Models) -> CameraPipeline:
+        """This camera's pipeline; it keeps each plate's best frame only where the router saves snapshots."""
+        keep = self.router.snapshots_on
+        return CameraPipeline(cam.name, models, settings, cam.roi, timings=self.timings, keep_frames=keep)
 
     def update_settings(self, cam: CameraConfig, settings: RecognitionSettings) -> None:
         """Take new recognition settings at the next frame (SIGHUP), keeping capture running."""
@@ -106,8 +110,7 @@ class CameraWorker(threading.Thread):
         self._frame_checked = False  # the ROI may have changed
         self._emit_all(self.pipeline.flush(time.time()))  # the old settings' tracks end here
         self.idle_before += self.pipeline.frames_without_detector
-        models, keep = self.pipeline.models, self.router.snapshots_on
-        self.pipeline = CameraPipeline(cam.name, models, settings, cam.roi, timings=self.timings, keep_frames=keep)
+        self.pipeline = self._pipeline(cam, settings, self.pipeline.models)
         logger.info("camera %s: new recognition settings applied", cam.name)
 
     def _process(self, frame: Any, t: float) -> None:
