@@ -14,6 +14,7 @@ from typing import Literal
 from anpr_edge import __version__
 from anpr_edge.core.results import Box
 from anpr_edge.errors import AnprError, InputError
+from anpr_edge.heap import keep_large_blocks_out
 from anpr_edge.inference.detector import parse_size
 from anpr_edge.inference.models import OCR_ENGINES, Models
 from anpr_edge.inference.runtime.base import DEVICES, PRECISIONS
@@ -380,6 +381,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     setup_logging(args.verbose)
+    keep_large_blocks_out()
     func: Callable[[argparse.Namespace], int] = args.func
     try:
         return func(args)

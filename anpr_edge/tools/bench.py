@@ -142,7 +142,7 @@ def run_bench(
     looked_ms: list[float] = []  # the same, of the frames the detector ran on
     pipe = CameraPipeline("bench", models, settings, timings=None)
     events = updates = idle_start = skips_start = second_start = coast_start = 0
-    wall_start = 0.0
+    wall_start = peak_rss = 0.0
     shape: tuple[int, ...] = ()
     with contextlib.closing(decoded_ahead(video, max_frames + warmup)) as frames:
         for n, (fr, waited) in enumerate(frames):
@@ -159,6 +159,7 @@ def run_bench(
                 frame_ms.append(waited + (time.perf_counter() - t1) * 1000)
                 if not result.idle:
                     looked_ms.append(frame_ms[-1])
+                peak_rss = max(peak_rss, rss_mib())
             shape = fr.image.shape
     wall = time.perf_counter() - wall_start if wall_start else 0.0
     pure = percentiles(pure_detector_ms(models, max(len(frame_ms), 20)))
@@ -184,6 +185,7 @@ def run_bench(
         "end_to_end_fps": len(frame_ms) / wall if wall else 0.0,
         "overhead_ratio": looked["p50"] / pure["p50"] if pure["p50"] else 0.0,
         "rss_mib": round(rss_mib(), 1),
+        "rss_peak_mib": round(peak_rss, 1),
     }
 
 
@@ -266,7 +268,7 @@ def format_table(r: dict[str, Any]) -> str:
         lines.append(f"{name:<14}{v['p50']:>9.2f}{v['p95']:>9.2f}{v['mean']:>9.2f}")
     lines.append(
         f"end-to-end {r['end_to_end_fps']:.1f} fps   overhead (detector frame p50 / pure detector p50) "
-        f"{r['overhead_ratio']:.2f}x   RSS {r['rss_mib']} MiB"
+        f"{r['overhead_ratio']:.2f}x   RSS {r['rss_mib']} MiB (peak {r['rss_peak_mib']})"
     )
     if "bare_loop" in r:
         bare = r["bare_loop"]["fps"]
