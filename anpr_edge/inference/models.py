@@ -11,11 +11,13 @@ import numpy as np
 
 from anpr_edge.core.results import Detection
 from anpr_edge.errors import ModelLoadError
+from anpr_edge.heap import give_back
 from anpr_edge.inference.contract import metadata_path
 from anpr_edge.inference.corners import CornerModel
 from anpr_edge.inference.detector import PlateDetector
 from anpr_edge.inference.ocr import CharThresholds, CropReader, PlateOCR
 from anpr_edge.inference.runtime.base import resolve_precision
+from anpr_edge.inference.runtime.factory import reading_once
 from anpr_edge.inference.verify import Verifier
 
 #: The plate readers ``ocr.engine`` chooses from: ours (the model in the models folder), or PP-OCR (RapidOCR's).
@@ -104,15 +106,17 @@ class Models:
         A corner model (``plate_corners`` beside the detector, :mod:`~anpr_edge.inference.corners`) is loaded
         when the folder has one, and so is a second reader (:func:`load_second_reader`; ours only)."""
         cv2.setNumThreads(1)
-        found = PlateDetector.load(detector, device, None, 0.5, cache_dir, detector_input, hint, precision)
-        reader = load_reader(engine, ocr, device, cache_dir, hint, precision)
-        models = cls(
-            found,
-            reader,
-            Verifier.load(detector, device, cache_dir, hint, precision),
-            CornerModel.beside(detector, device, cache_dir, hint, precision),
-            load_second_reader(ocr, reader, device, cache_dir, hint, precision) if engine == "crnn" else None,
-        )
+        with reading_once():  # the detector and its second look: one file, read once
+            found = PlateDetector.load(detector, device, None, 0.5, cache_dir, detector_input, hint, precision)
+            reader = load_reader(engine, ocr, device, cache_dir, hint, precision)
+            models = cls(
+                found,
+                reader,
+                Verifier.load(detector, device, cache_dir, hint, precision),
+                CornerModel.beside(detector, device, cache_dir, hint, precision),
+                load_second_reader(ocr, reader, device, cache_dir, hint, precision) if engine == "crnn" else None,
+            )
+        give_back()  # what compiling allocated and freed
         no_corners = models.corners is None and not models.detector.spec.keypoints
         warped = ((ocr, models.ocr.spec.rectified), (ocr.with_name(SECOND_READER), models.second is not None))
         for stem, reads_warped in warped:

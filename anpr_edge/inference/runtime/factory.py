@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 
 from anpr_edge.errors import ModelLoadError, PrecisionError
@@ -15,6 +17,16 @@ from anpr_edge.inference.runtime.base import (
     ShapeSpec,
     model_file,
 )
+
+
+@contextlib.contextmanager
+def reading_once() -> Iterator[None]:
+    """Within (on this thread): an OpenVINO model file loaded again is not read again
+    (:func:`.openvino.reading_once`: its weights are mapped once); ONNX Runtime reads each load."""
+    from anpr_edge.inference.runtime.openvino import reading_once as once
+
+    with once():
+        yield
 
 
 def open_backend(

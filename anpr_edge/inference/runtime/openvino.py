@@ -6,9 +6,12 @@ load, and keeps one infer request per calling thread so cameras share one compil
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -50,12 +53,38 @@ def _first_line(exc: Exception) -> str:
     return (text.splitlines()[0] if text else type(exc).__name__)[:200]
 
 
+_reads = threading.local()  # .models: path -> the model as read, while reading_once() is open on this thread
+
+
+@contextlib.contextmanager
+def reading_once() -> Iterator[None]:
+    """Within: a model file loaded again on this thread is not read again; its backend compiles a copy of the first
+    read (one mapping of the weights: the detector's second look is the same file at another input)."""
+    outer = getattr(_reads, "models", None)
+    _reads.models = outer if outer is not None else {}
+    try:
+        yield
+    finally:
+        _reads.models = outer
+
+
+def _read_file(core: object, path: Path) -> Any:
+    models: dict[Path, Any] | None = getattr(_reads, "models", None)
+    key = path.resolve()
+    if models is None or key not in models:
+        model = core.read_model(str(path))  # type: ignore[attr-defined]
+        if models is None:
+            return model
+        models[key] = model
+    return models[key].clone()
+
+
 def _read(core: object, path: Path, input_shape: ShapeSpec, output_shape: ShapeSpec) -> object:
     """Read the model, check its one input and output, and fix what the metadata fixes of a dynamic input."""
     import openvino as ov
 
     try:
-        model = core.read_model(str(path))  # type: ignore[attr-defined]
+        model = _read_file(core, path)
     except Exception as exc:
         raise ModelLoadError(f"{path}: cannot read OpenVINO model ({_first_line(exc)})") from None
     if len(model.inputs) != 1 or len(model.outputs) != 1:
