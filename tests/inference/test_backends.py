@@ -322,3 +322,17 @@ def test_each_thread_fills_its_own_detector_input(tiny_models: Path) -> None:
     # Each frame is one grey level in grey padding (114): had the other thread written into this one's tensor,
     # its darkest (brightest) value would be the other frame's or the padding's.
     assert tensors["a"].min() == pytest.approx(10 / 255) and tensors["b"].max() == pytest.approx(250 / 255)
+
+
+
+@needs_models
+def test_the_detector_and_its_second_look_map_the_weights_once(tmp_path: Path) -> None:
+    """One file, two inputs: the second look compiles a copy of the detector's read, not a second read."""
+    folder = tmp_path / "camera"
+    shutil.copytree(MODELS / "camera", folder)  # a path no other test's models have
+    m = Models.load(folder / "plate_detector", folder / "plate_ocr", "cpu")
+    assert m.verifier is not None
+    weights = str(folder / "plate_detector.bin")
+    with open("/proc/self/maps") as fh:
+        mapped = [line.split()[-1] for line in fh if line.rstrip().endswith(weights)]
+    assert len(mapped) == 1, mapped
