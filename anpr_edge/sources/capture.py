@@ -20,7 +20,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from anpr_edge.sources.files import IMAGE_SUFFIXES, list_images
+from anpr_edge.sources.files import FFMPEG_PARAMS, IMAGE_SUFFIXES, list_images, open_video
 from anpr_edge.sources.probe import probe
 from anpr_edge.sources.urls import for_ffmpeg, redact, redact_url
 
@@ -78,7 +78,7 @@ class FileReader:
         self.index = 0
         self.cap: cv2.VideoCapture | None = None
         if not self.images:
-            self.cap = cv2.VideoCapture(str(path))
+            self.cap = open_video(path)
             if not self.cap.isOpened():
                 raise OSError(f"cannot open video {path}")
         self.period = 1.0 / (fps or 25.0)
@@ -135,7 +135,7 @@ class StreamReader:
 
     def __init__(self, source: str | int, timeout_s: float) -> None:
         ms = int(timeout_s * 1000)
-        params = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, ms, cv2.CAP_PROP_READ_TIMEOUT_MSEC, ms]
+        params = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, ms, cv2.CAP_PROP_READ_TIMEOUT_MSEC, ms, *FFMPEG_PARAMS]
         if isinstance(source, int) or (isinstance(source, str) and source.isdigit()):
             self.cap = cv2.VideoCapture(int(source), cv2.CAP_ANY)
         elif source.startswith("/dev/video"):

@@ -324,7 +324,6 @@ def test_each_thread_fills_its_own_detector_input(tiny_models: Path) -> None:
     assert tensors["a"].min() == pytest.approx(10 / 255) and tensors["b"].max() == pytest.approx(250 / 255)
 
 
-
 @needs_models
 def test_the_detector_and_its_second_look_map_the_weights_once(tmp_path: Path) -> None:
     """One file, two inputs: the second look compiles a copy of the detector's read, not a second read."""
