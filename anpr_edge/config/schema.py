@@ -105,6 +105,9 @@ class CameraConfig(Strict):
     roi: list[tuple[float, float]] | None = Field(None, description="polygon [[x, y], ...] in frame pixels")
     stall_timeout_s: float = Field(5.0, gt=0, le=600, description="no frame for this long: reconnect")
     reconnect_max_s: float = Field(30.0, ge=1, le=3600, description="upper bound of the reconnect backoff")
+    decode_threads: int = Field(
+        1, ge=0, le=16, description="FFmpeg decoding threads of a video or stream (0: FFmpeg's choice, one per core)"
+    )
     recognition: RecognitionOverrides = Field(default_factory=RecognitionOverrides)
     enabled: bool = True
 

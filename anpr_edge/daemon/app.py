@@ -23,6 +23,7 @@ from anpr_edge.daemon.integrations import Integrations
 from anpr_edge.daemon.notify import Notifier
 from anpr_edge.daemon.reload import ReloadPlan, plan_reload
 from anpr_edge.errors import AnprError
+from anpr_edge.heap import give_back
 from anpr_edge.inference.models import Models
 from anpr_edge.sinks.router import EventRouter, open_router
 
@@ -99,6 +100,8 @@ class Daemon:
             logger.error("reload: new configuration rejected, keeping the old one: %s", one_line)
         else:
             self.apply(plan, new, models, router)
+            if plan.models:
+                give_back()  # what the old models held
             logger.info("reload: configuration %s applied", self.config_path)
         self.notifier.ready(self.status_line())
 

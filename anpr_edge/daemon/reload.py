@@ -36,7 +36,7 @@ class ReloadPlan:
 
 def capture_key(cam: CameraConfig) -> tuple[Any, ...]:
     """What the capture thread was opened with: a change restarts the camera."""
-    return (cam.source, cam.loop, cam.stall_timeout_s, cam.reconnect_max_s)
+    return (cam.source, cam.loop, cam.stall_timeout_s, cam.reconnect_max_s, cam.decode_threads)
 
 
 def models_key(cfg: Config) -> tuple[Any, ...]:

@@ -44,7 +44,13 @@ class CameraWorker(threading.Thread):
         self.cam, self.router = cam, router
         self.stop_event = threading.Event()  # this camera's capture and worker
         self.capture = CaptureThread(
-            cam.name, cam.source, cam.loop, cam.stall_timeout_s, cam.reconnect_max_s, self.stop_event
+            cam.name,
+            cam.source,
+            cam.loop,
+            cam.stall_timeout_s,
+            cam.reconnect_max_s,
+            self.stop_event,
+            cam.decode_threads,
         )
         self.timings = timings  # per-stage latency (the /metrics histograms)
         self.pipeline = self._pipeline(cam, settings, models)

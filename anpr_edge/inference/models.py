@@ -106,17 +106,19 @@ class Models:
         A corner model (``plate_corners`` beside the detector, :mod:`~anpr_edge.inference.corners`) is loaded
         when the folder has one, and so is a second reader (:func:`load_second_reader`; ours only)."""
         cv2.setNumThreads(1)
-        with reading_once():  # the detector and its second look: one file, read once
-            found = PlateDetector.load(detector, device, None, 0.5, cache_dir, detector_input, hint, precision)
-            reader = load_reader(engine, ocr, device, cache_dir, hint, precision)
-            models = cls(
-                found,
-                reader,
-                Verifier.load(detector, device, cache_dir, hint, precision),
-                CornerModel.beside(detector, device, cache_dir, hint, precision),
-                load_second_reader(ocr, reader, device, cache_dir, hint, precision) if engine == "crnn" else None,
-            )
-        give_back()  # what compiling allocated and freed
+        try:
+            with reading_once():  # the detector and its second look: one file, read once
+                found = PlateDetector.load(detector, device, None, 0.5, cache_dir, detector_input, hint, precision)
+                reader = load_reader(engine, ocr, device, cache_dir, hint, precision)
+                models = cls(
+                    found,
+                    reader,
+                    Verifier.load(detector, device, cache_dir, hint, precision),
+                    CornerModel.beside(detector, device, cache_dir, hint, precision),
+                    load_second_reader(ocr, reader, device, cache_dir, hint, precision) if engine == "crnn" else None,
+                )
+        finally:
+            give_back()  # what compiling allocated and freed, loaded or not
         no_corners = models.corners is None and not models.detector.spec.keypoints
         warped = ((ocr, models.ocr.spec.rectified), (ocr.with_name(SECOND_READER), models.second is not None))
         for stem, reads_warped in warped:

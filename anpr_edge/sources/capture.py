@@ -20,7 +20,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from anpr_edge.sources.files import FFMPEG_PARAMS, IMAGE_SUFFIXES, list_images, open_video
+from anpr_edge.sources.decoder import DECODE_THREADS, ffmpeg_params, open_video
+from anpr_edge.sources.files import IMAGE_SUFFIXES, list_images
 from anpr_edge.sources.probe import probe
 from anpr_edge.sources.urls import for_ffmpeg, redact, redact_url
 
@@ -70,15 +71,15 @@ def backoff_delays(initial: float, maximum: float, rng: random.Random) -> Callab
 class FileReader:
     """A video file or image folder played at its own pace, optionally looped: a video by its container's
     timestamps (variable frame rates too), a folder at ``fps`` (25). An image that cannot be read is
-    skipped with one warning line."""
+    skipped with one warning line. A video is decoded on ``decode_threads`` (:mod:`~anpr_edge.sources.decoder`)."""
 
-    def __init__(self, path: Path, loop: bool, fps: float | None = None) -> None:
+    def __init__(self, path: Path, loop: bool, fps: float | None = None, decode_threads: int = DECODE_THREADS) -> None:
         self.path, self.loop = path, loop
         self.images = list_images(path) if path.is_dir() else []
         self.index = 0
         self.cap: cv2.VideoCapture | None = None
         if not self.images:
-            self.cap = open_video(path)
+            self.cap = open_video(path, decode_threads)
             if not self.cap.isOpened():
                 raise OSError(f"cannot open video {path}")
         self.period = 1.0 / (fps or 25.0)
@@ -131,11 +132,12 @@ class FileReader:
 
 
 class StreamReader:
-    """RTSP/HTTP URL or a USB camera (``/dev/videoN`` or an index) through OpenCV."""
+    """RTSP/HTTP URL (FFmpeg, on ``decode_threads``) or a USB camera (``/dev/videoN`` or an index) through OpenCV."""
 
-    def __init__(self, source: str | int, timeout_s: float) -> None:
+    def __init__(self, source: str | int, timeout_s: float, decode_threads: int = DECODE_THREADS) -> None:
         ms = int(timeout_s * 1000)
-        params = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, ms, cv2.CAP_PROP_READ_TIMEOUT_MSEC, ms, *FFMPEG_PARAMS]
+        params = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, ms, cv2.CAP_PROP_READ_TIMEOUT_MSEC, ms]
+        params += ffmpeg_params(decode_threads)
         if isinstance(source, int) or (isinstance(source, str) and source.isdigit()):
             self.cap = cv2.VideoCapture(int(source), cv2.CAP_ANY)
         elif source.startswith("/dev/video"):
@@ -153,17 +155,19 @@ class StreamReader:
         self.cap.release()
 
 
-def open_reader(source: str | int, loop: bool, timeout_s: float) -> FileReader | StreamReader:
+def open_reader(
+    source: str | int, loop: bool, timeout_s: float, decode_threads: int = DECODE_THREADS
+) -> FileReader | StreamReader:
     if isinstance(source, str) and "://" not in source and not source.startswith("/dev/video") and not source.isdigit():
         path = Path(source)
         if not path.exists():
             raise OSError(f"no such file or folder {path}")
         if path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES:
             raise OSError(f"{path} is a single image; point the camera at its folder")
-        return FileReader(path, loop)
+        return FileReader(path, loop, decode_threads=decode_threads)
     if isinstance(source, str):
         probe(source, timeout_s)  # on this thread's own socket: a silent camera holds up no other camera
-    return StreamReader(source, timeout_s)
+    return StreamReader(source, timeout_s, decode_threads)
 
 
 class CaptureThread(threading.Thread):
@@ -177,9 +181,10 @@ class CaptureThread(threading.Thread):
         stall_timeout_s: float,
         reconnect_max_s: float,
         stop: threading.Event,
+        decode_threads: int = DECODE_THREADS,
     ) -> None:
         super().__init__(name=f"capture-{name}", daemon=True)
-        self.camera, self.source, self.loop = name, source, loop
+        self.camera, self.source, self.loop, self.decode_threads = name, source, loop, decode_threads
         self.stall_timeout_s, self.reconnect_max_s = stall_timeout_s, reconnect_max_s
         self.stop_event = stop
         self.mailbox = LatestFrame()
@@ -215,7 +220,7 @@ class CaptureThread(threading.Thread):
             self.heartbeat = time.monotonic()
             self._set_state("connecting" if attempt == 0 else "reconnecting")
             try:
-                reader = open_reader(self.source, self.loop, self.stall_timeout_s)
+                reader = open_reader(self.source, self.loop, self.stall_timeout_s, self.decode_threads)
             except (OSError, cv2.error) as exc:
                 self._set_state("failed", redact(str(exc)))
                 self._wait(self._delay(attempt))

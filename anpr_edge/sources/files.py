@@ -11,22 +11,11 @@ import cv2
 import numpy as np
 
 from anpr_edge.errors import InputError
+from anpr_edge.sources.decoder import open_video
 
 logger = logging.getLogger(__name__)
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
-#: FFmpeg decodes each video on one thread: on two threads it holds about 10 MiB more for a 1080p H.264 stream
-#: (docs/benchmarks.md, "Memory"), and a frame takes a few milliseconds on its own thread either way.
-DECODER_THREADS = 1
-#: Open parameters of every FFmpeg capture.
-FFMPEG_PARAMS = [cv2.CAP_PROP_N_THREADS, DECODER_THREADS]
-
-
-def open_video(path: Path) -> cv2.VideoCapture:
-    """A video file for reading, through FFmpeg on :data:`DECODER_THREADS`; a file FFmpeg cannot open is tried
-    by OpenCV's other backends. Check ``isOpened()``."""
-    cap = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG, FFMPEG_PARAMS)
-    return cap if cap.isOpened() else cv2.VideoCapture(str(path))
 
 
 @dataclass(frozen=True, slots=True)
