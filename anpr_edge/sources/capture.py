@@ -20,7 +20,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from anpr_edge.sources.decoder import DECODE_THREADS, behind_inference, ffmpeg_params, open_video
+from anpr_edge.sources.decoder import DECODE_THREADS, ffmpeg_params, open_video
 from anpr_edge.sources.files import IMAGE_SUFFIXES, list_images
 from anpr_edge.sources.probe import probe
 from anpr_edge.sources.urls import for_ffmpeg, redact, redact_url
@@ -208,7 +208,6 @@ class CaptureThread(threading.Thread):
             self.stats.state = state
 
     def run(self) -> None:
-        behind_inference()
         try:
             self._run()
         except Exception:  # a bug, not a camera problem: logged in full; the daemon restarts the camera

@@ -8,8 +8,6 @@ camera may need more (``cameras[].decode_threads``; 0: FFmpeg's own choice, a th
 from __future__ import annotations
 
 import logging
-import os
-import threading
 from pathlib import Path
 
 import cv2
@@ -18,9 +16,6 @@ logger = logging.getLogger(__name__)
 
 #: FFmpeg's decoding threads per video unless a camera says otherwise.
 DECODE_THREADS = 1
-#: How much lower than the process's a decoding thread's scheduling priority is (nice levels): inference keeps the
-#: cores, and decoding fills the gaps between the detector's runs.
-DECODE_NICENESS = 5
 
 
 def ffmpeg_params(threads: int = DECODE_THREADS) -> tuple[int, ...]:
@@ -38,19 +33,3 @@ def open_video(path: Path, threads: int = DECODE_THREADS) -> cv2.VideoCapture:
     if cap.isOpened():
         logger.info("%s: FFmpeg cannot open it; read by OpenCV's %s backend", path, cap.getBackendName())
     return cap
-
-
-def behind_inference() -> bool:
-    """Lower the calling thread's scheduling priority by :data:`DECODE_NICENESS` (Linux, where a thread has a
-    niceness of its own; elsewhere, or where it is refused, a debug line). True when lowered. Call it from a thread
-    that decodes ahead of the pipeline; with one decoding thread FFmpeg decodes on the calling thread."""
-    if not hasattr(os, "setpriority"):
-        logger.debug("decoding thread: no setpriority here; its priority is left as it is")
-        return False
-    tid = threading.get_native_id()
-    try:
-        os.setpriority(os.PRIO_PROCESS, tid, os.getpriority(os.PRIO_PROCESS, tid) + DECODE_NICENESS)
-    except OSError as exc:
-        logger.debug("decoding thread: priority left as it is (%s)", exc)
-        return False
-    return True

@@ -27,7 +27,6 @@ from anpr_edge.inference.runtime.base import HINTS, auto_hint, parse_cpu_flags
 from anpr_edge.recognition.pipeline import CameraPipeline, StageTimes
 from anpr_edge.recognition.settings import RecognitionSettings
 from anpr_edge.sources.capture import CaptureThread
-from anpr_edge.sources.decoder import behind_inference
 from anpr_edge.sources.files import Frame, VideoSource
 
 STAGES = ("decode_wait", "motion", "preprocess", "detector", "decode", "verify", "ocr", "tracking")
@@ -118,7 +117,6 @@ def decoded_ahead(video: Path, limit: int, depth: int = 1) -> Generator[tuple[Fr
         return False
 
     def feed() -> None:
-        behind_inference()  # as the daemon's capture thread
         try:
             for fr in VideoSource(video):
                 if not put(fr):
