@@ -104,6 +104,9 @@ def test_bench_reports_idle_frames(tmp_path: Path) -> None:
     assert report["bare_loop"]["fps"] > 0 and report["bare_loop"]["frame_ms"]["p50"] > 0
     looked, pure = report["detector_frame_ms"]["p50"], report["pure_detector_ms"]["p50"]
     assert looked > 0 and report["overhead_ratio"] == pytest.approx(looked / pure)  # over frames it ran on
+    between = report["pure_detector_between_ms"]  # timed after every 10th of the 20 frames
+    assert between["p50"] > 0 and report["overhead_ratio_between"] == pytest.approx(looked / between["p50"])
+    assert report["rss_peak_mib"] > 0 and report["rss_peak_from"] == "warm-up"  # Linux: VmHWM restarted
 
 
 @needs_models
