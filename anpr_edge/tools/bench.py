@@ -143,15 +143,22 @@ def decoded_ahead(video: Path, limit: int, depth: int = 1) -> Generator[tuple[Fr
 
 def pure_detector_ms(models: Models, runs: int, warmup: int = 5) -> list[float]:
     """Pure detector inference on its input shape, nothing around it."""
-    x = np.zeros((1, 3, models.detector.spec.input_height, models.detector.spec.input_width), np.float32)
+    x = detector_zeros(models)
     for _ in range(warmup):
         models.detector.backend.infer(x)
-    out: list[float] = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        models.detector.backend.infer(x)
-        out.append((time.perf_counter() - t0) * 1000)
-    return out
+    return [timed_inference_ms(models, x) for _ in range(runs)]
+
+
+def detector_zeros(models: Models) -> np.ndarray:
+    """An input of the detector's shape, all zeros."""
+    return np.zeros((1, 3, models.detector.spec.input_height, models.detector.spec.input_width), np.float32)
+
+
+def timed_inference_ms(models: Models, x: np.ndarray) -> float:
+    """Milliseconds of one pure detector inference on ``x``."""
+    t0 = time.perf_counter()
+    models.detector.backend.infer(x)
+    return (time.perf_counter() - t0) * 1000
 
 
 class BetweenFrames:
@@ -159,19 +166,17 @@ class BetweenFrames:
     the host's load of the same minutes as the frames; the time it takes is kept out of the run's wall clock."""
 
     def __init__(self, models: Models, every: int = 10) -> None:
-        spec = models.detector.spec
-        self.x = np.zeros((1, 3, spec.input_height, spec.input_width), np.float32)
-        self.models, self.every = models, every
+        self.models, self.every, self.x = models, every, detector_zeros(models)
         self.ms: list[float] = []
-        self.seconds = 0.0  # spent here, not by the pipeline
 
     def after(self, n: int) -> None:
         if n % self.every == 0:
-            t0 = time.perf_counter()
-            self.models.detector.backend.infer(self.x)
-            spent = time.perf_counter() - t0
-            self.ms.append(spent * 1000)
-            self.seconds += spent
+            self.ms.append(timed_inference_ms(self.models, self.x))
+
+    @property
+    def seconds(self) -> float:
+        """Spent here, not by the pipeline."""
+        return sum(self.ms) / 1000
 
 
 def run_bench(
